@@ -1,0 +1,191 @@
+// The producer's HTTP and WebSocket surface (CONTRACT §3, §7, §8) on uWebSockets.js.
+import type { Redis } from 'ioredis';
+import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
+import { parseBatch } from '../../shared/src/event.js';
+import { badRequest, HttpError, invalidEvent, isConnectionError, notFound, unauthorized, unavailable } from '../../shared/src/errors.js';
+import { route } from '../../shared/src/http-routes.js';
+import type { Logger } from '../../shared/src/logger.js';
+import { decodeUtf8, loadUws, parseQuery, readBody, sendJson, sendRaw, type TemplatedApp } from '../../shared/src/uws.js';
+import type { BacklogGuard } from './backlog-guard.js';
+import type { ProducerConfig } from './config.js';
+import { bodyKind, decodeFrame, decodeJson, decodeNdjson } from './decode-events.js';
+import type { ProducerMetrics } from './metrics.js';
+import { publishEvents } from './publish-events.js';
+import { createRateLimiter } from './rate-limit.js';
+
+export interface ProducerDeps {
+  cfg: ProducerConfig;
+  redis: Redis;
+  log: Logger;
+  metrics: ProducerMetrics;
+  backlog: BacklogGuard;
+}
+
+interface PublishSocket {
+  token?: string;
+  inFlight: number;
+  /** uWS forbids touching a closed socket; acks may resolve after the client left. */
+  closed: boolean;
+}
+
+// A client that sends frames faster than Redis acknowledges them is told to slow down instead of queueing without bound.
+const MAX_FRAMES_IN_FLIGHT = 256;
+
+export function createProducerApp(deps: ProducerDeps): TemplatedApp {
+  const { cfg, redis, log, metrics, backlog } = deps;
+  const uws = loadUws();
+  const app = uws.App();
+  const limiter = createRateLimiter(cfg.INGEST_RATE_LIMIT);
+
+  /** Auth, rate limit, and backpressure checks shared by every ingest path. */
+  function admit(token: string | undefined, events: number): void {
+    if (!tokenAllowed(cfg.INGEST_TOKENS, token)) throw unauthorized();
+    const wait = limiter.take(token ?? '', events);
+    if (wait > 0) throw new HttpError(429, 'rate_limited', `rate limit of ${cfg.INGEST_RATE_LIMIT} events/s exceeded; retry after ${wait} s`, undefined, { 'Retry-After': String(wait) });
+    if (backlog.over()) {
+      throw unavailable(`the stream backlog (${backlog.backlog()} entries) is over STREAM_MAX_BACKLOG=${cfg.STREAM_MAX_BACKLOG}; processors are behind, retry later`, 5);
+    }
+  }
+
+  async function ingest(raws: unknown[], token: string | undefined, transport: string): Promise<{ accepted: number; ids: string[] }> {
+    const parsed = parseBatch(raws);
+    if (!parsed.ok) throw invalidEvent(parsed.issues);
+    admit(token, parsed.events.length);
+    if (redis.status !== 'ready') throw unavailable('Redis is unavailable; retry shortly', 2);
+    let ids: string[];
+    try {
+      ids = await publishEvents(redis, cfg.REDIS_STREAM, parsed.events);
+    } catch (err) {
+      if (isConnectionError(err) || redis.status !== 'ready') throw unavailable('Redis is unavailable; retry shortly', 2);
+      throw err;
+    }
+    metrics.accepted.inc({ transport }, ids.length);
+    return { accepted: ids.length, ids };
+  }
+
+  function timed(name: string) {
+    const end = metrics.requestDuration.startTimer({ route: name });
+    return (status: number) => end({ status: String(status) });
+  }
+
+  const countRejection = (err: unknown) => {
+    if (err instanceof HttpError) metrics.rejected.inc({ reason: err.code });
+  };
+
+  app.get('/send', route(log, async (res, req, state) => {
+    const stop = timed('GET /send');
+    const query = parseQuery(req.getQuery());
+    const token = presentedToken(req.getHeader('authorization'), query.get('token'));
+    const event: Record<string, unknown> = { message: query.get('message') ?? cfg.DEFAULT_LOG_MESSAGE };
+    const attributes: Record<string, string> = {};
+    for (const [k, v] of query) {
+      if (k === 'message' || k === 'token') continue;
+      if (k === 'level' || k === 'service' || k === 'timestamp') event[k] = /^\d+$/.test(v) && k !== 'service' ? Number(v) : v;
+      else attributes[k] = v;
+    }
+    if (Object.keys(attributes).length > 0) event.attributes = attributes;
+    try {
+      const out = await ingest([event], token, 'http');
+      sendJson(res, state, 202, out);
+      stop(202);
+    } catch (err) {
+      countRejection(err);
+      stop(err instanceof HttpError ? err.status : 500);
+      throw err;
+    }
+  }));
+
+  app.post('/send', route(log, async (res, req, state) => {
+    const stop = timed('POST /send');
+    const contentType = req.getHeader('content-type');
+    const contentLength = req.getHeader('content-length');
+    const token = presentedToken(req.getHeader('authorization'), parseQuery(req.getQuery()).get('token'));
+    try {
+      // Reject before reading a byte of the body when the type, the token or the declared size is wrong.
+      const kind = bodyKind(contentType);
+      if (!tokenAllowed(cfg.INGEST_TOKENS, token)) throw unauthorized();
+      const body = await readBody(res, state, cfg.MAX_BODY_BYTES, contentLength ? Number(contentLength) : undefined);
+      const text = decodeUtf8(body);
+      const raws = kind === 'ndjson' ? decodeNdjson(text) : decodeJson(text);
+      const out = await ingest(raws, token, 'http');
+      sendJson(res, state, 202, out);
+      stop(202);
+    } catch (err) {
+      countRejection(err);
+      stop(err instanceof HttpError ? err.status : 500);
+      throw err;
+    }
+  }));
+
+  app.ws<PublishSocket>('/publish', {
+    maxPayloadLength: Math.min(cfg.MAX_BODY_BYTES, 16 * 1024 * 1024),
+    maxBackpressure: 1024 * 1024,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      const token = presentedToken(req.getHeader('authorization'), parseQuery(req.getQuery()).get('token'));
+      if (!tokenAllowed(cfg.INGEST_TOKENS, token)) {
+        const err = unauthorized();
+        res.cork(() => res.writeStatus('401 Unauthorized').writeHeader('Content-Type', 'application/json').end(JSON.stringify(err)));
+        return;
+      }
+      res.upgrade<PublishSocket>(
+        { token, inFlight: 0, closed: false },
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
+    },
+    open: () => metrics.wsConnections.inc(),
+    close: (ws) => {
+      ws.getUserData().closed = true;
+      metrics.wsConnections.dec();
+    },
+    message: (ws, message, isBinary) => {
+      const data = ws.getUserData();
+      const reply = (body: unknown) => {
+        if (!data.closed) ws.send(JSON.stringify(body));
+      };
+      const fail = (err: unknown) => {
+        countRejection(err);
+        if (err instanceof HttpError) reply({ type: 'error', error: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) });
+        else if (isConnectionError(err)) reply({ type: 'error', error: 'unavailable', message: 'Redis is unavailable; retry shortly' });
+        else {
+          log.error({ err }, 'publish frame failed');
+          reply({ type: 'error', error: 'internal', message: 'internal error' });
+        }
+      };
+      try {
+        if (isBinary) throw badRequest('binary frames are not supported: send events as text frames (JSON or plain text)');
+        if (data.inFlight >= MAX_FRAMES_IN_FLIGHT) throw new HttpError(429, 'too_many_in_flight', `over ${MAX_FRAMES_IN_FLIGHT} frames awaiting acks: wait for acks before sending more; this frame was not accepted`);
+        const raws = decodeFrame(decodeUtf8(new Uint8Array(message), 'frame'));
+        data.inFlight++;
+        ingest(raws, data.token, 'websocket')
+          .then((out) => reply({ type: 'ack', ...out }), fail)
+          .finally(() => {
+            data.inFlight--;
+          });
+      } catch (err) {
+        fail(err);
+      }
+    },
+  });
+
+  app.get('/health', route(log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
+  app.get('/ready', route(log, (res, _req, state) => {
+    const ready = redis.status === 'ready';
+    sendJson(res, state, ready ? 200 : 503, { ready, redis: redis.status, backlog: backlog.backlog() ?? null }, ready ? {} : { 'Retry-After': '2' });
+  }));
+  app.get('/metrics', route(log, async (res, _req, state) => {
+    metrics.backlog.set(backlog.backlog() ?? 0);
+    const body = await metrics.registry.metrics();
+    sendRaw(res, state, 200, body, metrics.registry.contentType);
+  }));
+  app.any('/*', route(log, (res, req, state) => {
+    const url = req.getUrl();
+    if (url === '/send' || url === '/publish') throw new HttpError(405, 'method_not_allowed', `${req.getMethod().toUpperCase()} is not allowed on ${url}`);
+    throw notFound(`no such path ${url.slice(0, 200)}: the producer serves GET/POST /send, WebSocket /publish, /health, /ready, /metrics`);
+  }));
+  return app;
+}

@@ -1,0 +1,57 @@
+// Turn a request body or a WebSocket frame into raw event values (before validation).
+import { MAX_BATCH_EVENTS } from '../../shared/src/event.js';
+import { badRequest, HttpError, unsupportedType } from '../../shared/src/errors.js';
+
+const tooMany = (n: number) =>
+  new HttpError(400, 'too_many_events', `${n} events in one request; send at most ${MAX_BATCH_EVENTS} per request`);
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`malformed JSON${where}: ${(err as Error).message.slice(0, 200)}`);
+  }
+}
+
+export type BodyKind = 'json' | 'ndjson';
+
+export function bodyKind(contentType: string): BodyKind {
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  if (type === '' || type === 'application/json' || type === 'text/json') return 'json';
+  if (type === 'application/x-ndjson' || type === 'application/ndjson' || type === 'application/jsonl' || type === 'application/x-jsonlines') return 'ndjson';
+  throw unsupportedType(type);
+}
+
+/** JSON: one event or an array of events. */
+export function decodeJson(text: string): unknown[] {
+  if (text.trim() === '') throw badRequest('empty body: send one event object or an array of events');
+  const value = parseJson(text, '');
+  if (Array.isArray(value)) {
+    if (value.length === 0) throw badRequest('empty array: send at least one event');
+    if (value.length > MAX_BATCH_EVENTS) throw tooMany(value.length);
+    return value;
+  }
+  return [value];
+}
+
+/** NDJSON: one event per line; blank lines are skipped. */
+export function decodeNdjson(text: string): unknown[] {
+  const out: unknown[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    if (out.length >= MAX_BATCH_EVENTS) throw tooMany(lines.filter((l) => l.trim() !== '').length);
+    out.push(parseJson(line, ` on line ${i + 1}`));
+  }
+  if (out.length === 0) throw badRequest('empty body: send one event per line');
+  return out;
+}
+
+/** A /publish frame: an event, an array of events, or plain text (= {"message": text}). */
+export function decodeFrame(text: string): unknown[] {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) return decodeJson(text);
+  if (text.length === 0) throw badRequest('empty frame: send an event, an array of events, or plain text');
+  return [{ message: text }];
+}

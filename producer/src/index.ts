@@ -1,0 +1,39 @@
+// Producer start-up and shutdown only; the surface is in app.ts.
+import { listenPort } from '../../shared/src/config.js';
+import { createLogger } from '../../shared/src/logger.js';
+import { closeRedis, createRedis, requestOptions } from '../../shared/src/redis.js';
+import { startBacklogGuard } from './backlog-guard.js';
+import { createProducerApp } from './app.js';
+import { DEFAULT_PORT, loadProducerConfig } from './config.js';
+import { producerMetrics } from './metrics.js';
+import { listen, onShutdown } from '../../shared/src/lifecycle.js';
+
+const cfg = loadProducerConfig();
+const log = createLogger('producer', cfg.LOG_LEVEL);
+const port = listenPort(DEFAULT_PORT);
+
+// Requests fail fast while Redis is down (503 within ~2 s) instead of queueing offline without bound.
+const redis = createRedis(cfg, requestOptions);
+let wasReady = false;
+redis.on('ready', () => {
+  wasReady = true;
+  log.info('redis connected');
+});
+redis.on('close', () => {
+  if (wasReady) log.warn('redis connection lost; answering 503 until it is back');
+  wasReady = false;
+});
+
+const backlog = startBacklogGuard(redis, cfg.REDIS_STREAM, cfg.STREAM_MAX_BACKLOG);
+const app = createProducerApp({ cfg, redis, log, metrics: producerMetrics(), backlog });
+const server = await listen(app, port).catch((err: Error) => {
+  log.fatal(err.message);
+  process.exit(1);
+});
+log.info({ port: server.port, stream: cfg.REDIS_STREAM }, `producer listening on http://localhost:${server.port}`);
+
+onShutdown(log, async () => {
+  server.close();
+  backlog.stop();
+  await closeRedis(redis);
+});

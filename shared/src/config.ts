@@ -1,0 +1,129 @@
+// Configuration is parsed once, at start-up, from the environment (CONTRACT §2). A `.env` file in the repo
+// root is read when present; real environment variables win over it. Any bad value stops the service with
+// one message naming every bad variable.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+let envFileLoaded = false;
+function loadEnvFile(): void {
+  if (envFileLoaded) return;
+  envFileLoaded = true;
+  const path = `${REPO_ROOT}.env`;
+  // process.loadEnvFile never overrides a variable that is already set.
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const port = int(1, 65535);
+const list = z
+  .string()
+  .default('')
+  .transform((s) => s.split(',').map((t) => t.trim()).filter((t) => t.length > 0));
+const optionalString = z
+  .string()
+  .optional()
+  .transform((s) => (s === '' ? undefined : s));
+
+/** Variables every service understands, with every default in one place. */
+export const baseShape = {
+  REDIS_URL: optionalString,
+  REDIS_HOST: z.string().min(1).default('127.0.0.1'),
+  REDIS_PORT: port.default(6379),
+  REDIS_PASSWORD: optionalString,
+  REDIS_STREAM: z.string().min(1).max(200).default('logs'),
+  REDIS_GROUP: z.string().min(1).max(200).default('processors'),
+  DATABASE_URL: optionalString,
+  DB_HOST: z.string().min(1).default('127.0.0.1'),
+  DB_PORT: port.default(5432),
+  POSTGRES_USER: z.string().min(1).default('postgres'),
+  POSTGRES_PASSWORD: optionalString,
+  POSTGRES_DB: z.string().min(1).max(63).default('logstream'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  // Rows of one NOTIFY channel; several stacks may share a database only with different channels.
+  NOTIFY_CHANNEL: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case SQL identifier').default('logs_new'),
+};
+
+export const ingestShape = {
+  DEFAULT_LOG_MESSAGE: z.string().min(1).default('log event'),
+  INGEST_TOKENS: list,
+  MAX_BODY_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
+  // Unprocessed entries (consumer-group lag) above which the producer answers 503 instead of accepting more.
+  STREAM_MAX_BACKLOG: int(1, 1_000_000_000).default(1_000_000),
+  INGEST_RATE_LIMIT: int(0, 100_000_000).default(0),
+};
+
+export const processorShape = {
+  BATCH_SIZE: int(1, 10_000).default(1000),
+  BLOCK_MS: int(1, 60_000).default(1000),
+  CLAIM_IDLE_MS: int(100, 86_400_000).default(30_000),
+  CLAIM_INTERVAL_MS: int(100, 3_600_000).default(5_000),
+  MAX_DELIVERIES: int(1, 1000).default(5),
+  CONSUMER_NAME: optionalString,
+};
+
+export const gatewayShape = {
+  READ_TOKENS: list,
+  POLL_INTERVAL_MS: int(100, 600_000).default(2_000),
+  LIVE_MAX_BACKPRESSURE: int(1024, 1024 ** 3).default(1024 * 1024),
+  MAX_BODY_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse the environment with the given shape; throws ConfigError naming each bad variable. */
+export function parseConfig<S extends z.ZodRawShape>(
+  shape: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<z.ZodObject<S>> {
+  if (env === process.env) loadEnvFile();
+  // Treat empty strings as "not set" so that `FOO=` in .env falls back to the default.
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') cleaned[key] = value;
+  }
+  const result = z.object(shape).safeParse(cleaned);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '?');
+      return `${name}=${JSON.stringify(cleaned[name] ?? '')}: ${i.message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  return result.data as z.infer<z.ZodObject<S>>;
+}
+
+/** Parse or exit: the start-up form, which prints one line naming each bad variable. */
+export function loadConfig<S extends z.ZodRawShape>(shape: S, serviceName: string): z.infer<z.ZodObject<S>> {
+  try {
+    return parseConfig(shape, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`${serviceName}: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+export type BaseConfig = z.infer<z.ZodObject<typeof baseShape>>;
+
+/** The listen port: PORT when set, otherwise the service's default from CONTRACT §1. */
+export function listenPort(defaultPort: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.PORT;
+  if (raw === undefined || raw === '') return defaultPort;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    console.error(`invalid configuration: PORT=${JSON.stringify(raw)}: expected an integer 0-65535`);
+    process.exit(1);
+  }
+  return value;
+}

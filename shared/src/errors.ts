@@ -1,0 +1,46 @@
+// The few named errors of the HTTP surface; each maps to a status and a code of CONTRACT §7.
+import type { Issue } from './event.js';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Issue[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+
+  toJSON(): Record<string, unknown> {
+    return this.details ? { error: this.code, message: this.message, details: this.details } : { error: this.code, message: this.message };
+  }
+}
+
+export const badRequest = (message: string, details?: Issue[]) => new HttpError(400, 'bad_request', message, details);
+export const invalidEvent = (details: Issue[]) =>
+  new HttpError(400, 'invalid_event', `${details.length === 1 ? 'an event is' : 'events are'} invalid; nothing was stored: ${details[0]?.path ? details[0].path + ': ' : ''}${details[0]?.message ?? ''}`, details);
+export const unauthorized = () => new HttpError(401, 'unauthorized', 'send "Authorization: Bearer <token>" with a valid token', undefined, { 'WWW-Authenticate': 'Bearer' });
+export const notFound = (message = 'no such path') => new HttpError(404, 'not_found', message);
+export const tooLarge = (limit: number) => new HttpError(413, 'payload_too_large', `request body is over the limit of ${limit} bytes; send smaller batches`);
+export const unsupportedType = (type: string) =>
+  new HttpError(415, 'unsupported_media_type', `content type ${JSON.stringify(type)} is not supported; use application/json or application/x-ndjson`);
+export const unavailable = (message: string, retryAfterS = 1) =>
+  new HttpError(503, 'unavailable', message, undefined, { 'Retry-After': String(retryAfterS) });
+export const tooManyRequests = (retryAfterS: number) =>
+  new HttpError(429, 'rate_limited', `rate limit exceeded; retry after ${retryAfterS} s`, undefined, { 'Retry-After': String(retryAfterS) });
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+
+/** Connection-level failures are retried quietly; everything else is reported. */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: string }).code;
+  if (code && CONNECTION_CODES.has(code)) return true;
+  return /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Connection terminated|Command timed out|timeout exceeded when trying to connect|Client has encountered a connection error|MaxRetriesPerRequest/i.test(err.message);
+}
+
+export function coerceError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

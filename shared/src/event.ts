@@ -1,0 +1,170 @@
+// The log event (CONTRACT §3): validation of what clients send, and the normalized form that travels
+// through the stream. Shared by the producer, the processor (entries written by other tools) and the page.
+import { z } from 'zod';
+import { LEVELS, levelValue } from './levels.js';
+
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+export const MAX_ATTRIBUTES = 64;
+export const MAX_ATTRIBUTE_KEY_CHARS = 128;
+export const MAX_BATCH_EVENTS = 10_000;
+export const SERVICE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** Timestamps outside [1970, now + 1 day] are rejected as absurd rather than stored. */
+export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+// PostgreSQL text and jsonb cannot hold U+0000, so NUL is rejected at the door, not at insert time.
+const noNul = (s: string) => !s.includes('\u0000');
+
+const messageSchema = z
+  .string({ error: (iss) => (iss.input === undefined ? 'message is required' : 'message must be a string') })
+  .min(1, 'message must not be empty')
+  .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_MESSAGE_BYTES, `message is over ${MAX_MESSAGE_BYTES} bytes`)
+  .refine(noNul, 'message must not contain NUL (\\u0000) characters');
+
+const levelSchema = z
+  .union([z.string(), z.number()], { error: `level must be one of ${LEVELS.join(', ')} or 10-60` })
+  .transform((v, ctx) => {
+    const value = levelValue(v);
+    if (value === undefined) {
+      ctx.addIssue({ code: 'custom', message: `unknown level ${JSON.stringify(v)}: use one of ${LEVELS.join(', ')} or 10, 20, 30, 40, 50, 60` });
+      return z.NEVER;
+    }
+    return value;
+  });
+
+const serviceSchema = z
+  .string({ error: 'service must be a string' })
+  .regex(SERVICE_PATTERN, 'service must be 1-64 characters of A-Z a-z 0-9 _ . : -');
+
+const timestampSchema = z
+  .union([z.string(), z.number()], { error: 'timestamp must be an RFC 3339 string or epoch milliseconds' })
+  .transform((v, ctx) => {
+    let ms: number;
+    if (typeof v === 'number') {
+      ms = v;
+    } else if (RFC3339.test(v)) {
+      ms = Date.parse(v.replace(' ', 'T'));
+    } else {
+      ctx.addIssue({ code: 'custom', message: 'timestamp must be RFC 3339 (e.g. 2026-11-26T18:00:00.000Z) or epoch milliseconds' });
+      return z.NEVER;
+    }
+    if (!Number.isFinite(ms) || ms < 0 || ms > Date.now() + MAX_FUTURE_MS) {
+      ctx.addIssue({ code: 'custom', message: 'timestamp is out of range (1970 to one day from now)' });
+      return z.NEVER;
+    }
+    return Math.floor(ms);
+  });
+
+const attributeValue = z.union([
+  z.string().refine(noNul, 'attribute values must not contain NUL characters').refine((s) => s.length <= MAX_MESSAGE_BYTES, 'attribute value too long'),
+  z.number().finite(),
+  z.boolean(),
+  z.null(),
+], { error: 'attribute values must be string, number, boolean or null (attributes are flat)' });
+
+const attributesSchema = z
+  .record(
+    z.string().max(MAX_ATTRIBUTE_KEY_CHARS, `attribute names are at most ${MAX_ATTRIBUTE_KEY_CHARS} characters`).refine(noNul, 'attribute names must not contain NUL'),
+    attributeValue,
+    { error: 'attributes must be an object' },
+  )
+  .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`);
+
+export const eventSchema = z.object({
+  message: messageSchema,
+  level: levelSchema.default(30),
+  service: serviceSchema.default('default'),
+  timestamp: timestampSchema.optional(),
+  attributes: attributesSchema.default({}),
+});
+
+/** The normalized event as it travels through the stream (one JSON serialization, made by the producer). */
+export interface StreamEvent {
+  /** Producer-assigned event id: a client library resending an XADD after a reconnect cannot make a second row. */
+  eid: string;
+  message: string;
+  level: number;
+  service: string;
+  /** Epoch ms. */
+  ts: number;
+  /** Epoch ms when the producer received it. */
+  rt: number;
+  attributes: Record<string, string | number | boolean | null>;
+}
+
+export interface Issue {
+  index: number;
+  path: string;
+  message: string;
+}
+
+export type ParseResult = { ok: true; event: Omit<StreamEvent, 'eid' | 'rt'> & { ts?: number } } | { ok: false; issues: Issue[] };
+
+const KNOWN = new Set(['message', 'msg', 'level', 'service', 'timestamp', 'time', 'attributes']);
+
+/**
+ * Map a pino line (or any event with extra top-level fields) onto the event shape: `msg` → message,
+ * `time` → timestamp, other top-level fields → attributes (nested values as JSON strings).
+ */
+function fromPino(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  out.message = raw.message !== undefined ? raw.message : raw.msg;
+  if (raw.level !== undefined) out.level = raw.level;
+  if (raw.service !== undefined) out.service = raw.service;
+  const ts = raw.timestamp !== undefined ? raw.timestamp : raw.time;
+  if (ts !== undefined) out.timestamp = ts;
+  let extra: Record<string, unknown> | undefined;
+  for (const key of Object.keys(raw)) {
+    if (KNOWN.has(key)) continue;
+    const value = raw[key];
+    extra ??= {};
+    extra[key] = value !== null && typeof value === 'object' ? JSON.stringify(value) : value;
+  }
+  if (raw.attributes !== undefined) {
+    out.attributes = extra && raw.attributes !== null && typeof raw.attributes === 'object' && !Array.isArray(raw.attributes)
+      ? { ...extra, ...(raw.attributes as object) }
+      : raw.attributes;
+  } else if (extra) {
+    out.attributes = extra;
+  }
+  // When both message and msg are present, msg is kept as an attribute rather than lost.
+  if (raw.message !== undefined && raw.msg !== undefined) {
+    out.attributes = { ...((out.attributes as object) ?? {}), msg: raw.msg };
+  }
+  return out;
+}
+
+/** Validate one decoded JSON value as an event; `index` is its position in the request. */
+export function parseEvent(raw: unknown, index = 0): ParseResult {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return { ok: false, issues: [{ index, path: '', message: 'an event must be a JSON object with at least "message"' }] };
+  }
+  const result = eventSchema.safeParse(fromPino(raw as Record<string, unknown>));
+  if (!result.success) {
+    return {
+      ok: false,
+      issues: result.error.issues.map((i) => ({
+        index,
+        path: i.path.join('.'),
+        message: i.message,
+      })),
+    };
+  }
+  const e = result.data;
+  return { ok: true, event: { message: e.message, level: e.level, service: e.service, ts: e.timestamp, attributes: e.attributes } };
+}
+
+/** Validate a batch: all or nothing (CONTRACT §3). Returns the events or every issue found (at most 100). */
+export function parseBatch(raws: unknown[]): { ok: true; events: NonNullable<Extract<ParseResult, { ok: true }>['event']>[] } | { ok: false; issues: Issue[] } {
+  const events = [];
+  const issues: Issue[] = [];
+  for (let i = 0; i < raws.length; i++) {
+    const r = parseEvent(raws[i], i);
+    if (r.ok) events.push(r.event);
+    else {
+      issues.push(...r.issues);
+      if (issues.length >= 100) break;
+    }
+  }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, events };
+}

@@ -1,0 +1,31 @@
+// Route wrapper for uWS handlers: every error becomes a JSON answer (CONTRACT §7), never a crash or a hang.
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { HttpError, isConnectionError, unavailable } from './errors.js';
+import type { Logger } from './logger.js';
+import { sendError, trackAbort, type ResState } from './uws.js';
+
+export type Handler = (res: HttpResponse, req: HttpRequest, state: ResState) => void | Promise<void>;
+
+export function route(log: Logger, handler: Handler): (res: HttpResponse, req: HttpRequest) => void {
+  return (res, req) => {
+    const state = trackAbort(res);
+    const fail = (err: unknown) => {
+      if (state.aborted || state.done) return;
+      if (err instanceof HttpError) {
+        // After a 413 the rest of the body is not read: close the connection instead of draining it.
+        sendError(res, state, err, err.status === 413);
+      } else if (isConnectionError(err)) {
+        sendError(res, state, unavailable('a dependency (Redis or PostgreSQL) is unavailable; retry shortly', 2));
+      } else {
+        log.error({ err }, 'request failed');
+        sendError(res, state, new HttpError(500, 'internal', 'internal error'));
+      }
+    };
+    try {
+      const out = handler(res, req, state);
+      if (out instanceof Promise) out.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  };
+}

@@ -1,0 +1,50 @@
+// Redis connection helpers. Blocking reads (XREADGROUP BLOCK) get their own connection.
+import { Redis, type RedisOptions } from 'ioredis';
+import type { BaseConfig } from './config.js';
+
+type RedisConfig = Pick<BaseConfig, 'REDIS_URL' | 'REDIS_HOST' | 'REDIS_PORT' | 'REDIS_PASSWORD'>;
+
+export type { Redis };
+
+/** Reconnect with capped exponential backoff and jitter: 50 ms doubling up to 2 s. */
+export function retryDelay(attempt: number): number {
+  const base = Math.min(2_000, 50 * 2 ** Math.min(attempt, 10));
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+export function createRedis(cfg: RedisConfig, options: RedisOptions = {}): Redis {
+  const common: RedisOptions = {
+    retryStrategy: retryDelay,
+    lazyConnect: false,
+    ...options,
+  };
+  const client = cfg.REDIS_URL
+    ? new Redis(cfg.REDIS_URL, common)
+    : new Redis({ host: cfg.REDIS_HOST, port: cfg.REDIS_PORT, password: cfg.REDIS_PASSWORD, ...common });
+  // Errors surface through the commands that fail; an 'error' event without a listener would crash the process.
+  client.on('error', () => {});
+  return client;
+}
+
+/** Options for a connection that serves client requests: fail fast instead of queueing while Redis is down. */
+export const requestOptions: RedisOptions = {
+  enableOfflineQueue: false,
+  commandTimeout: 2_000,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 2_000,
+};
+
+/** Options for a worker connection that may block (XREADGROUP BLOCK): never give up on a command. */
+export const workerOptions: RedisOptions = {
+  maxRetriesPerRequest: null,
+  connectTimeout: 2_000,
+};
+
+export async function closeRedis(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}

@@ -1,0 +1,136 @@
+// uWebSockets.js glue shared by the producer and the gateway: loading the native build, reading bodies with a
+// limit, answering JSON. uWS-specific code stays in this file and the services' http modules (socket.io's rule).
+import { createRequire } from 'node:module';
+import type * as UWS from 'uWebSockets.js';
+import { HttpError, tooLarge } from './errors.js';
+
+export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+
+/**
+ * Load uWebSockets.js and refuse to run on its fallback. The unofficial build silently falls back to a slow
+ * `ws`-based shim when its native binary does not load (wrong Node ABI or glibc); that shim lacks SSLApp.
+ */
+export function loadUws(): typeof UWS {
+  const require = createRequire(import.meta.url);
+  const originalWarn = console.warn;
+  const warnings: string[] = [];
+  console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(' '));
+  let uws: typeof UWS;
+  try {
+    uws = require('uWebSockets.js');
+  } finally {
+    console.warn = originalWarn;
+  }
+  if (typeof (uws as { SSLApp?: unknown }).SSLApp !== 'function') {
+    throw new Error(
+      `the native uWebSockets.js binary did not load for Node ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch}); ` +
+        `refusing to run on the slow fallback. ${warnings.join(' ').trim()}`,
+    );
+  }
+  return uws;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: '200 OK', 202: '202 Accepted', 204: '204 No Content', 304: '304 Not Modified', 400: '400 Bad Request',
+  401: '401 Unauthorized', 404: '404 Not Found', 405: '405 Method Not Allowed', 413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type', 429: '429 Too Many Requests', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
+};
+
+export function statusLine(status: number): string {
+  return STATUS_TEXT[status] ?? String(status);
+}
+
+/** Per-request state: uWS forbids touching `res` after the client went away. */
+export interface ResState {
+  aborted: boolean;
+  done: boolean;
+}
+
+export function trackAbort(res: UWS.HttpResponse): ResState {
+  const state: ResState = { aborted: false, done: false };
+  res.onAborted(() => {
+    state.aborted = true;
+  });
+  return state;
+}
+
+export function sendRaw(
+  res: UWS.HttpResponse,
+  state: ResState,
+  status: number,
+  body: string | Uint8Array,
+  contentType = 'application/json',
+  headers: Record<string, string> = {},
+  closeConnection = false,
+): void {
+  if (state.aborted || state.done) return;
+  state.done = true;
+  res.cork(() => {
+    res.writeStatus(statusLine(status)).writeHeader('Content-Type', contentType);
+    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
+    res.end(body, closeConnection);
+  });
+}
+
+export function sendJson(res: UWS.HttpResponse, state: ResState, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  sendRaw(res, state, status, typeof body === 'string' ? body : JSON.stringify(body), 'application/json', headers);
+}
+
+export function sendError(res: UWS.HttpResponse, state: ResState, err: HttpError, closeConnection = false): void {
+  sendRaw(res, state, err.status, JSON.stringify(err), 'application/json', err.headers, closeConnection);
+}
+
+/**
+ * Read the request body, cut off at `limit` bytes: a body over the limit is answered 413 as soon as the limit is
+ * passed, never buffered whole. Resolves with the body, or rejects with an HttpError.
+ */
+export function readBody(res: UWS.HttpResponse, state: ResState, limit: number, declaredLength?: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (declaredLength !== undefined && declaredLength > limit) {
+      reject(tooLarge(limit));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    res.onData((chunk, isLast) => {
+      if (failed) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        failed = true;
+        reject(tooLarge(limit));
+        return;
+      }
+      // uWS reuses the chunk's memory after this callback returns: copy it.
+      chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+      if (isLast) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    res.onAborted(() => {
+      state.aborted = true;
+      failed = true;
+      reject(new HttpError(400, 'aborted', 'request aborted'));
+    });
+  });
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decode UTF-8, rejecting invalid byte sequences with a 400 rather than storing replacement characters. */
+export function decodeUtf8(bytes: Uint8Array, what = 'body'): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new HttpError(400, 'invalid_utf8', `${what} is not valid UTF-8`);
+  }
+}
+
+/** Parse a query string into a map; repeated keys keep the last value. */
+export function parseQuery(query: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!query) return out;
+  for (const [k, v] of new URLSearchParams(query)) out.set(k, v);
+  return out;
+}
+
+/** Constant-time check of a bearer token against the configured list. */
+export { timingSafeEqual } from 'node:crypto';
