@@ -1,0 +1,47 @@
+// The processor's small HTTP surface: /health, /ready, /metrics (CONTRACT §8).
+import type { Redis } from 'ioredis';
+import { route } from '../../shared/src/http-routes.js';
+import type { Logger } from '../../shared/src/logger.js';
+import { notFound } from '../../shared/src/errors.js';
+import { loadUws, sendJson, sendRaw, type TemplatedApp } from '../../shared/src/uws.js';
+import type { ProcessorMetrics } from './metrics.js';
+
+export interface HealthDeps {
+  redis: Redis;
+  stream: string;
+  group: string;
+  log: Logger;
+  metrics: ProcessorMetrics;
+  dbHealthy: () => boolean;
+}
+
+export function createHealthApp(d: HealthDeps): TemplatedApp {
+  const app = loadUws().App();
+  app.get('/health', route(d.log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
+  app.get('/ready', route(d.log, (res, _req, state) => {
+    const redis = d.redis.status === 'ready';
+    const postgres = d.dbHealthy();
+    const ready = redis && postgres;
+    sendJson(res, state, ready ? 200 : 503, { ready, redis, postgres }, ready ? {} : { 'Retry-After': '2' });
+  }));
+  app.get('/metrics', route(d.log, async (res, _req, state) => {
+    try {
+      const groups = (await d.redis.xinfo('GROUPS', d.stream)) as unknown[][];
+      for (const g of groups) {
+        const info = new Map<string, unknown>();
+        for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1]);
+        if (info.get('name') !== d.group) continue;
+        d.metrics.groupPending.set(Number(info.get('pending') ?? 0));
+        d.metrics.groupLag.set(Number(info.get('lag') ?? 0));
+      }
+      d.metrics.streamLength.set(await d.redis.xlen(d.stream));
+    } catch {
+      // Redis down: the gauges keep their last values; /ready tells the story.
+    }
+    sendRaw(res, state, 200, await d.metrics.registry.metrics(), d.metrics.registry.contentType);
+  }));
+  app.any('/*', route(d.log, () => {
+    throw notFound('the processor serves /health, /ready and /metrics only');
+  }));
+  return app;
+}

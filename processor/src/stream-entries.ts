@@ -1,0 +1,54 @@
+// Stream entries as the processor sees them, and their conversion into the JSON rows handed to PostgreSQL.
+import { parseEvent } from '../../shared/src/event.js';
+import { EVENT_FIELD } from '../../shared/src/keys.js';
+
+export interface Entry {
+  id: string;
+  /** Flat [field, value, …] list; null when the entry was deleted from the stream while pending. */
+  fields: string[] | null;
+}
+
+/** XREADGROUP / XAUTOCLAIM entry lists → Entry[]. */
+export function toEntries(raw: unknown): Entry[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.map((e) => ({ id: String(e[0]), fields: Array.isArray(e[1]) ? (e[1] as string[]) : null }));
+}
+
+export function fieldsToObject(fields: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]!] = fields[i + 1]!;
+  return out;
+}
+
+export type RowResult = { ok: true; json: string } | { ok: false; reason: string };
+
+/**
+ * The row for one entry as JSON, with the stream id spliced in. Entries written by the producer carry the event
+ * JSON in field `e` and are passed through without re-serializing (one serialization per row, at the producer).
+ * Entries written by other tools (`XADD logs * message hi level warn`) are validated and normalized here.
+ */
+export function entryRow(entry: Entry, now = Date.now()): RowResult {
+  const fields = entry.fields!;
+  const sid = JSON.stringify(entry.id);
+  if (fields.length === 2 && fields[0] === EVENT_FIELD) {
+    const json = fields[1]!;
+    if (json.length > 2 && json.charCodeAt(0) === 123 /* { */) return { ok: true, json: `{"sid":${sid},${json.slice(1)}` };
+    return { ok: false, reason: `field "${EVENT_FIELD}" does not hold a JSON object` };
+  }
+  const obj: Record<string, unknown> = fieldsToObject(fields);
+  if (typeof obj.attributes === 'string') {
+    try {
+      obj.attributes = JSON.parse(obj.attributes);
+    } catch {
+      return { ok: false, reason: 'field "attributes" is not JSON' };
+    }
+  }
+  if (typeof obj.timestamp === 'string' && /^\d+$/.test(obj.timestamp)) obj.timestamp = Number(obj.timestamp);
+  const parsed = parseEvent(obj);
+  if (!parsed.ok) return { ok: false, reason: parsed.issues.map((i) => `${i.path || 'event'}: ${i.message}`).join('; ') };
+  const e = parsed.event;
+  return {
+    ok: true,
+    json: JSON.stringify({ sid: entry.id, eid: null, message: e.message, level: e.level, service: e.service, ts: e.ts ?? now, rt: now, attributes: e.attributes }),
+  };
+}
