@@ -1,10 +1,9 @@
 // XADD a validated batch to the stream: one MULTI/EXEC in one round trip, so a batch is all or nothing (CONTRACT §3).
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { StreamEvent } from '../../shared/src/event.js';
+import type { StreamEvent, ValidEvent } from '../../shared/src/event.js';
 import { EVENT_FIELD } from '../../shared/src/keys.js';
 
-export type ValidEvent = Omit<StreamEvent, 'eid' | 'rt' | 'ts'> & { ts?: number };
 
 export async function publishEvents(redis: Redis, stream: string, events: readonly ValidEvent[]): Promise<string[]> {
   const receivedAt = Date.now();

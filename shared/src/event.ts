@@ -98,7 +98,8 @@ export interface Issue {
   message: string;
 }
 
-export type ParseResult = { ok: true; event: Omit<StreamEvent, 'eid' | 'rt'> & { ts?: number } } | { ok: false; issues: Issue[] };
+export type ValidEvent = Omit<StreamEvent, 'eid' | 'rt' | 'ts'> & { ts?: number };
+export type ParseResult = { ok: true; event: ValidEvent } | { ok: false; issues: Issue[] };
 
 const KNOWN = new Set(['message', 'msg', 'level', 'service', 'timestamp', 'time', 'attributes']);
 
@@ -155,8 +156,8 @@ export function parseEvent(raw: unknown, index = 0): ParseResult {
 }
 
 /** Validate a batch: all or nothing (CONTRACT §3). Returns the events or every issue found (at most 100). */
-export function parseBatch(raws: unknown[]): { ok: true; events: NonNullable<Extract<ParseResult, { ok: true }>['event']>[] } | { ok: false; issues: Issue[] } {
-  const events = [];
+export function parseBatch(raws: unknown[]): { ok: true; events: ValidEvent[] } | { ok: false; issues: Issue[] } {
+  const events: ValidEvent[] = [];
   const issues: Issue[] = [];
   for (let i = 0; i < raws.length; i++) {
     const r = parseEvent(raws[i], i);

@@ -1,0 +1,92 @@
+// The gateway's HTTP surface (CONTRACT §5, §7, §8): GET /logs, /logs/<id>, the web page, health and metrics.
+import type pg from 'pg';
+import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
+import { HttpError, notFound, unauthorized } from '../../shared/src/errors.js';
+import { route } from '../../shared/src/http-routes.js';
+import type { Logger } from '../../shared/src/logger.js';
+import { parseQuery, sendJson, sendRaw, type HttpRequest, type TemplatedApp } from '../../shared/src/uws.js';
+import type { GatewayConfig } from './config.js';
+import type { LiveHub } from './live-hub.js';
+import { registerLiveSocket } from './live-socket.js';
+import { getLog, parseLogsQuery, parseRowId, queryLogs } from './logs-query.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { NotificationSource } from './notifications.js';
+import { loadStaticFiles } from './static-files.js';
+
+export interface GatewayDeps {
+  cfg: GatewayConfig;
+  db: pg.Pool;
+  log: Logger;
+  metrics: GatewayMetrics;
+  hub: LiveHub;
+  listener: () => NotificationSource | undefined;
+}
+
+/** Register every route on `app` (created first because the hub publishes through it). */
+export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
+  const { cfg, db, log, metrics, hub } = d;
+  const files = loadStaticFiles();
+  registerLiveSocket(app, { cfg, db, hub, log, metrics });
+
+  const authorize = (req: HttpRequest, query: Map<string, string>) => {
+    if (!tokenAllowed(cfg.READ_TOKENS, presentedToken(req.getHeader('authorization'), query.get('token')))) throw unauthorized();
+  };
+
+  const timed = (name: string, handler: Parameters<typeof route>[1]) =>
+    route(log, async (res, req, state) => {
+      const end = metrics.requestDuration.startTimer({ route: name });
+      try {
+        await handler(res, req, state);
+        end({ status: '200' });
+      } catch (err) {
+        end({ status: err instanceof HttpError ? String(err.status) : '500' });
+        throw err;
+      }
+    });
+
+  app.get('/logs', timed('GET /logs', async (res, req, state) => {
+    const params = parseQuery(req.getQuery());
+    authorize(req, params);
+    const query = parseLogsQuery(params);
+    const page = await queryLogs(db, query);
+    const full = page.ids.length === query.limit;
+    const last = page.ids[page.ids.length - 1];
+    const ascending = query.after !== undefined;
+    const nextBefore = !ascending && full ? last : null;
+    const nextAfter = ascending && full ? last : null;
+    sendRaw(res, state, 200, `{"items":[${page.items.join(',')}],"next_before":${nextBefore ?? null},"next_after":${nextAfter ?? null}}`);
+  }));
+
+  app.get('/logs/:id', timed('GET /logs/:id', async (res, req, state) => {
+    const params = parseQuery(req.getQuery());
+    const rawId = req.getParameter(0) ?? '';
+    authorize(req, params);
+    const item = await getLog(db, parseRowId(rawId));
+    if (!item) throw notFound(`no log with id ${rawId}`);
+    sendRaw(res, state, 200, item);
+  }));
+
+  app.get('/health', route(log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
+  app.get('/ready', route(log, async (res, _req, state) => {
+    let postgres = true;
+    try {
+      await db.query('SELECT 1');
+    } catch {
+      postgres = false;
+    }
+    const listening = d.listener()?.connected() ?? false;
+    const ready = postgres && listening;
+    sendJson(res, state, ready ? 200 : 503, { ready, postgres, listen: listening }, ready ? {} : { 'Retry-After': '2' });
+  }));
+  app.get('/metrics', route(log, async (res, _req, state) => {
+    sendRaw(res, state, 200, await metrics.registry.metrics(), metrics.registry.contentType);
+  }));
+
+  for (const [path, file] of files) {
+    app.get(path, route(log, (res, _req, state) => sendRaw(res, state, 200, file.body, file.type, { 'Cache-Control': 'no-cache' })));
+  }
+
+  app.any('/*', route(log, (_res, req) => {
+    throw notFound(`no such path ${req.getUrl().slice(0, 200)}: the gateway serves /logs, /logs/<id>, /stats, WebSocket /live, /ui, /health, /ready, /metrics`);
+  }));
+}

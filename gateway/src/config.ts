@@ -1,0 +1,8 @@
+import { baseShape, gatewayShape, loadConfig, parseConfig } from '../../shared/src/config.js';
+
+export const gatewayConfigShape = { ...baseShape, ...gatewayShape };
+export type GatewayConfig = ReturnType<typeof parseGatewayConfig>;
+export const DEFAULT_PORT = 8002;
+
+export const parseGatewayConfig = (env?: NodeJS.ProcessEnv) => parseConfig(gatewayConfigShape, env);
+export const loadGatewayConfig = () => loadConfig(gatewayConfigShape, 'gateway');

@@ -1,0 +1,47 @@
+// Gateway start-up and shutdown only.
+import { listenPort } from '../../shared/src/config.js';
+import { connectionConfig, createPool } from '../../shared/src/db.js';
+import { listen, onShutdown } from '../../shared/src/lifecycle.js';
+import { createLogger } from '../../shared/src/logger.js';
+import { prepareDatabase } from '../../shared/src/prepare-database.js';
+import { loadUws } from '../../shared/src/uws.js';
+import { registerGatewayRoutes } from './app.js';
+import { DEFAULT_PORT, loadGatewayConfig } from './config.js';
+import { LiveHub } from './live-hub.js';
+import { gatewayMetrics } from './metrics.js';
+import { listenForRows, type NotificationSource } from './notifications.js';
+
+const cfg = loadGatewayConfig();
+const log = createLogger('gateway', cfg.LOG_LEVEL);
+const port = listenPort(DEFAULT_PORT);
+
+await prepareDatabase(cfg, log);
+const db = createPool(cfg, { max: 10 });
+const metrics = gatewayMetrics();
+const app = loadUws().App();
+const hub = new LiveHub(app, db, log, metrics, { softLimit: cfg.LIVE_MAX_BACKPRESSURE, scanIntervalMs: 50, pollIntervalMs: cfg.POLL_INTERVAL_MS });
+let listener: NotificationSource | undefined;
+registerGatewayRoutes(app, { cfg, db, log, metrics, hub, listener: () => listener });
+
+await hub.start();
+listener = await listenForRows(connectionConfig(cfg), cfg.NOTIFY_CHANNEL, log, {
+  onNotify: () => hub.requestFetch(),
+  onConnected: (reconnect) => {
+    if (reconnect) metrics.listenReconnects.inc();
+    // NOTIFYs sent while we were not listening are gone: catch up from our own high-water mark.
+    hub.requestFetch();
+  },
+});
+const server = await listen(app, port).catch((err: Error) => {
+  log.fatal(err.message);
+  process.exit(1);
+});
+log.info({ port: server.port, head: hub.head }, `gateway listening on http://localhost:${server.port} (UI: http://localhost:${server.port}/ui)`);
+
+onShutdown(log, async () => {
+  server.close();
+  hub.stop();
+  await listener?.close();
+  await db.end();
+});
+

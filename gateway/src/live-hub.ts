@@ -1,0 +1,223 @@
+// The live hub: one high-water mark per gateway, one query per notification burst, one frame per filter group,
+// fanned out natively by uWS topics. Slow clients are moved off their topic and told exactly what they missed.
+import type pg from 'pg';
+import type { Logger } from '../../shared/src/logger.js';
+import { filterKey, logsFrame, matches, type Filter } from '../../shared/src/protocol.js';
+import type { TemplatedApp, WebSocket } from '../../shared/src/uws.js';
+import type { GatewayMetrics } from './metrics.js';
+import { headId, PAGE_ROWS, rowsAfter } from './new-rows.js';
+import type { LiveRow } from './row-json.js';
+
+export interface LiveSocketData {
+  filter: Filter;
+  /** The uWS topic this socket is subscribed to, when live. */
+  topic: string | null;
+  /** 'idle' (no subscription), 'catchup' (replaying since), 'live' (on its topic), 'lagging' (skipping rows). */
+  mode: 'idle' | 'catchup' | 'live' | 'lagging';
+  /** First id that may have been skipped while lagging. */
+  laggingFrom: number;
+  /** Bumped on every new subscription so that a stale replay stops. */
+  generation: number;
+  closed: boolean;
+  /** Query-string subscription, applied on open. */
+  initial?: { filter: Filter; since?: number };
+  initialError?: string;
+}
+
+export type LiveSocket = WebSocket<LiveSocketData>;
+
+interface Group {
+  filter: Filter;
+  topic: string;
+  members: Set<LiveSocket>;
+}
+
+export interface HubOptions {
+  /** Buffered bytes above which a subscriber is treated as slow and skipped. */
+  softLimit: number;
+  /** Slow-client scan period while rows are flowing. */
+  scanIntervalMs: number;
+  pollIntervalMs: number;
+}
+
+export class LiveHub {
+  /** Highest id fetched and published. Every row with id ≤ head is committed (ids commit in order). */
+  head = 0;
+  private readonly groups = new Map<string, Group>();
+  private fetching = false;
+  private dirty = false;
+  private headWaiters: { id: number; resolve: () => void }[] = [];
+  private readonly lagging = new Set<LiveSocket>();
+  private publishedSinceScan = false;
+  private timers: NodeJS.Timeout[] = [];
+  onLaggingRecoverable: (ws: LiveSocket) => void = () => {};
+
+  constructor(
+    private readonly app: TemplatedApp,
+    private readonly db: pg.Pool,
+    private readonly log: Logger,
+    private readonly metrics: GatewayMetrics,
+    private readonly opts: HubOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    this.head = await headId(this.db);
+    this.metrics.head.set(this.head);
+    // A missing NOTIFY delays a row by at most one poll period; it never loses it.
+    this.timers.push(setInterval(() => this.requestFetch(), this.opts.pollIntervalMs));
+    this.timers.push(setInterval(() => this.scanSlowClients(), this.opts.scanIntervalMs));
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  subscriberCount(): number {
+    let n = 0;
+    for (const g of this.groups.values()) n += g.members.size;
+    return n;
+  }
+
+  /** A notification (or poll, or reconnect) says rows may have arrived: fetch them, coalescing bursts. */
+  requestFetch(): void {
+    if (this.fetching) {
+      this.dirty = true;
+      return;
+    }
+    this.fetching = true;
+    void this.fetchLoop();
+  }
+
+  /** Resolve once head ≥ id (or after timeoutMs); used when a client resumes from a cursor this gateway has not seen. */
+  waitForHead(id: number, timeoutMs: number): Promise<boolean> {
+    if (this.head >= id) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.headWaiters = this.headWaiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      const waiter = {
+        id,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      this.headWaiters.push(waiter);
+      this.requestFetch();
+    });
+  }
+
+  private async fetchLoop(): Promise<void> {
+    let failures = 0;
+    do {
+      this.dirty = false;
+      try {
+        const rows = await rowsAfter(this.db, this.head);
+        if (rows.length > 0) {
+          this.publish(rows);
+          this.head = rows[rows.length - 1]!.id;
+          this.metrics.head.set(this.head);
+          if (rows.length === PAGE_ROWS) this.dirty = true;
+        }
+        failures = 0;
+      } catch (err) {
+        // PostgreSQL unavailable: try again shortly; the poll timer keeps retrying after that.
+        if (failures++ === 0) this.log.warn({ err: (err as Error).message }, 'cannot fetch new rows; will retry');
+        if (failures < 3) {
+          await new Promise((r) => setTimeout(r, 200 * failures));
+          this.dirty = true;
+        }
+      }
+      if (this.headWaiters.length > 0) {
+        const ready = this.headWaiters.filter((w) => w.id <= this.head);
+        this.headWaiters = this.headWaiters.filter((w) => w.id > this.head);
+        for (const w of ready) w.resolve();
+      }
+    } while (this.dirty);
+    this.fetching = false;
+  }
+
+  /** One frame per filter group; rows are serialized already (by PostgreSQL), frames are concatenation. */
+  private publish(rows: LiveRow[]): void {
+    const now = Date.now();
+    for (const r of rows) if (r.rt) this.metrics.pushLatency.observe((now - r.rt) / 1000);
+    for (const g of this.groups.values()) {
+      if (g.members.size === 0) continue;
+      const json: string[] = [];
+      let cursor = 0;
+      for (const r of rows) {
+        if (matches(g.filter, r)) {
+          json.push(r.json);
+          cursor = r.id;
+        }
+      }
+      if (json.length === 0) continue;
+      this.app.publish(g.topic, logsFrame(json, cursor));
+      this.metrics.frames.inc();
+      this.metrics.rowsSent.inc(json.length * g.members.size);
+    }
+    this.publishedSinceScan = true;
+  }
+
+  /** Put a socket on its filter's topic, from the current head on. Synchronous: no row can slip in between. */
+  joinLive(ws: LiveSocket): void {
+    const data = ws.getUserData();
+    const key = filterKey(data.filter);
+    let g = this.groups.get(key);
+    if (!g) {
+      g = { filter: data.filter, topic: `live:${key}`, members: new Set() };
+      this.groups.set(key, g);
+    }
+    g.members.add(ws);
+    ws.subscribe(g.topic);
+    data.topic = g.topic;
+    data.mode = 'live';
+    this.lagging.delete(ws);
+  }
+
+  leave(ws: LiveSocket): void {
+    const data = ws.getUserData();
+    this.lagging.delete(ws);
+    if (data.topic === null) return;
+    const key = data.topic.slice('live:'.length);
+    const g = this.groups.get(key);
+    if (g) {
+      g.members.delete(ws);
+      if (g.members.size === 0) this.groups.delete(key);
+    }
+    if (!data.closed) ws.unsubscribe(data.topic);
+    data.topic = null;
+  }
+
+  /**
+   * Move subscribers whose send buffer is over the soft limit off their topic: from then on rows are skipped for
+   * them (memory stays bounded) and, once they drain, they get a `dropped` range. Runs only while rows flow.
+   */
+  scanSlowClients(): void {
+    if (this.publishedSinceScan) {
+      this.publishedSinceScan = false;
+      for (const g of this.groups.values()) {
+        for (const ws of g.members) {
+          if (ws.getBufferedAmount() > this.opts.softLimit) {
+            const data = ws.getUserData();
+            this.leave(ws);
+            data.mode = 'lagging';
+            // Every row ≤ head was already queued to this socket; later ones may be skipped.
+            data.laggingFrom = this.head + 1;
+            this.lagging.add(ws);
+            this.log.info({ from: data.laggingFrom }, 'slow live client: skipping rows until it drains');
+          }
+        }
+      }
+    }
+    for (const ws of this.lagging) {
+      if (ws.getBufferedAmount() <= this.opts.softLimit / 2) this.onLaggingRecoverable(ws);
+    }
+  }
+
+  forgetLagging(ws: LiveSocket): void {
+    this.lagging.delete(ws);
+  }
+}

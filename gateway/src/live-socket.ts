@@ -1,0 +1,186 @@
+// WebSocket /live (CONTRACT §6): subscribe with a filter and an optional `since`, replay stored rows after it,
+// then hand over to live rows with no gap and no duplicate.
+import type pg from 'pg';
+import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
+import type { Logger } from '../../shared/src/logger.js';
+import { EMPTY_FILTER, errorFrame, logsFrame, parseFilter, PROTOCOL_VERSION, subscribeSchema, type Filter } from '../../shared/src/protocol.js';
+import { decodeUtf8, parseQuery, type TemplatedApp } from '../../shared/src/uws.js';
+import type { GatewayConfig } from './config.js';
+import type { LiveHub, LiveSocket, LiveSocketData } from './live-hub.js';
+import type { GatewayMetrics } from './metrics.js';
+import { countMatching, matchingRows, PAGE_ROWS } from './new-rows.js';
+
+/** How long a resuming client waits for this gateway to see its cursor (it may come from a gateway ahead of us). */
+const CURSOR_WAIT_MS = 5_000;
+const MAX_FRAME_BYTES = 64 * 1024;
+
+function parseSince(raw: unknown): { ok: true; since?: number } | { ok: false; message: string } {
+  if (raw === undefined || raw === '' || raw === null) return { ok: true };
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) return { ok: false, message: 'since must be a row id (a non-negative integer)' };
+  return { ok: true, since: n };
+}
+
+export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; db: pg.Pool; hub: LiveHub; log: Logger; metrics: GatewayMetrics }): void {
+  const { cfg, db, hub, log, metrics } = d;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  const send = (ws: LiveSocket, frame: string) => {
+    if (!ws.getUserData().closed) ws.send(frame);
+  };
+
+  /** Replay matching rows in (since, head], then join live — all in one synchronous step at the end. */
+  async function subscribe(ws: LiveSocket, filter: Filter, since: number | undefined): Promise<void> {
+    const data = ws.getUserData();
+    const generation = ++data.generation;
+    hub.leave(ws);
+    data.filter = filter;
+    if (since === undefined) {
+      hub.joinLive(ws);
+      return;
+    }
+    data.mode = 'catchup';
+    if (since > hub.head && !(await hub.waitForHead(since, CURSOR_WAIT_MS))) {
+      if (data.closed || data.generation !== generation) return;
+      send(ws, errorFrame('cursor_ahead', `since=${since} is ahead of the newest row (${hub.head}); continuing live from ${hub.head}`));
+      hub.joinLive(ws);
+      return;
+    }
+    let cursor = since;
+    for (;;) {
+      if (data.closed || data.generation !== generation) return;
+      const upTo = hub.head;
+      const rows = await matchingRows(db, filter, cursor, upTo);
+      if (data.closed || data.generation !== generation) return;
+      if (rows.length > 0) {
+        cursor = rows[rows.length - 1]!.id;
+        send(ws, logsFrame(rows.map((r) => r.json), cursor));
+        metrics.rowsSent.inc(rows.length);
+        // Replay at the pace the client reads: memory stays bounded for a slow one.
+        while (!data.closed && ws.getBufferedAmount() > cfg.LIVE_MAX_BACKPRESSURE) await sleep(20);
+      }
+      if (rows.length === PAGE_ROWS) continue;
+      // Everything matching up to `upTo` is sent. If the hub has not moved meanwhile, join live now
+      // (synchronously: the hub publishes only between awaits); otherwise replay the rest first.
+      if (hub.head === upTo) {
+        hub.joinLive(ws);
+        return;
+      }
+      cursor = Math.max(cursor, upTo);
+    }
+  }
+
+  /** A lagging client drained: report what it missed (exactly, by count and id range), then rejoin live. */
+  async function recover(ws: LiveSocket): Promise<void> {
+    const data = ws.getUserData();
+    if (data.mode !== 'lagging') return;
+    hub.forgetLagging(ws);
+    data.mode = 'catchup';
+    const generation = data.generation;
+    let from = data.laggingFrom;
+    for (;;) {
+      const to = hub.head;
+      if (to >= from) {
+        const count = await countMatching(db, data.filter, from, to);
+        if (data.closed || data.generation !== generation) return;
+        if (count > 0) {
+          send(ws, JSON.stringify({ type: 'dropped', count, from, to }));
+          metrics.rowsDropped.inc(count);
+        }
+      }
+      if (hub.head === to) {
+        hub.joinLive(ws);
+        return;
+      }
+      from = to + 1;
+    }
+  }
+  hub.onLaggingRecoverable = (ws) => {
+    recover(ws).catch((err) => log.warn({ err: (err as Error).message }, 'lagging client recovery failed'));
+  };
+
+  const fail = (ws: LiveSocket) => (err: unknown) => {
+    log.warn({ err: (err as Error).message }, 'live subscription failed');
+    const data = ws.getUserData();
+    if (!data.closed) {
+      send(ws, errorFrame('unavailable', 'the database is unavailable; reconnect with since=<last cursor> to resume'));
+      ws.end(1011, 'database unavailable');
+    }
+  };
+
+  app.ws<LiveSocketData>('/live', {
+    maxPayloadLength: MAX_FRAME_BYTES,
+    // Hard cap far above the soft limit; a client that reaches it is closed (it resumes with `since`), so no row
+    // is ever dropped without being reported.
+    maxBackpressure: cfg.LIVE_MAX_BACKPRESSURE * 8,
+    closeOnBackpressureLimit: true as unknown as number,
+    idleTimeout: 60,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      const query = parseQuery(req.getQuery());
+      const token = presentedToken(req.getHeader('authorization'), query.get('token'));
+      if (!tokenAllowed(cfg.READ_TOKENS, token)) {
+        res.cork(() =>
+          res
+            .writeStatus('401 Unauthorized')
+            .writeHeader('Content-Type', 'application/json')
+            .end(JSON.stringify({ error: 'unauthorized', message: 'send "Authorization: Bearer <token>" or ?token=<token>' })),
+        );
+        return;
+      }
+      const data: LiveSocketData = { filter: EMPTY_FILTER, topic: null, mode: 'idle', laggingFrom: 0, generation: 0, closed: false };
+      const f = parseFilter({ service: query.get('service'), level: query.get('level'), q: query.get('q') });
+      const s = parseSince(query.get('since'));
+      if (!f.ok) data.initialError = f.message;
+      else if (!s.ok) data.initialError = s.message;
+      else data.initial = { filter: f.filter, since: s.since };
+      res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+    },
+    open: (ws) => {
+      metrics.connections.inc();
+      const data = ws.getUserData();
+      ws.send(JSON.stringify({ type: 'hello', head: hub.head, version: PROTOCOL_VERSION }));
+      if (data.initialError) {
+        ws.send(errorFrame('bad_filter', `${data.initialError}; send {"type":"subscribe","filter":{…}} to subscribe`));
+        return;
+      }
+      const initial = data.initial!;
+      subscribe(ws, initial.filter, initial.since).catch(fail(ws));
+    },
+    message: (ws, message, isBinary) => {
+      if (isBinary) {
+        send(ws, errorFrame('bad_frame', 'binary frames are not supported; send JSON text frames'));
+        return;
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(decodeUtf8(new Uint8Array(message), 'frame'));
+      } catch {
+        send(ws, errorFrame('bad_frame', 'frames must be JSON such as {"type":"subscribe","filter":{"level":"warn"},"since":123}'));
+        return;
+      }
+      const msg = subscribeSchema.safeParse(parsed);
+      if (!msg.success) {
+        send(ws, errorFrame('bad_frame', `unknown or invalid message: expected {"type":"subscribe","filter":{…},"since":<id>}; ${msg.error.issues[0]?.path.join('.') ?? ''} ${msg.error.issues[0]?.message ?? ''}`.trim()));
+        return;
+      }
+      const f = parseFilter(msg.data.filter ?? {});
+      if (!f.ok) {
+        send(ws, errorFrame('bad_filter', f.message));
+        return;
+      }
+      subscribe(ws, f.filter, msg.data.since).catch(fail(ws));
+    },
+    drain: (ws) => {
+      const data = ws.getUserData();
+      if (data.mode === 'lagging' && ws.getBufferedAmount() <= cfg.LIVE_MAX_BACKPRESSURE / 2) hub.onLaggingRecoverable(ws);
+    },
+    close: (ws) => {
+      const data = ws.getUserData();
+      data.closed = true;
+      data.generation++;
+      hub.leave(ws);
+      metrics.connections.dec();
+    },
+  });
+}

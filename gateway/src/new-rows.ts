@@ -1,0 +1,39 @@
+// The queries of the live path: the newest id, rows after a cursor, and counts of skipped ranges.
+import type pg from 'pg';
+import type { Filter } from '../../shared/src/protocol.js';
+import { filterWhere } from './logs-query.js';
+import { LIVE_COLUMNS_SQL, type LiveRow } from './row-json.js';
+
+export const PAGE_ROWS = 1000;
+
+export async function headId(db: pg.Pool): Promise<number> {
+  const { rows } = await db.query<{ head: number }>({ name: 'head-id', text: 'SELECT coalesce(max(id), 0)::bigint AS head FROM logs' });
+  return rows[0]!.head;
+}
+
+/** Every row with id > after, oldest first (the hub's one query per notification burst). */
+export async function rowsAfter(db: pg.Pool, after: number, limit = PAGE_ROWS): Promise<LiveRow[]> {
+  const { rows } = await db.query<LiveRow>({
+    name: 'rows-after',
+    text: `SELECT ${LIVE_COLUMNS_SQL} FROM logs WHERE id > $1 ORDER BY id LIMIT $2`,
+    values: [after, limit],
+  });
+  return rows;
+}
+
+/** Matching rows in (after, upTo], oldest first: replay for `since` and catch-up. */
+export async function matchingRows(db: pg.Pool, filter: Filter, after: number, upTo: number, limit = PAGE_ROWS): Promise<LiveRow[]> {
+  const values: unknown[] = [after, upTo];
+  const where = ['id > $1', 'id <= $2', ...filterWhere(filter, values)];
+  values.push(limit);
+  const { rows } = await db.query<LiveRow>(`SELECT ${LIVE_COLUMNS_SQL} FROM logs WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${values.length}`, values);
+  return rows;
+}
+
+/** How many matching rows lie in [from, to]: the size of a range skipped for a slow client. */
+export async function countMatching(db: pg.Pool, filter: Filter, from: number, to: number): Promise<number> {
+  const values: unknown[] = [from, to];
+  const where = ['id >= $1', 'id <= $2', ...filterWhere(filter, values)];
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM logs WHERE ${where.join(' AND ')}`, values);
+  return rows[0]!.n;
+}

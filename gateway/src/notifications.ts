@@ -1,0 +1,85 @@
+// The LISTEN connection (pg-listen) on its own client. pg-listen gives up after 3 s by default (retryTimeout):
+// here it retries forever with capped backoff, and every (re)connect triggers a catch-up query, because NOTIFYs
+// sent while the connection was down are gone.
+import * as pgListen from 'pg-listen';
+import type { Options, Subscriber } from 'pg-listen';
+import type pg from 'pg';
+import type { Logger } from '../../shared/src/logger.js';
+import { retryDelay } from '../../shared/src/redis.js';
+
+// pg-listen is CommonJS with `exports.default`.
+type CreateSubscriber = (c: pg.ClientConfig, o: Options) => Subscriber;
+const pgListenModule = pgListen as unknown as { default: CreateSubscriber | { default: CreateSubscriber } };
+const createSubscriber: CreateSubscriber =
+  typeof pgListenModule.default === 'function' ? pgListenModule.default : pgListenModule.default.default;
+
+export interface NotificationSource {
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+export async function listenForRows(
+  connection: pg.ClientConfig,
+  channel: string,
+  log: Logger,
+  handlers: { onNotify: () => void; onConnected: (reconnect: boolean) => void },
+): Promise<NotificationSource> {
+  let isConnected = false;
+  let closing = false;
+  let everConnected = false;
+  let subscriber: Subscriber | undefined;
+
+  const make = () => {
+    const s = createSubscriber(connection, {
+      retryTimeout: 0, // 0 = never stop retrying
+      retryLimit: Infinity,
+      retryInterval: retryDelay,
+      paranoidChecking: 10_000, // notice a silently dead connection within 10 s
+      parse: (payload: string) => payload,
+    });
+    s.notifications.on(channel, handlers.onNotify);
+    s.events.on('connected', () => {
+      // The first 'connected' comes before LISTEN is issued; that case is reported after listenTo below.
+      if (!everConnected) return;
+      isConnected = true;
+      log.info({ channel }, 'LISTEN reconnected');
+      handlers.onConnected(true);
+    });
+    s.events.on('reconnect', (attempt: number) => {
+      if (isConnected || attempt % 20 === 1) log.warn({ attempt }, 'LISTEN connection lost; reconnecting');
+      isConnected = false;
+    });
+    s.events.on('error', (err: Error) => {
+      isConnected = false;
+      log.warn({ err: err.message }, 'LISTEN connection error');
+    });
+    return s;
+  };
+
+  // The first connect is retried here; later losses are retried by pg-listen itself.
+  for (let attempt = 0; !closing; attempt++) {
+    const s = make();
+    subscriber = s;
+    try {
+      await s.connect();
+      await s.listenTo(channel);
+      isConnected = true;
+      everConnected = true;
+      log.info({ channel }, 'LISTEN connected');
+      handlers.onConnected(false);
+      break;
+    } catch (err) {
+      isConnected = false;
+      await s.close().catch(() => {});
+      if (attempt === 0 || attempt % 10 === 0) log.warn({ err: (err as Error).message }, 'cannot LISTEN yet; retrying');
+      await new Promise((r) => setTimeout(r, retryDelay(attempt)));
+    }
+  }
+  return {
+    connected: () => isConnected,
+    close: async () => {
+      closing = true;
+      await subscriber?.close().catch(() => {});
+    },
+  };
+}
