@@ -1,0 +1,86 @@
+// Start the real services as processes (node --import tsx <service>/src/index.ts) on random ports.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export type ServiceName = 'producer' | 'processor' | 'gateway';
+
+export interface Service {
+  name: ServiceName;
+  port: number;
+  url: string;
+  proc: ChildProcess;
+  /** Every line the process printed (pino JSON lines and anything else). */
+  output: string[];
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for exit. */
+  kill(): Promise<void>;
+}
+
+const running = new Set<Service>();
+
+export async function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 30_000): Promise<Service> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', `${name}/src/index.ts`], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${output.join('\n')}`)), timeoutMs);
+    let buffer = '';
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        output.push(line);
+        if (output.length > 5000) output.shift();
+        try {
+          const rec = JSON.parse(line) as { port?: number; msg?: string };
+          if (typeof rec.port === 'number' && /listening|started/.test(rec.msg ?? '')) {
+            clearTimeout(timer);
+            resolve(rec.port);
+          }
+        } catch {
+          // not JSON
+        }
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', (c: Buffer) => output.push(c.toString()));
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code} before listening:\n${output.join('\n')}`));
+    });
+  });
+  const service: Service = {
+    name,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    proc,
+    output,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      const code = await exited;
+      running.delete(service);
+      return code;
+    },
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+      running.delete(service);
+    },
+  };
+  running.add(service);
+  return service;
+}
+
+/** Kill whatever a test file left running (call in afterAll). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((s) => s.kill()));
+}
