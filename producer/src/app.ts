@@ -26,6 +26,8 @@ interface PublishSocket {
   inFlight: number;
   /** uWS forbids touching a closed socket; acks may resolve after the client left. */
   closed: boolean;
+  /** Replies go out in frame order, even though an error is known before an earlier frame's ack. */
+  replies: Promise<void>;
 }
 
 // A client that sends frames faster than Redis acknowledges them is told to slow down instead of queueing without bound.
@@ -130,7 +132,7 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
         return;
       }
       res.upgrade<PublishSocket>(
-        { token, inFlight: 0, closed: false },
+        { token, inFlight: 0, closed: false, replies: Promise.resolve() },
         req.getHeader('sec-websocket-key'),
         req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'),
@@ -156,19 +158,21 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
           reply({ type: 'error', error: 'internal', message: 'internal error' });
         }
       };
+      let outcome: Promise<unknown>;
       try {
         if (isBinary) throw badRequest('binary frames are not supported: send events as text frames (JSON or plain text)');
         if (data.inFlight >= MAX_FRAMES_IN_FLIGHT) throw new HttpError(429, 'too_many_in_flight', `over ${MAX_FRAMES_IN_FLIGHT} frames awaiting acks: wait for acks before sending more; this frame was not accepted`);
         const raws = decodeFrame(decodeUtf8(new Uint8Array(message), 'frame'));
         data.inFlight++;
-        ingest(raws, data.token, 'websocket')
-          .then((out) => reply({ type: 'ack', ...out }), fail)
-          .finally(() => {
-            data.inFlight--;
-          });
+        outcome = ingest(raws, data.token, 'websocket').finally(() => {
+          data.inFlight--;
+        });
       } catch (err) {
-        fail(err);
+        outcome = Promise.reject(err);
       }
+      // Handled below, after earlier frames' replies; mark it handled now so Node does not treat it as unhandled.
+      outcome.catch(() => {});
+      data.replies = data.replies.then(() => outcome.then((out) => reply({ type: 'ack', ...(out as object) }), fail));
     },
   });
 
