@@ -2,7 +2,8 @@
 // fanned out natively by uWS topics. Slow clients are moved off their topic and told exactly what they missed.
 import type pg from 'pg';
 import type { Logger } from '../../shared/src/logger.js';
-import { filterKey, logsFrame, matches, type Filter } from '../../shared/src/protocol.js';
+import { filterKey, matches, type Filter } from '../../shared/src/protocol.js';
+import { splitFrames } from './frames.js';
 import type { TemplatedApp, WebSocket } from '../../shared/src/uws.js';
 import type { GatewayMetrics } from './metrics.js';
 import { headId, PAGE_ROWS, rowsAfter } from './new-rows.js';
@@ -30,7 +31,18 @@ interface Group {
   filter: Filter;
   topic: string;
   members: Set<LiveSocket>;
+  /** Bytes published to the topic since its members' buffers were last checked. */
+  bytesSinceScan: number;
+  /** Every row with id ≤ this has been published to the topic (or did not match). */
+  publishedUpTo: number;
 }
+
+/**
+ * Under load, fetches (and so frames) are spaced at least this far apart: a burst of single-row commits becomes
+ * one query and one frame per filter group instead of one per row. Idle, the first notification is fetched at
+ * once, so a lone event pays no delay.
+ */
+export const COALESCE_MS = 3;
 
 export interface HubOptions {
   /** Buffered bytes above which a subscriber is treated as slow and skipped. */
@@ -46,6 +58,8 @@ export class LiveHub {
   private readonly groups = new Map<string, Group>();
   private fetching = false;
   private dirty = false;
+  private lastFetchAt = 0;
+  private coalesceTimer: NodeJS.Timeout | undefined;
   private headWaiters: { id: number; resolve: () => void }[] = [];
   private readonly lagging = new Set<LiveSocket>();
   private publishedSinceScan = false;
@@ -69,6 +83,7 @@ export class LiveHub {
   }
 
   stop(): void {
+    clearTimeout(this.coalesceTimer);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
   }
@@ -83,6 +98,15 @@ export class LiveHub {
   requestFetch(): void {
     if (this.fetching) {
       this.dirty = true;
+      return;
+    }
+    if (this.coalesceTimer) return;
+    const wait = this.lastFetchAt + COALESCE_MS - Date.now();
+    if (wait > 0) {
+      this.coalesceTimer = setTimeout(() => {
+        this.coalesceTimer = undefined;
+        this.requestFetch();
+      }, wait);
       return;
     }
     this.fetching = true;
@@ -113,6 +137,7 @@ export class LiveHub {
     let failures = 0;
     do {
       this.dirty = false;
+      this.lastFetchAt = Date.now();
       try {
         const rows = await rowsAfter(this.db, this.head);
         if (rows.length > 0) {
@@ -139,26 +164,46 @@ export class LiveHub {
     this.fetching = false;
   }
 
-  /** One frame per filter group; rows are serialized already (by PostgreSQL), frames are concatenation. */
+  /**
+   * One frame per filter group and burst (split so that no frame is over half the soft limit); rows are serialized
+   * already (by PostgreSQL), frames are concatenation. Before a group has been sent another soft limit's worth of
+   * bytes its members are checked, so a stalled client is moved off the topic long before uWS's hard cap.
+   */
   private publish(rows: LiveRow[]): void {
     const now = Date.now();
     for (const r of rows) if (r.rt) this.metrics.pushLatency.observe((now - r.rt) / 1000);
+    const lastId = rows[rows.length - 1]!.id;
     for (const g of this.groups.values()) {
-      if (g.members.size === 0) continue;
-      const json: string[] = [];
-      let cursor = 0;
-      for (const r of rows) {
-        if (matches(g.filter, r)) {
-          json.push(r.json);
-          cursor = r.id;
+      if (g.members.size > 0) {
+        const matching = rows.filter((r) => matches(g.filter, r));
+        for (const frame of splitFrames(matching, this.opts.softLimit / 2)) {
+          if (g.bytesSinceScan + frame.text.length > this.opts.softLimit) this.scanGroup(g);
+          this.app.publish(g.topic, frame.text);
+          g.bytesSinceScan += frame.text.length;
+          g.publishedUpTo = frame.cursor;
+          this.metrics.frames.inc();
+          this.metrics.rowsSent.inc(frame.rows * g.members.size);
         }
       }
-      if (json.length === 0) continue;
-      this.app.publish(g.topic, logsFrame(json, cursor));
-      this.metrics.frames.inc();
-      this.metrics.rowsSent.inc(json.length * g.members.size);
+      g.publishedUpTo = lastId;
     }
     this.publishedSinceScan = true;
+  }
+
+  /** Move members of `g` whose send buffer is over the soft limit off the topic; they will get a dropped range. */
+  private scanGroup(g: Group): void {
+    g.bytesSinceScan = 0;
+    for (const ws of g.members) {
+      if (ws.getBufferedAmount() > this.opts.softLimit) {
+        const data = ws.getUserData();
+        this.leave(ws);
+        data.mode = 'lagging';
+        // Every row up to what this group was sent is already queued to the socket; later ones may be skipped.
+        data.laggingFrom = g.publishedUpTo + 1;
+        this.lagging.add(ws);
+        this.log.info({ from: data.laggingFrom }, 'slow live client: skipping rows until it drains');
+      }
+    }
   }
 
   /** Put a socket on its filter's topic, from the current head on. Synchronous: no row can slip in between. */
@@ -167,7 +212,7 @@ export class LiveHub {
     const key = filterKey(data.filter);
     let g = this.groups.get(key);
     if (!g) {
-      g = { filter: data.filter, topic: `live:${key}`, members: new Set() };
+      g = { filter: data.filter, topic: `live:${key}`, members: new Set(), bytesSinceScan: 0, publishedUpTo: this.head };
       this.groups.set(key, g);
     }
     g.members.add(ws);
@@ -198,19 +243,7 @@ export class LiveHub {
   scanSlowClients(): void {
     if (this.publishedSinceScan) {
       this.publishedSinceScan = false;
-      for (const g of this.groups.values()) {
-        for (const ws of g.members) {
-          if (ws.getBufferedAmount() > this.opts.softLimit) {
-            const data = ws.getUserData();
-            this.leave(ws);
-            data.mode = 'lagging';
-            // Every row ≤ head was already queued to this socket; later ones may be skipped.
-            data.laggingFrom = this.head + 1;
-            this.lagging.add(ws);
-            this.log.info({ from: data.laggingFrom }, 'slow live client: skipping rows until it drains');
-          }
-        }
-      }
+      for (const g of this.groups.values()) this.scanGroup(g);
     }
     for (const ws of this.lagging) {
       if (ws.getBufferedAmount() <= this.opts.softLimit / 2) this.onLaggingRecoverable(ws);

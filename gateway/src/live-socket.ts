@@ -3,11 +3,12 @@
 import type pg from 'pg';
 import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
 import type { Logger } from '../../shared/src/logger.js';
-import { EMPTY_FILTER, errorFrame, logsFrame, parseFilter, PROTOCOL_VERSION, subscribeSchema, type Filter } from '../../shared/src/protocol.js';
+import { EMPTY_FILTER, errorFrame, parseFilter, PROTOCOL_VERSION, subscribeSchema, type Filter } from '../../shared/src/protocol.js';
 import { decodeUtf8, parseQuery, type TemplatedApp } from '../../shared/src/uws.js';
 import type { GatewayConfig } from './config.js';
 import type { LiveHub, LiveSocket, LiveSocketData } from './live-hub.js';
 import type { GatewayMetrics } from './metrics.js';
+import { splitFrames } from './frames.js';
 import { countMatching, matchingRows, PAGE_ROWS } from './new-rows.js';
 
 /** How long a resuming client waits for this gateway to see its cursor (it may come from a gateway ahead of us). */
@@ -52,12 +53,13 @@ export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; d
       const upTo = hub.head;
       const rows = await matchingRows(db, filter, cursor, upTo);
       if (data.closed || data.generation !== generation) return;
-      if (rows.length > 0) {
-        cursor = rows[rows.length - 1]!.id;
-        send(ws, logsFrame(rows.map((r) => r.json), cursor));
-        metrics.rowsSent.inc(rows.length);
+      for (const frame of splitFrames(rows, cfg.LIVE_MAX_BACKPRESSURE / 2)) {
         // Replay at the pace the client reads: memory stays bounded for a slow one.
         while (!data.closed && ws.getBufferedAmount() > cfg.LIVE_MAX_BACKPRESSURE) await sleep(20);
+        if (data.closed || data.generation !== generation) return;
+        send(ws, frame.text);
+        cursor = frame.cursor;
+        metrics.rowsSent.inc(frame.rows);
       }
       if (rows.length === PAGE_ROWS) continue;
       // Everything matching up to `upTo` is sent. If the hub has not moved meanwhile, join live now
@@ -110,9 +112,11 @@ export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; d
 
   app.ws<LiveSocketData>('/live', {
     maxPayloadLength: MAX_FRAME_BYTES,
-    // Hard cap far above the soft limit; a client that reaches it is closed (it resumes with `since`), so no row
-    // is ever dropped without being reported.
-    maxBackpressure: cfg.LIVE_MAX_BACKPRESSURE * 8,
+    // Hard cap far above the soft limit: the hub moves a slow client off its topic before it has been sent two soft
+    // limits' worth past its last check, with frames of at most half the soft limit (or one row), so this is
+    // never reached in practice; if it were, uWS closes the socket (the client resumes with `since`) rather than
+    // dropping a row without reporting it.
+    maxBackpressure: cfg.LIVE_MAX_BACKPRESSURE * 8 + 256 * 1024,
     closeOnBackpressureLimit: true as unknown as number,
     idleTimeout: 60,
     sendPingsAutomatically: true,

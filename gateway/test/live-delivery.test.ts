@@ -148,7 +148,9 @@ describe('live delivery', () => {
     expect(growth).toBeLessThan(48 * 1024 * 1024);
 
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
-    const dropped = await slow.waitForFrame('dropped', 20_000);
+    const dropped = await slow.waitForFrame('dropped', 20_000).catch((err) => {
+      throw new Error(`${err.message}; slow client got ${slow.ids.length} of ${expected.length} rows, frames: ${[...new Set(slow.frames.map((f) => f.type))].join(',')}`);
+    });
     await sleep(500);
     expect(dropped.count).toBeGreaterThan(0);
     const inRange = expected.filter((id) => id >= dropped.from && id <= dropped.to);
