@@ -16,7 +16,10 @@ function loadEnvFile(): void {
   if (existsSync(path)) process.loadEnvFile(path);
 }
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const int = (min: number, max: number) => {
+  const expected = `expected an integer from ${min} to ${max}`;
+  return z.coerce.number({ error: expected }).int(expected).min(min, expected).max(max, expected);
+};
 const port = int(1, 65535);
 const list = z
   .string()
