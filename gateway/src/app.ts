@@ -4,7 +4,7 @@ import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
 import { HttpError, notFound, unauthorized } from '../../shared/src/errors.js';
 import { route } from '../../shared/src/http-routes.js';
 import type { Logger } from '../../shared/src/logger.js';
-import { parseQuery, sendJson, sendRaw, type HttpRequest, type TemplatedApp } from '../../shared/src/uws.js';
+import { answerPreflight, parseQuery, sendJson, sendRaw, type HttpRequest, type TemplatedApp } from '../../shared/src/uws.js';
 import type { GatewayConfig } from './config.js';
 import type { LiveHub } from './live-hub.js';
 import { registerLiveSocket } from './live-socket.js';
@@ -66,6 +66,7 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
     sendRaw(res, state, 200, item);
   }));
 
+  app.options('/*', (res) => answerPreflight(res));
   app.get('/health', route(log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
   app.get('/ready', route(log, async (res, _req, state) => {
     let postgres = true;

@@ -5,7 +5,7 @@ import { parseBatch } from '../../shared/src/event.js';
 import { badRequest, HttpError, invalidEvent, isConnectionError, notFound, unauthorized, unavailable } from '../../shared/src/errors.js';
 import { route } from '../../shared/src/http-routes.js';
 import type { Logger } from '../../shared/src/logger.js';
-import { decodeUtf8, loadUws, parseQuery, readBody, sendJson, sendRaw, type TemplatedApp } from '../../shared/src/uws.js';
+import { answerPreflight, decodeUtf8, loadUws, parseQuery, readBody, sendJson, sendRaw, type TemplatedApp } from '../../shared/src/uws.js';
 import type { BacklogGuard } from './backlog-guard.js';
 import type { ProducerConfig } from './config.js';
 import { bodyKind, decodeFrame, decodeJson, decodeNdjson } from './decode-events.js';
@@ -176,6 +176,7 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
     },
   });
 
+  app.options('/*', (res) => answerPreflight(res));
   app.get('/health', route(log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
   app.get('/ready', route(log, (res, _req, state) => {
     const ready = redis.status === 'ready';

@@ -90,6 +90,15 @@ describe('producer', () => {
     expect(await t.redis.xlen(t.stream)).toBe(before);
   });
 
+  it('lets browsers on other origins send (CORS preflight and headers)', async () => {
+    const pre = await fetch(`${producer.url}/send`, { method: 'OPTIONS', headers: { origin: 'http://app.example', 'access-control-request-method': 'POST' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-headers')).toContain('Content-Type');
+    const res = await post(JSON.stringify({ message: 'from a browser' }));
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
   it('answers unknown paths with 404 JSON and serves health and metrics', async () => {
     const res = await fetch(`${producer.url}/nope`);
     expect(res.status).toBe(404);

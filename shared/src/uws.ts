@@ -66,7 +66,7 @@ export function sendRaw(
   if (state.aborted || state.done) return;
   state.done = true;
   res.cork(() => {
-    res.writeStatus(statusLine(status)).writeHeader('Content-Type', contentType);
+    res.writeStatus(statusLine(status)).writeHeader('Content-Type', contentType).writeHeader('Access-Control-Allow-Origin', '*');
     for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
     res.end(body, closeConnection);
   });
@@ -122,6 +122,22 @@ export function decodeUtf8(bytes: Uint8Array, what = 'body'): string {
   } catch {
     throw new HttpError(400, 'invalid_utf8', `${what} is not valid UTF-8`);
   }
+}
+
+/**
+ * CORS preflight: browsers may send logs from any page and read the API from any origin. Access is controlled by
+ * bearer tokens (INGEST_TOKENS / READ_TOKENS), not by origin, so every origin is allowed.
+ */
+export function answerPreflight(res: UWS.HttpResponse): void {
+  res.cork(() => {
+    res
+      .writeStatus('204 No Content')
+      .writeHeader('Access-Control-Allow-Origin', '*')
+      .writeHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
+      .writeHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type')
+      .writeHeader('Access-Control-Max-Age', '86400')
+      .endWithoutBody();
+  });
 }
 
 /** Parse a query string into a map; repeated keys keep the last value. */
