@@ -24,7 +24,8 @@ const running = new Set<Service>();
 export async function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 30_000): Promise<Service> {
   const proc = spawn(process.execPath, ['--import', 'tsx', `${name}/src/index.ts`], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', ...env },
+    // The port is read from the service's info-level "listening"/"started" line, so the level is at least info.
+    env: { ...process.env, PORT: '0', ...env, LOG_LEVEL: env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace' ? env.LOG_LEVEL : 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
