@@ -78,6 +78,10 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
     const stop = timed('GET /send');
     const query = parseQuery(req.getQuery());
     const token = presentedToken(req.getHeader('authorization'), query.get('token'));
+    if (!tokenAllowed(cfg.INGEST_TOKENS, token)) {
+      stop(401);
+      throw unauthorized();
+    }
     const event: Record<string, unknown> = { message: query.get('message') ?? cfg.DEFAULT_LOG_MESSAGE };
     const attributes: Record<string, string> = {};
     for (const [k, v] of query) {
