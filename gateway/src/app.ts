@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
 import { HttpError, notFound, unauthorized } from '../../shared/src/errors.js';
-import { route } from '../../shared/src/http-routes.js';
+import { route, timedRoute, type Handler } from '../../shared/src/http-routes.js';
 import type { Logger } from '../../shared/src/logger.js';
 import { answerPreflight, parseQuery, sendJson, sendRaw, type HttpRequest, type TemplatedApp } from '../../shared/src/uws.js';
 import type { GatewayConfig } from './config.js';
@@ -32,17 +32,7 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
     if (!tokenAllowed(cfg.READ_TOKENS, presentedToken(req.getHeader('authorization'), query.get('token')))) throw unauthorized();
   };
 
-  const timed = (name: string, handler: Parameters<typeof route>[1]) =>
-    route(log, async (res, req, state) => {
-      const end = metrics.requestDuration.startTimer({ route: name });
-      try {
-        await handler(res, req, state);
-        end({ status: '200' });
-      } catch (err) {
-        end({ status: err instanceof HttpError ? String(err.status) : '500' });
-        throw err;
-      }
-    });
+  const timed = (name: string, handler: Handler) => timedRoute(log, metrics.requestDuration, name, handler);
 
   app.get('/logs', timed('GET /logs', async (res, req, state) => {
     const params = parseQuery(req.getQuery());

@@ -1,16 +1,10 @@
-import { createRegistry, prom } from '../../shared/src/metrics.js';
+import { createRegistry, prom, requestDurationHistogram } from '../../shared/src/metrics.js';
 
 export function gatewayMetrics() {
   const registry = createRegistry('gateway');
   return {
     registry,
-    requestDuration: new prom.Histogram({
-      name: 'logstream_http_request_duration_seconds',
-      help: 'HTTP request duration',
-      labelNames: ['route', 'status'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [registry],
-    }),
+    requestDuration: requestDurationHistogram(registry),
     connections: new prom.Gauge({ name: 'logstream_live_connections', help: 'Open /live WebSocket connections', registers: [registry] }),
     frames: new prom.Counter({ name: 'logstream_live_frames_total', help: 'logs frames published (one per filter group and burst)', registers: [registry] }),
     rowsSent: new prom.Counter({ name: 'logstream_live_rows_sent_total', help: 'Rows pushed to subscribers (rows x subscribers)', registers: [registry] }),

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
 import { parseBatch } from '../../shared/src/event.js';
 import { badRequest, HttpError, invalidEvent, isConnectionError, notFound, unauthorized, unavailable } from '../../shared/src/errors.js';
-import { route } from '../../shared/src/http-routes.js';
+import { route, timedRoute } from '../../shared/src/http-routes.js';
 import type { Logger } from '../../shared/src/logger.js';
 import { answerPreflight, decodeUtf8, loadUws, parseQuery, readBody, sendJson, sendRaw, type TemplatedApp } from '../../shared/src/uws.js';
 import type { BacklogGuard } from './backlog-guard.js';
@@ -65,23 +65,14 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
     return { accepted: ids.length, ids };
   }
 
-  function timed(name: string) {
-    const end = metrics.requestDuration.startTimer({ route: name });
-    return (status: number) => end({ status: String(status) });
-  }
-
   const countRejection = (err: unknown) => {
     if (err instanceof HttpError) metrics.rejected.inc({ reason: err.code });
   };
 
-  app.get('/send', route(log, async (res, req, state) => {
-    const stop = timed('GET /send');
+  app.get('/send', timedRoute(log, metrics.requestDuration, 'GET /send', async (res, req, state) => {
     const query = parseQuery(req.getQuery());
     const token = presentedToken(req.getHeader('authorization'), query.get('token'));
-    if (!tokenAllowed(cfg.INGEST_TOKENS, token)) {
-      stop(401);
-      throw unauthorized();
-    }
+    if (!tokenAllowed(cfg.INGEST_TOKENS, token)) throw unauthorized();
     const event: Record<string, unknown> = { message: query.get('message') ?? cfg.DEFAULT_LOG_MESSAGE };
     const attributes: Record<string, string> = {};
     for (const [k, v] of query) {
@@ -90,38 +81,21 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
       else attributes[k] = v;
     }
     if (Object.keys(attributes).length > 0) event.attributes = attributes;
-    try {
-      const out = await ingest([event], token, 'http');
-      sendJson(res, state, 202, out);
-      stop(202);
-    } catch (err) {
-      countRejection(err);
-      stop(err instanceof HttpError ? err.status : 500);
-      throw err;
-    }
-  }));
+    sendJson(res, state, 202, await ingest([event], token, 'http'));
+  }, countRejection));
 
-  app.post('/send', route(log, async (res, req, state) => {
-    const stop = timed('POST /send');
+  app.post('/send', timedRoute(log, metrics.requestDuration, 'POST /send', async (res, req, state) => {
     const contentType = req.getHeader('content-type');
     const contentLength = req.getHeader('content-length');
     const token = presentedToken(req.getHeader('authorization'), parseQuery(req.getQuery()).get('token'));
-    try {
-      // Reject before reading a byte of the body when the type, the token or the declared size is wrong.
-      const kind = bodyKind(contentType);
-      if (!tokenAllowed(cfg.INGEST_TOKENS, token)) throw unauthorized();
-      const body = await readBody(res, state, cfg.MAX_BODY_BYTES, contentLength ? Number(contentLength) : undefined);
-      const text = decodeUtf8(body);
-      const raws = kind === 'ndjson' ? decodeNdjson(text) : decodeJson(text);
-      const out = await ingest(raws, token, 'http');
-      sendJson(res, state, 202, out);
-      stop(202);
-    } catch (err) {
-      countRejection(err);
-      stop(err instanceof HttpError ? err.status : 500);
-      throw err;
-    }
-  }));
+    // Reject before reading a byte of the body when the type, the token or the declared size is wrong.
+    const kind = bodyKind(contentType);
+    if (!tokenAllowed(cfg.INGEST_TOKENS, token)) throw unauthorized();
+    const body = await readBody(res, state, cfg.MAX_BODY_BYTES, contentLength ? Number(contentLength) : undefined);
+    const text = decodeUtf8(body);
+    const raws = kind === 'ndjson' ? decodeNdjson(text) : decodeJson(text);
+    sendJson(res, state, 202, await ingest(raws, token, 'http'));
+  }, countRejection));
 
   app.ws<PublishSocket>('/publish', {
     maxPayloadLength: Math.min(cfg.MAX_BODY_BYTES, 16 * 1024 * 1024),

@@ -1,5 +1,6 @@
 // Route wrapper for uWS handlers: every error becomes a JSON answer (CONTRACT §7), never a crash or a hang.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { Histogram } from 'prom-client';
 import { HttpError, isConnectionError, unavailable } from './errors.js';
 import type { Logger } from './logger.js';
 import { sendError, trackAbort, type ResState } from './uws.js';
@@ -28,4 +29,25 @@ export function route(log: Logger, handler: Handler): (res: HttpResponse, req: H
       fail(err);
     }
   };
+}
+
+/** `route` that also records the request's duration and status, and reports rejections to `onReject`. */
+export function timedRoute(
+  log: Logger,
+  histogram: Histogram<'route' | 'status'>,
+  name: string,
+  handler: Handler,
+  onReject: (err: unknown) => void = () => {},
+): (res: HttpResponse, req: HttpRequest) => void {
+  return route(log, async (res, req, state) => {
+    const end = histogram.startTimer({ route: name });
+    try {
+      await handler(res, req, state);
+      end({ status: String(state.status ?? 200) });
+    } catch (err) {
+      onReject(err);
+      end({ status: err instanceof HttpError ? String(err.status) : '500' });
+      throw err;
+    }
+  });
 }

@@ -44,6 +44,8 @@ export function statusLine(status: number): string {
 export interface ResState {
   aborted: boolean;
   done: boolean;
+  /** The status answered, once answered. */
+  status?: number;
 }
 
 export function trackAbort(res: UWS.HttpResponse): ResState {
@@ -65,6 +67,7 @@ export function sendRaw(
 ): void {
   if (state.aborted || state.done) return;
   state.done = true;
+  state.status = status;
   res.cork(() => {
     res.writeStatus(statusLine(status)).writeHeader('Content-Type', contentType).writeHeader('Access-Control-Allow-Origin', '*');
     for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
