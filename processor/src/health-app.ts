@@ -32,7 +32,9 @@ export function createHealthApp(d: HealthDeps): TemplatedApp {
         for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1]);
         if (info.get('name') !== d.group) continue;
         d.metrics.groupPending.set(Number(info.get('pending') ?? 0));
-        d.metrics.groupLag.set(Number(info.get('lag') ?? 0));
+        // Redis answers a nil lag when it cannot tell (entries deleted past the group's position): leave the gauge be.
+        const lag = info.get('lag');
+        if (lag !== null && lag !== undefined) d.metrics.groupLag.set(Number(lag));
       }
       d.metrics.streamLength.set(await d.redis.xlen(d.stream));
     } catch {
