@@ -302,7 +302,7 @@ describe('.github/workflows/ci.yml', () => {
     expect(test.services.redis.image).toMatch(/^redis:7/);
     expect(test.services.postgres.image).toMatch(/^postgres:15/);
     const testRuns = test.steps.map((s: any) => s.run ?? '').join('\n');
-    for (const cmd of ['npm ci', 'npm run typecheck', 'npm test']) expect(testRuns).toContain(cmd);
+    for (const cmd of ['npm ci', 'npm run typecheck', 'npm run lint', 'npm test']) expect(testRuns).toContain(cmd);
     const composeRuns = wf.jobs.compose.steps.map((s: any) => s.run ?? '').join('\n');
     expect(composeRuns).toMatch(/docker compose up -d --build --scale processor=3 --wait/);
     expect(composeRuns).toContain('scripts/smoke.sh');
