@@ -46,7 +46,8 @@ wait_healthy() {
   done
 }
 
-mapfile -t PROCESSORS < <(docker compose ps -q processor)
+# shellcheck disable=SC2207 # container ids: no spaces
+PROCESSORS=($(docker compose ps -q processor))
 [ "${#PROCESSORS[@]}" -ge 2 ] || fail "run at least 2 processors first: docker compose up -d --scale processor=3"
 pass "${#PROCESSORS[@]} processors running"
 

@@ -22,7 +22,11 @@ trap cleanup EXIT
 
 pass() { printf 'ok    %s\n' "$*"; }
 fail() { printf 'FAIL  %s\n' "$*" >&2; exit 1; }
-auth() { if [ -n "${1:-}" ]; then printf -- '-H\nAuthorization: Bearer %s\n' "$1"; fi; }
+# Written for bash 3.2 too (macOS): no mapfile, and empty arrays expanded as ${a[@]+"${a[@]}"} under `set -u`.
+INGEST_AUTH=()
+[ -n "${INGEST_TOKEN:-}" ] && INGEST_AUTH=(-H "Authorization: Bearer $INGEST_TOKEN")
+READ_AUTH=()
+[ -n "${READ_TOKEN:-}" ] && READ_AUTH=(-H "Authorization: Bearer $READ_TOKEN")
 
 # 0. Both ends ready (their dependencies reachable).
 for url in "$PRODUCER_URL" "$GATEWAY_URL"; do
@@ -62,7 +66,7 @@ NODE_FLAGS=()
 if [ "$(node -e 'process.stdout.write(typeof WebSocket)')" = undefined ] && node --experimental-websocket -e '' 2>/dev/null; then
   NODE_FLAGS=(--experimental-websocket --no-warnings)
 fi
-node "${NODE_FLAGS[@]}" "$WORK/live.mjs" "$WS_URL" "$MARKER" "$TIMEOUT" "$HERE/.." > "$WORK/live.out" 2> "$WORK/live.err" &
+node ${NODE_FLAGS[@]+"${NODE_FLAGS[@]}"} "$WORK/live.mjs" "$WS_URL" "$MARKER" "$TIMEOUT" "$HERE/.." > "$WORK/live.out" 2> "$WORK/live.err" &
 SUB_PID=$!
 deadline=$((SECONDS + TIMEOUT))
 until grep -q subscribed "$WORK/live.out" 2>/dev/null; do
@@ -73,16 +77,14 @@ done
 pass "/live subscriber connected"
 
 # 2. The producer accepts one event.
-mapfile -t AUTH < <(auth "${INGEST_TOKEN:-}")
-code="$(curl -s -o "$WORK/send.json" -w '%{http_code}' "${AUTH[@]}" "$PRODUCER_URL/send?message=${MARKER}&service=smoke&level=info")"
+code="$(curl -s -o "$WORK/send.json" -w '%{http_code}' ${INGEST_AUTH[@]+"${INGEST_AUTH[@]}"} "$PRODUCER_URL/send?message=${MARKER}&service=smoke&level=info")"
 [ "$code" = 202 ] || fail "GET /send answered $code: $(cat "$WORK/send.json")"
 grep -q '"accepted":1' "$WORK/send.json" || fail "GET /send did not accept the event: $(cat "$WORK/send.json")"
 pass "producer accepted the event: $(cat "$WORK/send.json")"
 
 # 3. A processor stores it: the gateway's /logs (PostgreSQL) returns it.
-mapfile -t AUTH < <(auth "${READ_TOKEN:-}")
 deadline=$((SECONDS + TIMEOUT))
-until curl -s "${AUTH[@]}" "$GATEWAY_URL/logs?service=smoke&q=${MARKER}&limit=10" > "$WORK/logs.json" && grep -Eq "\"message\" ?: ?\"${MARKER}\"" "$WORK/logs.json"; do
+until curl -s ${READ_AUTH[@]+"${READ_AUTH[@]}"} "$GATEWAY_URL/logs?service=smoke&q=${MARKER}&limit=10" > "$WORK/logs.json" && grep -Eq "\"message\" ?: ?\"${MARKER}\"" "$WORK/logs.json"; do
   [ $SECONDS -ge $deadline ] && fail "GET /logs did not return the event within ${TIMEOUT}s: $(cat "$WORK/logs.json")"
   sleep 0.5
 done
