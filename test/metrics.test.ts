@@ -90,7 +90,8 @@ beforeAll(async () => {
   [producer, processor, gateway] = await Promise.all([
     startService('producer', env),
     startService('processor', { ...env, REDIS_PORT: String(proxy.port) }),
-    startService('gateway', env),
+    // No safety poll during the test: every fetch is then caused by a NOTIFY, so store→push is always observed.
+    startService('gateway', { ...env, POLL_INTERVAL_MS: '600000' }),
   ]);
 });
 
@@ -123,7 +124,11 @@ describe('metrics after real traffic', () => {
     expect(value(p, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(value(p, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
 
-    const c = await scrape(processor);
+    // Rows are pushed once committed; the XACK follows the commit, so wait for the group to drain.
+    const c = await waitFor('nothing pending', async () => {
+      const samples = await scrape(processor);
+      return value(samples, 'logstream_group_pending') === 0 ? samples : undefined;
+    });
     expect(value(c, 'logstream_rows_stored_total', { service: 'processor' })).toBe(SENT);
     expect(value(c, 'logstream_batch_size_count')).toBeGreaterThanOrEqual(1);
     expect(value(c, 'logstream_batch_size_sum')).toBe(SENT);
