@@ -1,14 +1,14 @@
 // /metrics of every service, from real processes after real traffic: each metric the issue names is exposed and
 // moves with what happened (events accepted and rejected, rows stored, rows pushed, live connections). Every
 // logstream_* metric the Grafana dashboard queries must exist. And /ready follows the dependencies: the processor
-// reaches Redis through a TCP proxy here, which the test cuts and restores.
+// and the gateway reach Redis and PostgreSQL through TCP proxies here, which the test cuts and restores.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../shared/src/config.js';
 import { connectLive, type LiveClient } from './helpers/live-client.js';
 import { startService, stopAll, type Service } from './helpers/services.js';
-import { createTestEnv, REDIS_HOST, REDIS_PORT, waitFor, type TestEnv } from './helpers/test-env.js';
+import { createTestEnv, PG_HOST, PG_PORT, REDIS_HOST, REDIS_PORT, waitFor, type TestEnv } from './helpers/test-env.js';
 
 interface Sample {
   name: string;
@@ -42,15 +42,21 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
   return hits.length === 0 ? undefined : hits.reduce((a, s) => a + s.value, 0);
 }
 
-/** A TCP proxy to the test Redis that can be cut (every connection dropped, new ones refused) and restored. */
-async function redisProxy(): Promise<{ port: number; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
+interface Proxy {
+  port: number;
+  cut(): Promise<void>;
+  restore(): Promise<void>;
+}
+
+/** A TCP proxy that can be cut (every connection dropped, new ones refused) and restored on the same port. */
+async function tcpProxy(host: string, targetPort: number): Promise<Proxy> {
   const sockets = new Set<Socket>();
   let server: Server;
   let port = 0;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       server = createServer((client) => {
-        const upstream = connect(REDIS_PORT, REDIS_HOST);
+        const upstream = connect(targetPort, host);
         for (const s of [client, upstream]) {
           sockets.add(s);
           s.on('close', () => sockets.delete(s));
@@ -73,32 +79,34 @@ async function redisProxy(): Promise<{ port: number; cut(): Promise<void>; resto
     });
   };
   await listen();
-  return { port, cut, restore: listen, close: cut };
+  return { port, cut, restore: listen };
 }
 
 let t: TestEnv;
 let producer: Service;
 let processor: Service;
 let gateway: Service;
-let proxy: Awaited<ReturnType<typeof redisProxy>>;
+const proxies: Record<'processorRedis' | 'processorPg' | 'gatewayPg', Proxy> = {} as never;
 let live: LiveClient | undefined;
 
 beforeAll(async () => {
   t = await createTestEnv('metrics');
-  proxy = await redisProxy();
+  proxies.processorRedis = await tcpProxy(REDIS_HOST, REDIS_PORT);
+  proxies.processorPg = await tcpProxy(PG_HOST, PG_PORT);
+  proxies.gatewayPg = await tcpProxy(PG_HOST, PG_PORT);
   const env = { ...t.env, BLOCK_MS: '200' };
   [producer, processor, gateway] = await Promise.all([
     startService('producer', env),
-    startService('processor', { ...env, REDIS_PORT: String(proxy.port) }),
+    startService('processor', { ...env, REDIS_HOST: '127.0.0.1', REDIS_PORT: String(proxies.processorRedis.port), DB_HOST: '127.0.0.1', DB_PORT: String(proxies.processorPg.port) }),
     // No safety poll during the test: every fetch is then caused by a NOTIFY, so store→push is always observed.
-    startService('gateway', { ...env, POLL_INTERVAL_MS: '600000' }),
+    startService('gateway', { ...env, POLL_INTERVAL_MS: '600000', DB_HOST: '127.0.0.1', DB_PORT: String(proxies.gatewayPg.port) }),
   ]);
 });
 
 afterAll(async () => {
   await live?.close();
   await stopAll();
-  await proxy?.close();
+  for (const p of Object.values(proxies)) await p.cut();
   await t?.cleanup();
 });
 
@@ -169,28 +177,50 @@ describe('metrics after real traffic', () => {
   });
 });
 
+const get = (url: string) => fetch(url, { signal: AbortSignal.timeout(5_000) });
+
+/** Cut a proxy, wait for /ready to answer 503 with `expected`, restore it, wait for 200. */
+async function outage(service: Service, proxy: Proxy, expected: Record<string, unknown>): Promise<void> {
+  expect((await get(`${service.url}/ready`)).status).toBe(200);
+  await proxy.cut();
+  const down = await waitFor(`${service.name} /ready 503`, async () => {
+    const res = await get(`${service.url}/ready`);
+    return res.status === 503 ? ((await res.json()) as Record<string, unknown>) : undefined;
+  }, 15_000);
+  expect(down).toMatchObject({ ready: false, ...expected });
+  // /health is about the process, which stays up; /metrics still answers (gauges keep their last values).
+  expect((await get(`${service.url}/health`)).status).toBe(200);
+  expect((await get(`${service.url}/metrics`)).status).toBe(200);
+  await proxy.restore();
+  await waitFor(`${service.name} /ready 200`, async () => (await get(`${service.url}/ready`)).status === 200, 20_000);
+}
+
+async function sendAndWaitStored(message: string): Promise<void> {
+  expect((await get(`${producer.url}/send?message=${message}&service=metrics`)).status).toBe(202);
+  await waitFor(`${message} stored`, async () => (await t.pool.query('SELECT 1 FROM logs WHERE message = $1', [message])).rows.length === 1, 20_000);
+}
+
 describe('/ready follows the dependencies', () => {
   it('turns the processor 503 while its Redis is unreachable, and 200 again once it is back', async () => {
-    expect((await fetch(`${processor.url}/ready`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
-    await proxy.cut();
-    const down = await waitFor('processor /ready 503', async () => {
-      const res = await fetch(`${processor.url}/ready`, { signal: AbortSignal.timeout(5_000) });
-      return res.status === 503 ? ((await res.json()) as { ready: boolean; redis: boolean }) : undefined;
-    }, 10_000);
-    expect(down).toMatchObject({ ready: false, redis: false });
-    // /health is about the process, which stays up.
-    expect((await fetch(`${processor.url}/health`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
-    // /metrics still answers (the stream gauges keep their last values).
-    expect((await fetch(`${processor.url}/metrics`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
+    await outage(processor, proxies.processorRedis, { redis: false });
+    await sendAndWaitStored('after-redis-outage');
+  });
 
-    await proxy.restore();
-    await waitFor('processor /ready 200', async () => (await fetch(`${processor.url}/ready`, { signal: AbortSignal.timeout(5_000) })).status === 200, 15_000);
-    // And it stores again.
-    const res = await fetch(`${producer.url}/send?message=after-outage&service=metrics`);
-    expect(res.status).toBe(202);
-    await waitFor('row stored after the outage', async () => {
-      const { rows } = await t.pool.query("SELECT 1 FROM logs WHERE message = 'after-outage'");
-      return rows.length === 1;
-    }, 15_000);
+  it('turns the processor 503 while its PostgreSQL is unreachable, even with nothing to store', async () => {
+    await outage(processor, proxies.processorPg, { postgres: false });
+    await sendAndWaitStored('after-pg-outage');
+  });
+
+  it('turns the gateway 503 while its PostgreSQL is unreachable; LISTEN reconnects and live rows flow again', async () => {
+    const before = value(await scrape(gateway), 'logstream_listen_reconnects_total')!;
+    await outage(gateway, proxies.gatewayPg, { postgres: false });
+    expect(value(await scrape(gateway), 'logstream_listen_reconnects_total')).toBeGreaterThan(before);
+    const client = await connectLive(gateway.url, 'service=metrics&q=after-gateway-outage');
+    try {
+      await sendAndWaitStored('after-gateway-outage');
+      await client.waitForIds(1);
+    } finally {
+      await client.close();
+    }
   });
 });

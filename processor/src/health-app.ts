@@ -13,14 +13,16 @@ export interface HealthDeps {
   log: Logger;
   metrics: ProcessorMetrics;
   dbHealthy: () => boolean;
+  /** A `SELECT 1` probe: an idle processor would otherwise report PostgreSQL healthy until its next store fails. */
+  dbReachable: () => Promise<boolean>;
 }
 
 export function createHealthApp(d: HealthDeps): TemplatedApp {
   const app = loadUws().App();
   app.get('/health', route(d.log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
-  app.get('/ready', route(d.log, (res, _req, state) => {
+  app.get('/ready', route(d.log, async (res, _req, state) => {
     const redis = d.redis.status === 'ready';
-    const postgres = d.dbHealthy();
+    const postgres = d.dbHealthy() && (await d.dbReachable());
     const ready = redis && postgres;
     sendJson(res, state, ready ? 200 : 503, { ready, redis, postgres }, ready ? {} : { 'Retry-After': '2' });
   }));
