@@ -1,7 +1,7 @@
 // The gateway's HTTP surface (CONTRACT §5, §7, §8): GET /logs, /logs/<id>, the web page, health and metrics.
 import type pg from 'pg';
 import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
-import { HttpError, notFound, unauthorized } from '../../shared/src/errors.js';
+import { notFound, unauthorized } from '../../shared/src/errors.js';
 import { route, timedRoute, type Handler } from '../../shared/src/http-routes.js';
 import type { Logger } from '../../shared/src/logger.js';
 import { answerPreflight, parseQuery, sendJson, sendRaw, type HttpRequest, type TemplatedApp } from '../../shared/src/uws.js';

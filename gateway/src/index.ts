@@ -25,7 +25,7 @@ registerGatewayRoutes(app, { cfg, db, log, metrics, hub, listener: () => listene
 
 await hub.start();
 listener = await listenForRows(connectionConfig(cfg), cfg.NOTIFY_CHANNEL, log, {
-  onNotify: () => hub.requestFetch(),
+  onNotify: () => hub.requestFetch(Date.now()),
   onConnected: (reconnect) => {
     if (reconnect) metrics.listenReconnects.inc();
     // NOTIFYs sent while we were not listening are gone: catch up from our own high-water mark.

@@ -67,6 +67,8 @@ export class LiveHub {
   private headWaiters: { id: number; resolve: () => void }[] = [];
   private readonly lagging = new Set<LiveSocket>();
   private publishedSinceScan = false;
+  /** Arrival time of the oldest NOTIFY not yet served by a fetch (for the store→push latency metric). */
+  private notifiedAt: number | undefined;
   private timers: NodeJS.Timeout[] = [];
   onLaggingRecoverable: (ws: LiveSocket) => void = () => {};
 
@@ -100,7 +102,8 @@ export class LiveHub {
   }
 
   /** A notification (or poll, or reconnect) says rows may have arrived: fetch them, coalescing bursts. */
-  requestFetch(): void {
+  requestFetch(notifiedAt?: number): void {
+    if (notifiedAt !== undefined) this.notifiedAt ??= notifiedAt;
     if (this.fetching) {
       this.dirty = true;
       return;
@@ -143,10 +146,13 @@ export class LiveHub {
     do {
       this.dirty = false;
       this.lastFetchAt = Date.now();
+      const notifiedAt = this.notifiedAt;
+      this.notifiedAt = undefined;
       try {
         const rows = await rowsAfter(this.db, this.head);
         if (rows.length > 0) {
           this.publish(rows);
+          if (notifiedAt !== undefined) this.metrics.storePushLatency.observe((Date.now() - notifiedAt) / 1000);
           this.head = rows[rows.length - 1]!.id;
           this.metrics.head.set(this.head);
           if (rows.length === PAGE_ROWS) this.dirty = true;
@@ -176,7 +182,7 @@ export class LiveHub {
    */
   private publish(rows: LiveRow[]): void {
     const now = Date.now();
-    for (const r of rows) if (r.rt) this.metrics.pushLatency.observe((now - r.rt) / 1000);
+    for (const r of rows) if (r.rt) this.metrics.ingestPushLatency.observe((now - r.rt) / 1000);
     const lastId = rows[rows.length - 1]!.id;
     for (const g of this.groups.values()) {
       if (g.members.size > 0) {

@@ -10,8 +10,17 @@ export function gatewayMetrics() {
     rowsSent: new prom.Counter({ name: 'logstream_live_rows_sent_total', help: 'Rows pushed to subscribers (rows x subscribers)', registers: [registry] }),
     rowsDropped: new prom.Counter({ name: 'logstream_live_rows_dropped_total', help: 'Rows skipped for slow clients (reported to them as dropped ranges)', registers: [registry] }),
     listenReconnects: new prom.Counter({ name: 'logstream_listen_reconnects_total', help: 'Times the LISTEN connection was re-established', registers: [registry] }),
-    pushLatency: new prom.Histogram({
+    // Per notification burst: from the NOTIFY that a commit sent (it arrives at commit) to the rows' frames being
+    // published. The gateway's own share of the path, which a slow fetch query or a busy event loop shows up in.
+    storePushLatency: new prom.Histogram({
       name: 'logstream_store_push_latency_seconds',
+      help: 'From the NOTIFY of a stored batch arriving to its rows being pushed to /live subscribers',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    // Per row: the whole pipeline, producer receipt (received_at) → stream → processor → PostgreSQL → push.
+    ingestPushLatency: new prom.Histogram({
+      name: 'logstream_ingest_push_latency_seconds',
       help: 'From the producer receiving an event to the gateway pushing it',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],

@@ -13,35 +13,54 @@ export interface HealthDeps {
   log: Logger;
   metrics: ProcessorMetrics;
   dbHealthy: () => boolean;
+  /** A `SELECT 1` probe: an idle processor would otherwise report PostgreSQL healthy until its next store fails. */
+  dbReachable: () => Promise<boolean>;
 }
 
 export function createHealthApp(d: HealthDeps): TemplatedApp {
   const app = loadUws().App();
   app.get('/health', route(d.log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
-  app.get('/ready', route(d.log, (res, _req, state) => {
+  app.get('/ready', route(d.log, async (res, _req, state) => {
     const redis = d.redis.status === 'ready';
-    const postgres = d.dbHealthy();
+    const postgres = d.dbHealthy() && (await d.dbReachable());
     const ready = redis && postgres;
     sendJson(res, state, ready ? 200 : 503, { ready, redis, postgres }, ready ? {} : { 'Retry-After': '2' });
   }));
   app.get('/metrics', route(d.log, async (res, _req, state) => {
-    try {
-      const groups = (await d.redis.xinfo('GROUPS', d.stream)) as unknown[][];
-      for (const g of groups) {
-        const info = new Map<string, unknown>();
-        for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1]);
-        if (info.get('name') !== d.group) continue;
-        d.metrics.groupPending.set(Number(info.get('pending') ?? 0));
-        d.metrics.groupLag.set(Number(info.get('lag') ?? 0));
-      }
-      d.metrics.streamLength.set(await d.redis.xlen(d.stream));
-    } catch {
-      // Redis down: the gauges keep their last values; /ready tells the story.
-    }
+    // This connection never gives up on a command (workerOptions), so while Redis is down a sample would wait
+    // forever and so would the scrape (found by test/metrics.test.ts): sample only when connected, within 1 s.
+    if (d.redis.status === 'ready') await withTimeout(sampleStream(d), SAMPLE_TIMEOUT_MS).catch(() => {});
     sendRaw(res, state, 200, await d.metrics.registry.metrics(), d.metrics.registry.contentType);
   }));
   app.any('/*', route(d.log, () => {
     throw notFound('the processor serves /health, /ready and /metrics only');
   }));
   return app;
+}
+
+const SAMPLE_TIMEOUT_MS = 1_000;
+
+/** Stream length, group lag and pending count, sampled on scrape. On failure the gauges keep their last values. */
+async function sampleStream(d: HealthDeps): Promise<void> {
+  const groups = (await d.redis.xinfo('GROUPS', d.stream)) as unknown[][];
+  for (const g of groups) {
+    const info = new Map<string, unknown>();
+    for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1]);
+    if (info.get('name') !== d.group) continue;
+    d.metrics.groupPending.set(Number(info.get('pending') ?? 0));
+    // Redis answers a nil lag when it cannot tell (entries deleted past the group's position): leave the gauge be.
+    const lag = info.get('lag');
+    if (lag !== null && lag !== undefined) d.metrics.groupLag.set(Number(lag));
+  }
+  d.metrics.streamLength.set(await d.redis.xlen(d.stream));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]);
 }

@@ -24,7 +24,15 @@ const redis = createRedis(cfg, workerOptions);
 const metrics = processorMetrics();
 const worker = new Worker({ cfg, consumer, reader, redis, db, log, metrics });
 
-const app = createHealthApp({ redis, stream: cfg.REDIS_STREAM, group: cfg.REDIS_GROUP, log, metrics, dbHealthy: () => worker.dbHealthy });
+const app = createHealthApp({
+  redis,
+  stream: cfg.REDIS_STREAM,
+  group: cfg.REDIS_GROUP,
+  log,
+  metrics,
+  dbHealthy: () => worker.dbHealthy,
+  dbReachable: () => db.query('SELECT 1').then(() => true, () => false),
+});
 const server = await listen(app, port).catch((err: Error) => {
   log.fatal(err.message);
   process.exit(1);
