@@ -207,4 +207,17 @@ describe('fault tolerance under load', () => {
     expect(groups.length).toBe(1);
     for (const p of processors) expect(p.proc.exitCode).toBeNull();
   });
+
+  it('an XADD resent by the client library after a reconnect (same event id, new stream id) is stored once', async () => {
+    // What ioredis does with an unanswered MULTI when the connection comes back: the same JSON, added again.
+    const event = JSON.stringify({ eid: '0b6c2f1e-5d4a-4c3b-9a8f-7e6d5c4b3a21', message: 'resent-once', level: 30, service: 'faults', ts: Date.now(), rt: Date.now(), attributes: {} });
+    const first = await t.redis.xadd(t.stream, '*', 'e', event);
+    const second = await t.redis.xadd(t.stream, '*', 'e', event);
+    expect(first).not.toBe(second);
+    await waitFor('both entries acked', async () => Number(((await t.redis.xpending(t.stream, t.group)) as unknown[])[0]) === 0 && (await t.pool.query("SELECT 1 FROM logs WHERE message = 'resent-once'")).rowCount! > 0);
+    const { rows } = await t.pool.query<{ stream_id: string }>("SELECT stream_id FROM logs WHERE message = 'resent-once'");
+    // Exactly one row; which entry wins depends on which processor commits first.
+    expect(rows.length).toBe(1);
+    expect([first, second]).toContain(rows[0]!.stream_id);
+  });
 });
