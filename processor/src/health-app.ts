@@ -12,15 +12,16 @@ export interface HealthDeps {
   group: string;
   log: Logger;
   metrics: ProcessorMetrics;
-  dbHealthy: () => boolean;
+  /** PostgreSQL reachable and the last store did not fail on it. */
+  dbReady: () => Promise<boolean>;
 }
 
 export function createHealthApp(d: HealthDeps): TemplatedApp {
   const app = loadUws().App();
   app.get('/health', route(d.log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
-  app.get('/ready', route(d.log, (res, _req, state) => {
+  app.get('/ready', route(d.log, async (res, _req, state) => {
     const redis = d.redis.status === 'ready';
-    const postgres = d.dbHealthy();
+    const postgres = await d.dbReady();
     const ready = redis && postgres;
     sendJson(res, state, ready ? 200 : 503, { ready, redis, postgres }, ready ? {} : { 'Retry-After': '2' });
   }));

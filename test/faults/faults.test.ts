@@ -142,6 +142,12 @@ describe('fault tolerance under load', () => {
   });
 
   it('PostgreSQL stopped for 10 s: processors stay up and not ready, the producer keeps accepting, nothing lost', async () => {
+    // Idle processors notice too (their /ready asks PostgreSQL, not only the outcome of the last insert).
+    await pg.stop();
+    await waitFor('idle processors not ready', async () => (await Promise.all(processors.map((p) => get(`${p.url}/ready`)))).every((r) => r.status === 503), 5_000);
+    await pg.start();
+    await waitFor('processors ready', async () => (await Promise.all(processors.map((p) => get(`${p.url}/ready`)))).every((r) => r.status === 200), 10_000);
+
     const load = startLoad(producer.url, 'pg-down');
     await load.waitAccepted(300);
     await pg.stop();
