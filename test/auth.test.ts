@@ -97,7 +97,8 @@ describe('producer with INGEST_TOKENS', () => {
     await new Promise((r) => setTimeout(r, 1_100));
     const before = await t.redis.xlen(t.stream);
     expect((await post(INGEST[0], RATE - 10)).status).toBe(202);
-    const refused = await post(INGEST[0], 20);
+    // 45 more cannot fit unless ~700 ms passed between the two requests (the bucket refills 50/s).
+    const refused = await post(INGEST[0], 45);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     const body = (await refused.json()) as { error: string; message: string };
@@ -107,7 +108,7 @@ describe('producer with INGEST_TOKENS', () => {
     expect((await post(INGEST[1], RATE - 10)).status).toBe(202);
     // The bucket refills: after the advertised wait the same request passes.
     await new Promise((r) => setTimeout(r, Number(refused.headers.get('retry-after')) * 1000 + 100));
-    expect((await post(INGEST[0], 20)).status).toBe(202);
+    expect((await post(INGEST[0], 45)).status).toBe(202);
   });
 
   it('rate-limits WebSocket frames with a rate_limited error frame', async () => {
