@@ -83,6 +83,25 @@ describe('event parser', () => {
     );
   });
 
+  it('never throws on deeply nested values, wherever they sit', () => {
+    const nest = (depth: number, leaf: unknown, asArray: boolean) => {
+      let v: unknown = leaf;
+      for (let i = 0; i < depth; i++) v = asArray ? [v] : { a: v };
+      return v;
+    };
+    const deep = fc
+      .tuple(fc.integer({ min: 1, max: 120_000 }), fc.boolean(), fc.constantFrom('message', 'attributes', 'extra', 'level', 'timestamp'))
+      .map(([depth, asArray, key]) => ({ message: 'a', [key]: nest(depth, 'x', asArray) }));
+    fc.assert(
+      fc.property(deep, (raw) => {
+        const r = parseEvent(raw);
+        if (r.ok) expectValidEvent(r.event);
+        else expect(r.issues.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it('accepts a good share of near-valid events (so the property above is not vacuous)', () => {
     const samples = fc.sample(validish, 1000);
     const ok = samples.filter((s) => parseEvent(s).ok).length;
