@@ -161,6 +161,8 @@ describe('fault tolerance under load', () => {
       await sleep(500);
     }
     const acceptedWhileDown = load.accepted.size - acceptedAtStop;
+    // Readers get a quick 503, not a hung request (CONTRACT §7).
+    const logsWhileDown = await get(`${gateway.url}/logs?limit=1`);
     const notReadyAtEnd = (await Promise.all(processors.map((p) => get(`${p.url}/ready`)))).map((r) => r.status);
     await pg.start();
     for (const p of processors) expect(p.proc.exitCode).toBeNull();
@@ -170,11 +172,13 @@ describe('fault tolerance under load', () => {
     await load.waitAccepted(200);
     const stats = await load.stop();
     const v = await verifyStored(t.pool, t.redis, t.stream, t.group, 'pg-down', stats);
-    report('PostgreSQL stopped 10 s', v, { acceptedWhileDown, notReadyAtEnd, statuses: Object.fromEntries(stats.statuses) });
+    report('PostgreSQL stopped 10 s', v, { acceptedWhileDown, logsWhileDown, notReadyAtEnd, statuses: Object.fromEntries(stats.statuses) });
     expectExactlyOnce(v);
     expect(acceptedWhileDown).toBeGreaterThan(100);
     expect(notReadyAtEnd.every((s) => s === 503)).toBe(true);
     expect(gatewayReadiness.filter((s) => s === 503).length).toBeGreaterThan(0);
+    expect(logsWhileDown.status).toBe(503);
+    expect(logsWhileDown.ms).toBeLessThan(3_500);
     // The gateway's pool and LISTEN came back: /logs answers again.
     expect((await get(`${gateway.url}/logs?limit=1`)).status).toBe(200);
   });
