@@ -256,6 +256,7 @@ describe('WebSocket /publish', () => {
     // answered with an invalid_utf8 error frame, never stored.
     badText.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x41]), { binary: false });
     await waitFor('an answer or a close', () => badText.frames.length > 0 || badText.closed() !== undefined);
+    // (uWS closes it without a close frame: 1006 here.)
     if (badText.closed() === undefined) expect(badText.frames[0]).toMatchObject({ type: 'error', error: 'invalid_utf8' });
     else expect([1007, 1002, 1006]).toContain(badText.closed());
     other.ws.send('{"message":"other client","service":"hostile"}');
@@ -376,12 +377,16 @@ describe('gateway WebSocket /live', () => {
     await expectJsonError(res, 400, 'invalid_utf8');
   });
 
-  it('closes a client that sends a frame over 64 KiB or floods frames, and keeps serving others', async () => {
+  it('closes a client that sends a frame over 64 KiB or invalid UTF-8 text, survives a flood, and keeps serving others', async () => {
     const watcher = await connectLive(gateway.url, 'service=hostile&since=0');
     await watcher.waitForIds(5);
     const big = await openWs(url());
     big.ws.send(JSON.stringify({ type: 'subscribe', filter: { q: 'x'.repeat(70_000) } }));
     expect([1006, 1009]).toContain(await big.waitClosed());
+
+    const badText = await openWs(url());
+    badText.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x41]), { binary: false }); // invalid UTF-8 in a text frame
+    expect([1002, 1006, 1007]).toContain(await badText.waitClosed());
 
     const flood = await openWs(url());
     for (let i = 0; i < 3_000; i++) flood.ws.send(i % 2 ? 'garbage' : `{"type":"subscribe","filter":{"service":"s${i % 7}"}}`);
