@@ -3,7 +3,7 @@
 // stays open. Ingest is rate-limited per token (INGEST_RATE_LIMIT): 429 with Retry-After, nothing stored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startService, stopAll, type Service } from './helpers/services.js';
+import { startService, stopAll, waitUntilReady, type Service } from './helpers/services.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers/test-env.js';
 
 const INGEST = ['ingest-token-a', 'ingest-token-b'];
@@ -17,6 +17,7 @@ beforeAll(async () => {
   t = await createTestEnv('auth');
   const env = { ...t.env, INGEST_TOKENS: INGEST.join(','), READ_TOKENS: READ, INGEST_RATE_LIMIT: String(RATE) };
   [producer, gateway] = await Promise.all([startService('producer', env), startService('gateway', env)]);
+  await Promise.all([waitUntilReady(producer), waitUntilReady(gateway)]);
 });
 
 afterAll(async () => {

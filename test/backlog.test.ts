@@ -1,7 +1,7 @@
 // Backpressure (issue 4): with no processor running, once the unprocessed backlog reaches STREAM_MAX_BACKLOG the
 // producer answers 503 with Retry-After and stores nothing more; when a processor catches up it accepts again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService, stopAll, type Service } from './helpers/services.js';
+import { startService, stopAll, waitUntilReady, type Service } from './helpers/services.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers/test-env.js';
 
 let t: TestEnv;
@@ -10,6 +10,7 @@ let producer: Service;
 beforeAll(async () => {
   t = await createTestEnv('backlog');
   producer = await startService('producer', { ...t.env, STREAM_MAX_BACKLOG: '100' });
+  await waitUntilReady(producer);
 });
 
 afterAll(async () => {

@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES } from '../shared/src/event.js';
 import { connectLive } from './helpers/live-client.js';
 import { rawRequest, streamChunkedBody } from './helpers/raw-http.js';
-import { startService, stopAll, type Service } from './helpers/services.js';
+import { startService, stopAll, waitUntilReady, type Service } from './helpers/services.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers/test-env.js';
 
 const MAX_BODY = 256 * 1024;
@@ -21,6 +21,7 @@ beforeAll(async () => {
   t = await createTestEnv('hostile');
   const env = { ...t.env, MAX_BODY_BYTES: String(MAX_BODY) };
   [producer, gateway] = await Promise.all([startService('producer', env), startService('gateway', env)]);
+  await Promise.all([waitUntilReady(producer), waitUntilReady(gateway)]);
 });
 
 afterAll(async () => {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
-import { startService, stopAll, type Service } from '../helpers/services.js';
+import { startService, stopAll, waitUntilReady, type Service } from '../helpers/services.js';
 import { createTestEnv, sleep, waitFor, type TestEnv } from '../helpers/test-env.js';
 import { connectLive } from '../helpers/live-client.js';
 import { startLoad, verifyStored, type Verdict } from './load.js';
@@ -89,6 +89,7 @@ beforeAll(async () => {
   // Small batches keep the processors busy in the middle of a batch most of the time, so kills land there.
   env = { ...t.env, CLAIM_IDLE_MS: '1000', CLAIM_INTERVAL_MS: '500', BLOCK_MS: '200', BATCH_SIZE: '20', LOG_LEVEL: 'info' };
   [producer, gateway, ...processors] = await Promise.all([startService('producer', env), startService('gateway', env), startProcessor(), startProcessor()]);
+  await Promise.all([producer, gateway, ...processors].map((s) => waitUntilReady(s)));
 });
 
 afterAll(async () => {
