@@ -4,7 +4,8 @@ import type pg from 'pg';
 import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
 import type { Logger } from '../../shared/src/logger.js';
 import { EMPTY_FILTER, errorFrame, parseFilter, PROTOCOL_VERSION, subscribeSchema, type Filter } from '../../shared/src/protocol.js';
-import { decodeUtf8, parseQuery, type TemplatedApp } from '../../shared/src/uws.js';
+import { badRequest, HttpError } from '../../shared/src/errors.js';
+import { decodeUtf8, parseQuery, statusLine, type TemplatedApp } from '../../shared/src/uws.js';
 import type { GatewayConfig } from './config.js';
 import type { LiveHub, LiveSocket, LiveSocketData } from './live-hub.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -121,7 +122,15 @@ export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; d
     idleTimeout: 60,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
-      const query = parseQuery(req.getQuery());
+      let query: Map<string, string>;
+      try {
+        query = parseQuery(req.getQuery());
+      } catch (err) {
+        // An exception here would escape into uWS: a query that is not UTF-8 is answered 400 (issue 4).
+        const e = err instanceof HttpError ? err : badRequest('bad query string');
+        res.cork(() => res.writeStatus(statusLine(e.status)).writeHeader('Content-Type', 'application/json').end(JSON.stringify(e)));
+        return;
+      }
       const token = presentedToken(req.getHeader('authorization'), query.get('token'));
       if (!tokenAllowed(cfg.READ_TOKENS, token)) {
         res.cork(() =>

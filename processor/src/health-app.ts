@@ -12,9 +12,8 @@ export interface HealthDeps {
   group: string;
   log: Logger;
   metrics: ProcessorMetrics;
-  dbHealthy: () => boolean;
-  /** A `SELECT 1` probe: an idle processor would otherwise report PostgreSQL healthy until its next store fails. */
-  dbReachable: () => Promise<boolean>;
+  /** PostgreSQL reachable and the last store did not fail on it. */
+  dbReady: () => Promise<boolean>;
 }
 
 export function createHealthApp(d: HealthDeps): TemplatedApp {
@@ -22,7 +21,7 @@ export function createHealthApp(d: HealthDeps): TemplatedApp {
   app.get('/health', route(d.log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
   app.get('/ready', route(d.log, async (res, _req, state) => {
     const redis = d.redis.status === 'ready';
-    const postgres = d.dbHealthy() && (await d.dbReachable());
+    const postgres = await d.dbReady();
     const ready = redis && postgres;
     sendJson(res, state, ready ? 200 : 503, { ready, redis, postgres }, ready ? {} : { 'Retry-After': '2' });
   }));

@@ -24,15 +24,17 @@ const redis = createRedis(cfg, workerOptions);
 const metrics = processorMetrics();
 const worker = new Worker({ cfg, consumer, reader, redis, db, log, metrics });
 
-const app = createHealthApp({
-  redis,
-  stream: cfg.REDIS_STREAM,
-  group: cfg.REDIS_GROUP,
-  log,
-  metrics,
-  dbHealthy: () => worker.dbHealthy,
-  dbReachable: () => db.query('SELECT 1').then(() => true, () => false),
-});
+// The worker's flag alone would stay true on an idle processor whose PostgreSQL went away: ask the database too.
+const dbReady = async () => {
+  if (!worker.dbHealthy) return false;
+  try {
+    await db.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+};
+const app = createHealthApp({ redis, stream: cfg.REDIS_STREAM, group: cfg.REDIS_GROUP, log, metrics, dbReady });
 const server = await listen(app, port).catch((err: Error) => {
   log.fatal(err.message);
   process.exit(1);

@@ -5,7 +5,7 @@ import { parseBatch } from '../../shared/src/event.js';
 import { badRequest, HttpError, invalidEvent, isConnectionError, notFound, unauthorized, unavailable } from '../../shared/src/errors.js';
 import { route, timedRoute } from '../../shared/src/http-routes.js';
 import type { Logger } from '../../shared/src/logger.js';
-import { answerPreflight, decodeUtf8, loadUws, parseQuery, readBody, sendJson, sendRaw, type TemplatedApp } from '../../shared/src/uws.js';
+import { answerPreflight, decodeUtf8, loadUws, parseQuery, readBody, sendJson, sendRaw, statusLine, type TemplatedApp } from '../../shared/src/uws.js';
 import type { BacklogGuard } from './backlog-guard.js';
 import type { ProducerConfig } from './config.js';
 import { bodyKind, decodeFrame, decodeJson, decodeNdjson } from './decode-events.js';
@@ -103,10 +103,14 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
     idleTimeout: 120,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
-      const token = presentedToken(req.getHeader('authorization'), parseQuery(req.getQuery()).get('token'));
-      if (!tokenAllowed(cfg.INGEST_TOKENS, token)) {
-        const err = unauthorized();
-        res.cork(() => res.writeStatus('401 Unauthorized').writeHeader('Content-Type', 'application/json').end(JSON.stringify(err)));
+      // An exception here would escape into uWS: answer bad queries and tokens as JSON errors instead.
+      let token: string | undefined;
+      try {
+        token = presentedToken(req.getHeader('authorization'), parseQuery(req.getQuery()).get('token'));
+        if (!tokenAllowed(cfg.INGEST_TOKENS, token)) throw unauthorized();
+      } catch (err) {
+        const e = err instanceof HttpError ? err : badRequest('bad upgrade request');
+        res.cork(() => res.writeStatus(statusLine(e.status)).writeHeader('Content-Type', 'application/json').end(JSON.stringify(e)));
         return;
       }
       res.upgrade<PublishSocket>(

@@ -140,7 +140,14 @@ export function parseEvent(raw: unknown, index = 0): ParseResult {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, issues: [{ index, path: '', message: 'an event must be a JSON object with at least "message"' }] };
   }
-  const result = eventSchema.safeParse(fromPino(raw as Record<string, unknown>));
+  let shaped: Record<string, unknown>;
+  try {
+    shaped = fromPino(raw as Record<string, unknown>);
+  } catch {
+    // JSON.stringify of a pino field nested ~10,000 deep overflows the stack: that was a 500 (issue 4).
+    return { ok: false, issues: [{ index, path: '', message: 'an event field is nested too deeply' }] };
+  }
+  const result = eventSchema.safeParse(shaped);
   if (!result.success) {
     return {
       ok: false,

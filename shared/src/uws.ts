@@ -143,11 +143,32 @@ export function answerPreflight(res: UWS.HttpResponse): void {
   });
 }
 
-/** Parse a query string into a map; repeated keys keep the last value. */
+const badQuery = () => new HttpError(400, 'invalid_utf8', 'the query string is not valid UTF-8: percent-encode UTF-8 bytes (%C3%A9 for é)');
+
+/** decodeURIComponent that keeps a stray `%` literal (as URLSearchParams does) but rejects invalid UTF-8. */
+function decodeComponent(s: string): string {
+  if (!s.includes('%') && !s.includes('+')) return s;
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' ').replace(/%(?![0-9A-Fa-f]{2})/g, '%25'));
+  } catch {
+    throw badQuery();
+  }
+}
+
+/**
+ * Parse a query string into a map; repeated keys keep the last value. Invalid UTF-8 (`%FF`, or raw bytes, which uWS
+ * hands over as U+FFFD) is a 400 rather than replacement characters stored or searched for (issue 4; URLSearchParams
+ * silently turned `message=%FF` into "\uFFFD").
+ */
 export function parseQuery(query: string | undefined): Map<string, string> {
   const out = new Map<string, string>();
   if (!query) return out;
-  for (const [k, v] of new URLSearchParams(query)) out.set(k, v);
+  if (query.includes('\uFFFD')) throw badQuery();
+  for (const part of query.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    out.set(decodeComponent(eq >= 0 ? part.slice(0, eq) : part), eq >= 0 ? decodeComponent(part.slice(eq + 1)) : '');
+  }
   return out;
 }
 

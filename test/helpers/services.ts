@@ -81,6 +81,25 @@ export async function startService(name: ServiceName, env: Record<string, string
   return service;
 }
 
+/**
+ * Wait until GET /ready answers 200. A service listens before its dependencies are connected (it answers 503 until
+ * then), so a test whose first request must succeed waits for this first.
+ */
+export async function waitUntilReady(service: Service, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${service.url}/ready`);
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not answering yet
+    }
+    if (Date.now() > deadline) throw new Error(`${service.name} not ready within ${timeoutMs} ms:\n${service.output.slice(-20).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Kill whatever a test file left running (call in afterAll). */
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((s) => s.kill()));
