@@ -166,7 +166,8 @@ describe('query parsers', () => {
         if (r.ok) {
           const f = r.filter;
           expect([0, ...LEVEL_NUMBERS]).toContain(f.minLevel);
-          expect(f.q.length).toBeLessThanOrEqual(MAX_Q_CHARS);
+          // The limit applies to what the user typed; lower-casing can lengthen it ('İ' → 'i̇', 1 → 2 code units).
+          expect(f.q.length).toBeLessThanOrEqual(MAX_Q_CHARS * 2);
           expect(f.q).toBe(f.q.toLowerCase());
           expect(f.q.includes('\u0000')).toBe(false);
           expect([...f.services].sort()).toEqual(f.services);
@@ -228,5 +229,13 @@ describe('query parsers', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('q lower-casing', () => {
+  it('accepts a q at the limit even when lower-casing lengthens it (found by the property above)', () => {
+    const r = parseFilter({ q: 'İ'.repeat(MAX_Q_CHARS) });
+    expect(r.ok && r.filter.q.length).toBe(MAX_Q_CHARS * 2);
+    expect(parseFilter({ q: 'x'.repeat(MAX_Q_CHARS + 1) }).ok).toBe(false);
   });
 });
