@@ -2,7 +2,7 @@
 // fault-tolerance demo: processors stopped, events sent, processors started, every event stored exactly once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectLive } from './helpers/live-client.js';
-import { startService, stopAll, type Service } from './helpers/services.js';
+import { startService, stopAll, waitUntilReady, type Service } from './helpers/services.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers/test-env.js';
 
 let t: TestEnv;
@@ -19,6 +19,7 @@ beforeAll(async () => {
     startService('processor', env),
     startService('processor', env),
   ]);
+  await Promise.all([producer, gateway].map((s) => waitUntilReady(s)));
 });
 
 afterAll(async () => {

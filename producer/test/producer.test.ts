@@ -1,7 +1,7 @@
 // The producer as a real process against the real Redis: every ingest path of CONTRACT §3 and its errors (§7).
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService, stopAll, type Service } from '../../test/helpers/services.js';
+import { startService, stopAll, waitUntilReady, type Service } from '../../test/helpers/services.js';
 import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';
 
 let t: TestEnv;
@@ -10,6 +10,8 @@ let producer: Service;
 beforeAll(async () => {
   t = await createTestEnv('producer');
   producer = await startService('producer', { ...t.env, DEFAULT_LOG_MESSAGE: 'default text' });
+  // It listens before its Redis connection is up (and answers 503 until then).
+  await waitUntilReady(producer);
 });
 afterAll(async () => {
   await stopAll();
