@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../shared/src/config.js';
 import { connectLive, type LiveClient } from './helpers/live-client.js';
-import { startService, stopAll, type Service } from './helpers/services.js';
+import { startService, stopAll, waitUntilReady, type Service } from './helpers/services.js';
 import { createTestEnv, PG_HOST, PG_PORT, REDIS_HOST, REDIS_PORT, waitFor, type TestEnv } from './helpers/test-env.js';
 
 interface Sample {
@@ -100,7 +100,7 @@ beforeAll(async () => {
     startService('processor', { ...env, REDIS_HOST: '127.0.0.1', REDIS_PORT: String(proxies.processorRedis.port), DB_HOST: '127.0.0.1', DB_PORT: String(proxies.processorPg.port) }),
     // No safety poll during the test: every fetch is then caused by a NOTIFY, so store→push is always observed.
     startService('gateway', { ...env, POLL_INTERVAL_MS: '600000', DB_HOST: '127.0.0.1', DB_PORT: String(proxies.gatewayPg.port) }),
-  ]);
+  ]);  await Promise.all([producer, processor, gateway].map((s) => waitUntilReady(s)));
 });
 
 afterAll(async () => {
