@@ -80,6 +80,9 @@ describe('producer with INGEST_TOKENS', () => {
     expect((await fetch(`${producer.url}/send?message=ok&token=${INGEST[1]}`)).status).toBe(202);
     expect((await post(INGEST[1], 1)).status).toBe(202);
     expect((await fetch(`${producer.url}/health`)).status).toBe(200);
+    expect((await fetch(`${producer.url}/ready`)).status).toBe(200);
+    await expect401(await fetch(`${producer.url}/metrics`));
+    expect((await fetch(`${producer.url}/metrics`, { headers: bearer(INGEST[0]!) })).status).toBe(200);
   });
 
   it('wants a valid token on the /publish upgrade (header or ?token=)', async () => {
@@ -139,6 +142,8 @@ describe('gateway with READ_TOKENS', () => {
     expect((await fetch(`${gateway.url}/logs?token=${READ}`)).status).toBe(200);
     expect((await fetch(`${gateway.url}/logs/999999`, { headers: bearer(READ) })).status).toBe(404);
     expect((await fetch(`${gateway.url}/health`)).status).toBe(200);
+    await expect401(await fetch(`${gateway.url}/metrics`));
+    expect((await fetch(`${gateway.url}/metrics`, { headers: bearer(READ) })).status).toBe(200);
   });
 
   it('wants a valid token on the /live upgrade (header or ?token=)', async () => {

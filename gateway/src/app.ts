@@ -69,7 +69,10 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
     const ready = postgres && listening;
     sendJson(res, state, ready ? 200 : 503, { ready, postgres, listen: listening }, ready ? {} : { 'Retry-After': '2' });
   }));
-  app.get('/metrics', route(log, async (res, _req, state) => {
+  // With READ_TOKENS set, metrics need a token too (Prometheus sends it as a bearer token); /health and /ready
+  // stay open for probes, and the page's static files carry no data (the page passes its token to /logs and /live).
+  app.get('/metrics', route(log, async (res, req, state) => {
+    authorize(req, parseQuery(req.getQuery()));
     sendRaw(res, state, 200, await metrics.registry.metrics(), metrics.registry.contentType);
   }));
 

@@ -164,7 +164,10 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
     const ready = redis.status === 'ready';
     sendJson(res, state, ready ? 200 : 503, { ready, redis: redis.status, backlog: backlog.backlog() ?? null }, ready ? {} : { 'Retry-After': '2' });
   }));
-  app.get('/metrics', route(log, async (res, _req, state) => {
+  // Metrics say how much traffic flows: with tokens set they need one too (Prometheus sends it as a bearer
+  // token); /health and /ready stay open for probes, and carry no data.
+  app.get('/metrics', route(log, async (res, req, state) => {
+    if (!tokenAllowed(cfg.INGEST_TOKENS, presentedToken(req.getHeader('authorization'), parseQuery(req.getQuery()).get('token')))) throw unauthorized();
     metrics.backlog.set(backlog.backlog() ?? 0);
     const body = await metrics.registry.metrics();
     sendRaw(res, state, 200, body, metrics.registry.contentType);
