@@ -77,18 +77,19 @@ const ctx: Ctx = { quick, log: () => {}, ceilings, profileDir, done: {}, previou
 const results: Record<string, ScenarioResult> = {};
 for (const name of selected) {
   const t = Date.now();
+  const loadavg = round(os.loadavg()[0]!, 2);
   const scoped = log(name);
   scoped('starting');
   let out: ScenarioResult;
   try {
     const r = await SCENARIOS[name]!({ ...ctx, log: scoped });
-    out = { name, date: new Date(t).toISOString(), commit: g.commit + (g.dirty ? '-dirty' : ''), quick, seconds: round((Date.now() - t) / 1000), ...r };
+    out = { name, date: new Date(t).toISOString(), commit: g.commit + (g.dirty ? '-dirty' : ''), quick, seconds: round((Date.now() - t) / 1000), loadavg, ...r };
   } catch (err) {
     if (stopping) break;
     scoped(`failed: ${(err as Error).stack ?? err}`);
     killAllLoads();
     await stopEverything().catch(() => {});
-    out = { name, date: new Date(t).toISOString(), commit: g.commit, quick, seconds: round((Date.now() - t) / 1000), rows: [], figures: {}, error: (err as Error).message };
+    out = { name, date: new Date(t).toISOString(), commit: g.commit, quick, seconds: round((Date.now() - t) / 1000), loadavg, rows: [], figures: {}, error: (err as Error).message };
   }
   results[name] = out;
   ctx.done[name] = out;

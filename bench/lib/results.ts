@@ -27,6 +27,8 @@ export interface ScenarioResult {
   commit: string;
   quick: boolean;
   seconds: number;
+  /** 1-minute load average when the scenario started: other work on the machine skews the figures. */
+  loadavg: number;
   rows: Row[];
   /** Everything measured, for whoever wants more than the table. */
   figures: Record<string, unknown>;

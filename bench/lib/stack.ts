@@ -26,11 +26,17 @@ export interface Stack {
 
 const envs = new Set<TestEnv>();
 
+/** Environment that makes a service write a CPU profile into `dir` when it exits (see cpu-profile-hook.mjs). */
+export function profileEnv(dir: string): Record<string, string> {
+  const hook = new URL('./cpu-profile-hook.mjs', import.meta.url).href;
+  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${hook}`.trim(), BENCH_PROFILE_DIR: dir };
+}
+
 export async function startStack(name: string, o: StackOptions): Promise<Stack> {
   const t = await createTestEnv(`bench_${name}`);
   envs.add(t);
   const env: Record<string, string> = { ...t.env, LOG_LEVEL: 'info', ...o.env };
-  if (o.profileDir) env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${o.profileDir}`.trim();
+  if (o.profileDir) Object.assign(env, profileEnv(o.profileDir));
   const wanted: Promise<Service>[] = [];
   if (o.producer) wanted.push(startService('producer', env));
   if (o.gateway) wanted.push(startService('gateway', env));

@@ -34,7 +34,7 @@ const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const fanout: Scenario = async (ctx) => {
   // Knobs for exploring (not needed for the standard run): BENCH_FANOUT_SUBSCRIBERS, _SECONDS, _BATCH (events per POST).
   const subscribers = Number(process.env.BENCH_FANOUT_SUBSCRIBERS ?? (ctx.quick ? 1000 : 10_000));
-  const seconds = Number(process.env.BENCH_FANOUT_SECONDS ?? (ctx.quick ? 3 : 30));
+  const seconds = Number(process.env.BENCH_FANOUT_SECONDS ?? (ctx.quick ? 3 : 20));
   const batch = Number(process.env.BENCH_FANOUT_BATCH ?? 1);
   const stack = await startStack('fanout', { producer: true, gateway: true, processors: 2, profileDir: ctx.profileDir });
   try {

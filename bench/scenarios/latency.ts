@@ -9,7 +9,7 @@ type Summary = { n: number; p50: number; p95: number; p99: number; max: number }
 export const latency: Scenario = async (ctx) => {
   const stack = await startStack('latency', { producer: true, gateway: true, processors: 2, profileDir: ctx.profileDir });
   try {
-    const seconds = ctx.quick ? 4 : 20;
+    const seconds = ctx.quick ? 4 : 15;
     const load = startLoad<{ sent: number; rate: number; received: number; lost: number; duplicates: number; sendErrors: number; lastError: string; sendToReceive: Summary; accept: Summary; batchVisible: Summary }>(
       'load-latency.ts',
       { producerUrl: stack.producer!.url, gatewayUrl: stack.gateway!.url, rate: 1000, seconds, warmupSeconds: ctx.quick ? 1 : 2, visibleBatches: ctx.quick ? 3 : 10 },

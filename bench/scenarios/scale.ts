@@ -5,7 +5,7 @@ import { ingestRun, type IngestFigures } from '../lib/ingest-run.js';
 import { round, type Row } from '../lib/results.js';
 
 export const scale: Scenario = async (ctx) => {
-  const total = ctx.quick ? 15_000 : 100_000;
+  const total = ctx.quick ? 15_000 : 60_000;
   const runs: IngestFigures[] = [];
   const rows: Row[] = [];
   for (const processors of [1, 2, 4]) {

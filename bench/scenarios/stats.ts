@@ -5,7 +5,7 @@ import type { Scenario } from '../lib/context.js';
 import { startLoad } from '../lib/load.js';
 import { ABSENT_WORD, benchRowsSelect, COMMON_WORD, LOGS_COLUMNS, RARE_WORD } from '../lib/payload.js';
 import { round, type Row } from '../lib/results.js';
-import { startStack } from '../lib/stack.js';
+import { profileEnv, startStack } from '../lib/stack.js';
 
 type QueryResult = { path: string; status: number; error?: string; items?: number; n?: number; p50?: number; p95?: number; max?: number };
 
@@ -44,9 +44,9 @@ export const stats: Scenario = async (ctx) => {
 
     // The gateway starts on the filled table, as after a restart.
     const { startService } = await import('../../test/helpers/services.js');
-    const gateway = await startService('gateway', { ...stack.t.env, ...(ctx.profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${ctx.profileDir}` } : {}) });
+    const gateway = await startService('gateway', { ...stack.t.env, ...(ctx.profileDir ? profileEnv(ctx.profileDir) : {}) });
     const n = ctx.quick ? 10 : 40;
-    const budgetMs = ctx.quick ? 5000 : 10_000;
+    const budgetMs = ctx.quick ? 3000 : 6000;
     const queries = [
       { name: '/stats?window=15m', path: '/stats?window=15m&bucket=1m', count: n, budgetMs },
       { name: '/stats?window=1h', path: '/stats?window=1h&bucket=1m', count: n, budgetMs },
