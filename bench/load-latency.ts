@@ -9,7 +9,8 @@ import { benchEvent } from './lib/payload.js';
 
 const p = params<{ producerUrl: string; gatewayUrl: string; rate: number; seconds: number; warmupSeconds: number; visibleBatches: number }>();
 const SERVICE = 'bench-latency';
-const send = httpClient(p.producerUrl, 16);
+// Enough sockets that the generator never queues requests itself (1,000/s at up to 64 ms each).
+const send = httpClient(p.producerUrl, 64);
 const read = httpClient(p.gatewayUrl, 2);
 
 const total = Math.round(p.rate * (p.seconds + p.warmupSeconds));

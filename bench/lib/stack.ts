@@ -19,6 +19,8 @@ export interface Stack {
   gateway?: Service;
   processors: Service[];
   services(): Service[];
+  /** Start more processors on the same database and stream (the scale scenario). */
+  addProcessors(n: number): Promise<void>;
   /** RSS (MB) of each service, keyed by a label such as processor-1. */
   rss(): Record<string, number>;
   stop(): Promise<void>;
@@ -56,6 +58,11 @@ export async function startStack(name: string, o: StackOptions): Promise<Stack> 
     gateway: started.find((s) => s.name === 'gateway'),
     processors: started.filter((s) => s.name === 'processor'),
     services: () => started,
+    async addProcessors(n) {
+      const more = await Promise.all(Array.from({ length: n }, () => startService('processor', env)));
+      started.push(...more);
+      stack.processors.push(...more);
+    },
     rss() {
       const out: Record<string, number> = {};
       for (const s of started) {

@@ -1,13 +1,17 @@
 // ingest: sustained POST /send batches of 1,000 ~200-byte events until stored, 2 processors.
 // Target (issue 7): events/s stored ≥ 40% of the PostgreSQL ceiling measured in the same run.
 import type { Scenario } from '../lib/context.js';
-import { ingestRun } from '../lib/ingest-run.js';
+import { ingestRun, warmUp } from '../lib/ingest-run.js';
 import { round } from '../lib/results.js';
+import { startStack } from '../lib/stack.js';
 
 export const ingestEvents = (quick: boolean) => (quick ? 30_000 : 200_000);
 
 export const ingest: Scenario = async (ctx) => {
-  const f = await ingestRun(ctx, 2, ingestEvents(ctx.quick), 'ingest');
+  const stack = await startStack('ingest', { producer: true, gateway: true, processors: 2, profileDir: ctx.profileDir });
+  const f = await warmUp(ctx, stack)
+    .then(() => ingestRun(ctx, stack, ingestEvents(ctx.quick)))
+    .finally(() => stack.stop());
   const c = ctx.ceilings;
   const ratio = f.storedPerSec / c.pgInsertPerSec;
   const req = f.request as { p50: number; p99: number };

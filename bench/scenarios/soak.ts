@@ -23,7 +23,8 @@ export const soak: Scenario = async (ctx) => {
   const ingestRate = (ctx.done.ingest ?? ctx.previous?.scenarios.ingest)?.figures.storedPerSec as number | undefined;
   const rate = Math.round((ingestRate ?? DEFAULT_RATE * 2) / 2 / 100) * 100;
   const seconds = ctx.quick ? 8 : 60;
-  const warmup = ctx.quick ? 2 : 5;
+  // Heaps grow to their working size in the first seconds; the window starts after that.
+  const warmup = ctx.quick ? 3 : 10;
   ctx.log(`  ${rate} events/s for ${seconds} s (half of ${ingestRate ? 'the ingest rate' : 'a default'})`);
   const stack = await startStack('soak', { producer: true, gateway: true, processors: 2, profileDir: ctx.profileDir });
   try {
