@@ -32,8 +32,26 @@ if (unknown.length > 0 || bad.length > 0) {
 }
 const selected = names.length > 0 ? names : Object.keys(SCENARIOS);
 
-// Fan-out holds 10,000 sockets in the gateway and in the load generators (which inherit this limit).
+// Fan-out holds 10,000 sockets in the gateway and in the load generators, which inherit this process's limit.
 const NEEDED_FDS = 12_000;
+// Node raises its soft limit to the hard limit at start-up; when the hard limit itself is too low, run again under
+// `ulimit -n` (which needs the right to raise it: root, or a higher system limit).
+if (selected.includes('fanout') && !process.env.BENCH_ULIMIT_RAISED) {
+  const { spawnSync, execSync } = await import('node:child_process');
+  const limit = Number(execSync('ulimit -Sn', { shell: '/bin/sh', encoding: 'utf8' }).trim());
+  if (limit < NEEDED_FDS) {
+    if (spawnSync('/bin/sh', ['-c', `ulimit -n ${NEEDED_FDS}`]).status === 0) {
+      console.log(`raising ulimit -n from ${limit} to ${NEEDED_FDS} for the fanout scenario`);
+      process.on('SIGINT', () => {}); // the child gets Ctrl-C too and cleans up; wait for it
+      const r = spawnSync('/bin/sh', ['-c', `ulimit -n ${NEEDED_FDS} && exec "$@"`, 'sh', process.execPath, ...process.execArgv, process.argv[1]!, ...args], {
+        stdio: 'inherit',
+        env: { ...process.env, BENCH_ULIMIT_RAISED: '1' },
+      });
+      process.exit(r.status ?? 1);
+    }
+    console.log(`warning: ulimit -n is ${limit} and cannot be raised here; fanout needs ${NEEDED_FDS} file descriptors and may fail`);
+  }
+}
 
 let stopping = false;
 async function abort(signal: string): Promise<void> {
@@ -59,12 +77,6 @@ const g = git();
 console.log(`logstream bench ${quick ? '(quick) ' : ''}— ${selected.join(', ')}`);
 console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB; load average ${m.loadavgStart}; Node ${v.node}, Redis ${v.redis}, PostgreSQL ${v.postgres}; commit ${g.commit}${g.dirty ? ' (dirty)' : ''}`);
 if (m.loadavgStart > 0.5) console.log(`note: the machine is busy (load average ${m.loadavgStart}); figures will be noisy`);
-if (selected.includes('fanout') && !quick) {
-  const { execSync } = await import('node:child_process');
-  const limit = Number(execSync('ulimit -n', { shell: '/bin/sh', encoding: 'utf8' }).trim());
-  if (limit < NEEDED_FDS) console.log(`warning: ulimit -n is ${limit}; fanout needs ${NEEDED_FDS}. Raise it (ulimit -n ${NEEDED_FDS}) before running.`);
-}
-
 let profileDir: string | undefined;
 if (profile) {
   profileDir = `${RESULTS_DIR}profiles/${date.replace(/:/g, '-')}`;
