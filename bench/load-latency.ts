@@ -4,7 +4,7 @@
 import WebSocket from 'ws';
 import { Histogram } from './lib/histogram.js';
 import { httpClient } from './lib/http-client.js';
-import { finish, params, progress, sleep } from './lib/load-child.js';
+import { finish, fromParent, notify, params, progress, sleep } from './lib/load-child.js';
 import { benchEvent } from './lib/payload.js';
 
 const p = params<{ producerUrl: string; gatewayUrl: string; rate: number; seconds: number; warmupSeconds: number; visibleBatches: number }>();
@@ -79,6 +79,10 @@ const elapsed = (performance.now() - start) / 1000;
 clearInterval(timer);
 const deadline = Date.now() + 5000;
 while (received < total - sendErrors && Date.now() < deadline) await sleep(20);
+
+// The orchestrator reads the services' own histograms for the single-event phase before the batches start.
+notify({ type: 'streamed' });
+await fromParent('continue');
 
 // Issue 2: "a batch of 1,000 events posted to /send should be visible in /logs within 250 ms".
 const visible = new Histogram();

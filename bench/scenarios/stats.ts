@@ -10,7 +10,8 @@ import { profileEnv, startStack } from '../lib/stack.js';
 type QueryResult = { path: string; status: number; error?: string; items?: number; n?: number; p50?: number; p95?: number; max?: number };
 
 export const stats: Scenario = async (ctx) => {
-  const total = ctx.quick ? 300_000 : 5_000_000;
+  // BENCH_STATS_ROWS overrides the row count (for sizing runs).
+  const total = Number(process.env.BENCH_STATS_ROWS ?? (ctx.quick ? 300_000 : 5_000_000));
   const stack = await startStack('stats', {});
   try {
     const db = stack.t.pool;
