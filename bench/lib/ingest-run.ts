@@ -1,0 +1,109 @@
+// One ingest run, shared by the ingest and scale scenarios: `total` events POSTed in batches of 1,000 by a
+// separate load generator to a running stack, timed from the first send until the last row is committed (watched
+// with max(id): ids are taken in commit order without gaps, so stored = max(id) - max(id) before the run).
+import { startLoad } from './load.js';
+import { wallMs } from './load-child.js';
+import { cpuDelta, cpuOf, pidsNamed } from './proc.js';
+import type { Ctx } from './context.js';
+import type { Stack } from './stack.js';
+import { round } from './results.js';
+
+export interface IngestFigures {
+  processors: number;
+  events: number;
+  stored: number;
+  seconds: number;
+  storedPerSec: number;
+  acceptedPerSec: number;
+  /** Events accepted but not yet stored when the last POST was answered. */
+  backlogAtSendEnd: number;
+  request: unknown;
+  retried503: number;
+  errors: number;
+  /** CPU seconds per 1,000 events stored, per process group. */
+  cpuPer1k: Record<string, number>;
+}
+
+interface IngestLoadResult {
+  accepted: number;
+  t0: number;
+  tEnd: number;
+  acceptedPerSec: number;
+  retried503: number;
+  errors: number;
+  lastError: string;
+  request: unknown;
+  cpuSec: number;
+  /** CPU of the sending itself, without start-up and body building. */
+  sendCpuSec: number;
+}
+
+/**
+ * Unmeasured events first: a cold producer spent twice the CPU per event of a warm one (JIT), and the first
+ * batches also pay for pools and prepared statements.
+ */
+export async function warmUp(ctx: Ctx, stack: Stack): Promise<void> {
+  ctx.log(`  warming up`);
+  await ingestRun({ ...ctx, log: () => {} }, stack, ctx.quick ? 5000 : 20_000);
+}
+
+export async function ingestRun(ctx: Ctx, stack: Stack, total: number): Promise<IngestFigures> {
+  const processors = stack.processors.length;
+  const db = stack.t.pool;
+  const maxId = async () => Number((await db.query<{ n: string }>('SELECT coalesce(max(id), 0) AS n FROM logs')).rows[0]!.n);
+  const base = await maxId();
+  const servicePids = () => new Map(stack.services().map((s) => [s.proc.pid!, s.name === 'processor' ? 'processors' : s.name]));
+  const pgBefore = cpuOf(pidsNamed('postgres'));
+  const svcBefore = cpuOf([...servicePids().keys()]);
+  const redisBefore = ctx.redisPid ? cpuOf([ctx.redisPid]) : new Map<number, number>();
+
+  const load = startLoad<IngestLoadResult>('load-ingest.ts', { url: stack.producer!.url, total, batch: 1000, concurrency: 4 }, (t) => ctx.log(`  ${t}`));
+  const { t0 } = (await load.next('started')) as unknown as { t0: number };
+  let stored = 0;
+  let storedAt = 0;
+  let storedAtSendEnd: number | undefined;
+  let loadResult: IngestLoadResult | undefined;
+  load.result.then((r) => (loadResult = r)).catch(() => {});
+  const deadline = Date.now() + Math.max(60_000, total / 200);
+  while (Date.now() < deadline) {
+    stored = (await maxId()) - base;
+    storedAt = wallMs();
+    if (loadResult && storedAtSendEnd === undefined) storedAtSendEnd = stored;
+    if (loadResult && stored >= loadResult.accepted) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const result = loadResult ?? (await load.result);
+  const benchBackends = (await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => r.pid);
+  const pgAfter = cpuOf(pidsNamed('postgres'));
+  const svcAfter = cpuOf([...servicePids().keys()]);
+  const redisAfter = ctx.redisPid ? cpuOf([ctx.redisPid]) : new Map<number, number>();
+  const { rows: countRows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM logs WHERE id > $1', [base]);
+  if (countRows[0]!.n !== result.accepted) ctx.log(`  warning: ${countRows[0]!.n} rows stored for ${result.accepted} accepted events`);
+
+  const per1k = (cpu: number) => round(cpu / (result.accepted / 1000), 3);
+  const cpuPer1k: Record<string, number> = {};
+  const pidNames = servicePids();
+  for (const [pid, cpu] of svcAfter) {
+    const name = pidNames.get(pid)!;
+    cpuPer1k[name] = round((cpuPer1k[name] ?? 0) + per1k(cpu - (svcBefore.get(pid) ?? 0)), 3);
+  }
+  cpuPer1k['postgres (bench backends)'] = per1k(cpuDelta(pgBefore, pgAfter, benchBackends));
+  cpuPer1k['postgres (other processes)'] = per1k(cpuDelta(pgBefore, pgAfter) - cpuDelta(pgBefore, pgAfter, benchBackends));
+  cpuPer1k.redis = per1k(cpuDelta(redisBefore, redisAfter));
+  cpuPer1k['load generator'] = per1k(result.sendCpuSec);
+  const seconds = (storedAt - t0) / 1000;
+  if (result.errors > 0) ctx.log(`  ${result.errors} failed requests; last: ${result.lastError}`);
+  return {
+    processors,
+    events: result.accepted,
+    stored,
+    seconds: round(seconds, 2),
+    storedPerSec: round(stored / seconds, 0),
+    acceptedPerSec: round(result.acceptedPerSec, 0),
+    backlogAtSendEnd: result.accepted - (storedAtSendEnd ?? stored),
+    request: result.request,
+    retried503: result.retried503,
+    errors: result.errors,
+    cpuPer1k,
+  };
+}
