@@ -149,12 +149,22 @@ export class LiveHub {
       const notifiedAt = this.notifiedAt;
       this.notifiedAt = undefined;
       try {
+        if (this.liveSubscribers === 0) {
+          // Nobody to push to: move the head with one index probe instead of fetching the rows with their JSON
+          // (bench: 10-14 ms of PostgreSQL time per 1,000 rows saved, about a third of what storing them costs).
+          const newest = await headId(this.db);
+          // A subscriber that joined during the await started from the old head: it needs the rows, fetch them.
+          if (this.liveSubscribers === 0) this.advanceHead(newest);
+          else this.dirty = true;
+          failures = 0;
+          this.resolveHeadWaiters();
+          continue;
+        }
         const rows = await rowsAfter(this.db, this.head);
         if (rows.length > 0) {
           this.publish(rows);
           if (notifiedAt !== undefined) this.metrics.storePushLatency.observe((Date.now() - notifiedAt) / 1000);
-          this.head = rows[rows.length - 1]!.id;
-          this.metrics.head.set(this.head);
+          this.advanceHead(rows[rows.length - 1]!.id);
           if (rows.length === PAGE_ROWS) this.dirty = true;
         }
         failures = 0;
@@ -166,13 +176,24 @@ export class LiveHub {
           this.dirty = true;
         }
       }
-      if (this.headWaiters.length > 0) {
-        const ready = this.headWaiters.filter((w) => w.id <= this.head);
-        this.headWaiters = this.headWaiters.filter((w) => w.id > this.head);
-        for (const w of ready) w.resolve();
-      }
+      this.resolveHeadWaiters();
     } while (this.dirty);
     this.fetching = false;
+  }
+
+  private advanceHead(id: number): void {
+    if (id <= this.head) return;
+    this.head = id;
+    this.metrics.head.set(id);
+    // Groups with no members were not published to; they are up to date by definition.
+    for (const g of this.groups.values()) if (g.publishedUpTo < id && g.members.size === 0) g.publishedUpTo = id;
+  }
+
+  private resolveHeadWaiters(): void {
+    if (this.headWaiters.length === 0) return;
+    const ready = this.headWaiters.filter((w) => w.id <= this.head);
+    this.headWaiters = this.headWaiters.filter((w) => w.id > this.head);
+    for (const w of ready) w.resolve();
   }
 
   /**
