@@ -39,6 +39,8 @@ export interface StatsResult {
   from: string;
   to: string;
   source: 'rollup_minute' | 'rollup_hour' | 'logs';
+  /** Newest row id when counted: the counts cover exactly the matching rows with id ≤ head. */
+  head: number;
   total: number;
   by_level: Record<LevelName, number>;
   by_service: Record<string, number>;
@@ -117,11 +119,16 @@ function histogramSql(q: StatsQuery, from: number, to: number, values: unknown[]
   values.push(new Date(from), new Date(to), q.bucketMs, from);
   const [pFrom, pTo, pBucket, pFromMs] = [values.length - 3, values.length - 2, values.length - 1, values.length];
   where.unshift(`${timeCol} >= $${pFrom}`, `${timeCol} < $${pTo}`);
-  // One scan, two groupings: (bucket, level) for the histogram and by_level, (service) for by_service.
+  // Two groupings: (bucket, level) for the histogram and by_level, (service) for by_service; plus the newest id,
+  // read in the same statement (one snapshot, and rollups change in the inserting transaction): the counts cover
+  // exactly the rows with id ≤ head, so a live client adds only the rows it receives after head.
+  // (ids commit in order, processor/src/store-batch.ts, so no row below head can appear later.)
   const sql = `SELECT floor((extract(epoch FROM ${timeCol}) * 1000 - $${pFromMs}::float8) / $${pBucket}::float8)::int AS b, level, NULL::text AS service, ${count}::text AS n
 FROM ${table} WHERE ${where.join(' AND ')} GROUP BY 1, 2
 UNION ALL
-SELECT NULL, NULL, service, ${count}::text FROM ${table} WHERE ${where.join(' AND ')} GROUP BY service`;
+SELECT NULL, NULL, service, ${count}::text FROM ${table} WHERE ${where.join(' AND ')} GROUP BY service
+UNION ALL
+SELECT -1, NULL, NULL, coalesce(max(id), 0)::text FROM logs`;
   return { sql, source };
 }
 
@@ -142,10 +149,13 @@ export async function queryStats(db: pg.Pool, q: StatsQuery, now = Date.now()): 
   const byLevel = emptyLevels();
   const services: { service: string; count: number }[] = [];
   let total = 0;
+  let head = 0;
   for (const r of hist.rows) {
     const n = Number(r.n);
     if (n <= 0) continue;
-    if (r.service !== null) {
+    if (r.b === -1) {
+      head = n;
+    } else if (r.service !== null) {
       services.push({ service: r.service, count: n });
     } else if (r.b !== null && r.level !== null) {
       const bucket = buckets[r.b];
@@ -165,6 +175,7 @@ export async function queryStats(db: pg.Pool, q: StatsQuery, now = Date.now()): 
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
     source,
+    head,
     total,
     by_level: byLevel,
     by_service: bySevice,

@@ -73,6 +73,7 @@ describe('GET /stats', () => {
     expect(body.total).toBe(e.total);
     expect(body.by_level).toEqual(e.byLevel);
     expect(body.by_service).toEqual(e.byService);
+    expect(body.head).toBe(Number((await t.pool.query('SELECT max(id) AS m FROM logs')).rows[0].m));
     expect(body.top_services[0].count).toBe(Math.max(...Object.values(e.byService)));
     // Every bucket holds exactly the rows whose timestamp falls in it.
     for (const b of body.buckets) {
