@@ -57,8 +57,9 @@ export function parseDuration(raw: string): number | undefined {
   return Number(m[1]) * UNITS[m[2]!]!;
 }
 
+/** 900000 → "15m"; days only from 2 d up, so that 24h reads as asked. */
 export function formatDuration(ms: number): string {
-  for (const u of ['d', 'h', 'm', 's'] as const) if (ms % UNITS[u]! === 0) return `${ms / UNITS[u]!}${u}`;
+  for (const u of ['d', 'h', 'm', 's'] as const) if (ms % UNITS[u]! === 0 && (u !== 'd' || ms >= 2 * DAY)) return `${ms / UNITS[u]!}${u}`;
   return `${ms}ms`;
 }
 
