@@ -289,6 +289,11 @@ async function restart(): Promise<void> {
 
 // ---- wiring
 
+// The analytics panel or the window can change the tail's height: stay on the newest row while following.
+new ResizeObserver(() => {
+  if (paused === null) scroller.scrollTop = scroller.scrollHeight;
+}).observe(scroller);
+
 let lastTop = 0;
 scroller.addEventListener('scroll', () => {
   const top = scroller.scrollTop;

@@ -235,6 +235,7 @@ export class RowList {
     link.href = `/ui?${p}`;
     details.append(dl, link);
     li.append(details);
+    details.scrollIntoView({ block: 'nearest' });
   }
 
   /** Open a row (permalink target): expanded, marked and scrolled into view. */
