@@ -3,7 +3,7 @@
 // when the buckets are whole minutes and there is no text search; otherwise from the logs table itself
 // (sub-minute buckets only occur for windows up to 1 h, where the "timestamp" index keeps the scan small).
 import type pg from 'pg';
-import { badRequest } from '../../shared/src/errors.js';
+import { badRequest, HttpError } from '../../shared/src/errors.js';
 import { LEVELS, levelName, type LevelName } from '../../shared/src/levels.js';
 import { parseFilter, type Filter } from '../../shared/src/protocol.js';
 import { filterWhere } from './logs-query.js';
@@ -133,6 +133,32 @@ SELECT -1, NULL, NULL, coalesce(max(id), 0)::text FROM logs`;
   return { sql, source };
 }
 
+/**
+ * Rollups answer in milliseconds, but a text search (`q`) over a long window reads every row in it (7 d of a
+ * 5 M-row table: ~5 s): past this limit PostgreSQL cancels the query and the client is told to narrow it.
+ */
+export const STATS_TIMEOUT_MS = 10_000;
+
+async function withStatementTimeout<T>(db: pg.Pool, ms: number, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await db.connect();
+  try {
+    await c.query('BEGIN READ ONLY');
+    await c.query(`SET LOCAL statement_timeout = ${Math.floor(ms)}`);
+    const out = await fn(c);
+    await c.query('COMMIT');
+    return out;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    // 57014 query_canceled: our own statement_timeout.
+    if ((err as { code?: string }).code === '57014') {
+      throw new HttpError(503, 'query_timeout', `this /stats query took over ${ms / SECOND} s (a text search reads every row of the window): use a shorter window or drop q`, undefined, { 'Retry-After': '10' });
+    }
+    throw err;
+  } finally {
+    c.release();
+  }
+}
+
 export async function queryStats(db: pg.Pool, q: StatsQuery, now = Date.now()): Promise<StatsResult> {
   const { from, to, count } = bucketRange(q, now);
   const values: unknown[] = [];
@@ -141,10 +167,10 @@ export async function queryStats(db: pg.Pool, q: StatsQuery, now = Date.now()): 
   const rateWhere = filterWhere(q.filter, rateValues);
   rateValues.push(new Date(now - RATE_SPAN_MS), new Date(now));
   rateWhere.push(`"timestamp" > $${rateValues.length - 1}`, `"timestamp" <= $${rateValues.length}`);
-  const [hist, rate] = await Promise.all([
-    db.query<GroupRow>(sql, values),
-    db.query<{ n: string }>(`SELECT count(*)::text AS n FROM logs WHERE ${rateWhere.join(' AND ')}`, rateValues),
-  ]);
+  const { hist, rate } = await withStatementTimeout(db, STATS_TIMEOUT_MS, async (c) => ({
+    hist: await c.query<GroupRow>(sql, values),
+    rate: await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM logs WHERE ${rateWhere.join(' AND ')}`, rateValues),
+  }));
 
   const buckets = Array.from({ length: count }, (_, i) => ({ start: new Date(from + i * q.bucketMs).toISOString(), total: 0, counts: emptyLevels() }));
   const byLevel = emptyLevels();
