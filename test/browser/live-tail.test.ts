@@ -176,6 +176,25 @@ describe.skipIf(!hasChromium)('live-tail page in Chromium', () => {
     expect(await page.isHidden('#new')).toBe(true);
   });
 
+  it('pauses when scrolled up, and "Jump to latest" shows what came meanwhile', async () => {
+    const tag = `scroll-${++run}`;
+    await open(`?service=${tag}`);
+    const first = Array.from({ length: 80 }, (_, i) => ({ message: `${tag} ${i}`, service: tag }));
+    await send(first);
+    await waitShown(page, [`${tag} 79`]);
+    await page.hover('#tail');
+    await page.mouse.wheel(0, -400);
+    await page.waitForSelector('#pause[aria-pressed="true"]');
+    expect(await page.getAttribute('body', 'data-paused')).toBe('scroll');
+    await send([{ message: `${tag} late-0`, service: tag }, { message: `${tag} late-1`, service: tag }]);
+    await page.waitForFunction(() => document.getElementById('new')?.textContent === '2 new', undefined, { timeout: 15_000 });
+    expect(await shown(page)).not.toContain(`${tag} late-0`);
+    await page.click('#latest');
+    const rows = await waitShown(page, [`${tag} late-0`, `${tag} late-1`]);
+    expect(rows.slice(-3)).toEqual([`${tag} 79`, `${tag} late-0`, `${tag} late-1`]);
+    expect(await page.getAttribute('#pause', 'aria-pressed')).toBe('false');
+  });
+
   it('resumes after a gateway restart on the same port with nothing missing or doubled', async () => {
     await open();
     const tag = `restart-${++run}`;
@@ -266,6 +285,18 @@ describe.skipIf(!hasChromium)('live-tail page in Chromium', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect((await shown(page))[ids.length - 1]).toBe('bulk 11999');
     expect(await page.textContent('#cap')).toContain('10,000');
+    // History: scrolling above the first row loads the rows before it, in order.
+    const firstBefore = ids[0]!;
+    await page.$eval('#tail', (m) => (m.scrollTop = 0));
+    await waitFor('older rows above the first', async () => (await shownIds(page))[0]! < firstBefore);
+    const withHistory = await shownIds(page);
+    expect([...withHistory].sort((a, b) => a - b)).toEqual(withHistory);
+    expect(new Set(withHistory).size).toBe(withHistory.length);
+    expect(withHistory.length).toBeLessThanOrEqual(10_000);
+    // Back to the tail: the newest rows (moved aside to keep the cap while reading history) are shown again.
+    await page.click('#latest');
+    await waitFor('the newest row back at the bottom', async () => (await shown(page)).at(-1) === 'bulk 11999');
+    expect((await shownIds(page)).length).toBeLessThanOrEqual(10_000);
     // The page still answers input promptly.
     const t0 = Date.now();
     await page.click('#pause');

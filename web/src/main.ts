@@ -182,7 +182,8 @@ async function fillDropped(from: number, to: number, count: number): Promise<voi
 
 async function loadOlder(): Promise<void> {
   if (loadingOlder || historyDone || rows.firstId === undefined) return;
-  if (rows.size >= MAX_ROWS) {
+  // Following the tail at the cap: loading older rows would push out the newest ones the user is watching.
+  if (rows.size >= MAX_ROWS && paused === null) {
     topNote.textContent = `The page keeps at most ${MAX_ROWS.toLocaleString('en')} rows. Older rows: narrow the filter, or GET /logs?before=${rows.firstId}.`;
     return;
   }
@@ -194,11 +195,13 @@ async function loadOlder(): Promise<void> {
     if (range) extra.since = new Date(range.from).toISOString();
     const page = await fetchLogs(readFilter(), extra);
     if (gen !== generation) return;
-    rows.prepend(page.items);
+    rows.prepend(page.items, paused !== null);
     histogram.add(page.items);
     if (page.items.length < HISTORY_PAGE) {
       historyDone = true;
       topNote.textContent = range ? 'Start of the chosen time range.' : 'Start of the log: no older rows match.';
+    } else if (rows.pending.length > 0 && rows.size >= MAX_ROWS) {
+      topNote.textContent = `The page keeps ${MAX_ROWS.toLocaleString('en')} rows: the newest ones wait below (Resume or Jump to latest).`;
     } else topNote.textContent = '';
   } catch (err) {
     topNote.textContent = `Could not load older rows: ${(err as Error).message}`;

@@ -96,8 +96,11 @@ export class RowList {
     return fresh;
   }
 
-  /** Older rows (history), newest first as /logs returns them: put above the first row, keeping the view still. */
-  prepend(newestFirst: LogItem[]): number {
+  /**
+   * Older rows (history), newest first as /logs returns them: put above the first row, keeping the view still.
+   * While paused, the cap holds by moving the newest shown rows back to `pending` (Resume shows them again).
+   */
+  prepend(newestFirst: LogItem[], paused = false): number {
     const fresh = this.fresh(newestFirst).sort((a, b) => a.id - b.id);
     if (fresh.length === 0) return 0;
     const first = this.items[0]?.id ?? Infinity;
@@ -109,8 +112,22 @@ export class RowList {
     this.list.prepend(frag);
     this.items = above.concat(this.items);
     this.scroller.scrollTop += this.scroller.scrollHeight - before;
+    if (paused) this.spillNewest();
     this.onChange();
     return fresh.length;
+  }
+
+  private spillNewest(): void {
+    const extra = this.items.length - MAX_ROWS;
+    if (extra <= 0) return;
+    const children = this.list.children;
+    const start = this.items.length - extra;
+    for (let k = start; k < this.items.length; k++) if (children[k]!.classList.contains('hl')) this.highlighted--;
+    const r = document.createRange();
+    r.setStartBefore(children[start]!);
+    r.setEndAfter(children[this.items.length - 1]!);
+    r.deleteContents();
+    this.pending = this.items.splice(start, extra).concat(this.pending);
   }
 
   /** Show everything pending (Resume / jump to latest), trimming to the cap. */
