@@ -225,7 +225,7 @@ describe.skipIf(!hasChromium)('live-tail page in Chromium', () => {
     await snap('resumed');
   });
 
-  it('draws a histogram whose counts match what was sent, and narrows the tail on a level click', async () => {
+  it('draws a histogram whose counts match what was sent, and narrows the tail on a level or bar click', async () => {
     const service = `histo-${++run}`;
     await open(`?service=${service}`);
     const levels = ['info', 'info', 'info', 'warn', 'warn', 'error', 'debug'];
@@ -251,6 +251,17 @@ describe.skipIf(!hasChromium)('live-tail page in Chromium', () => {
       return r.length === 3 ? r : undefined;
     });
     expect((await shown(page)).sort()).toEqual(['h 3', 'h 4', 'h 5']);
+
+    // A bar narrows the tail to its time slice: exactly the rows it counts.
+    await page.waitForFunction(() => document.getElementById('stats-total')?.dataset.count === '3', undefined, { timeout: 15_000 });
+    const bar = page.locator('#chart g.bar:not([data-total="0"])').last();
+    const barTotal = Number(await bar.getAttribute('data-total'));
+    expect(barTotal).toBeGreaterThan(0);
+    await bar.click();
+    await page.waitForURL(/from=.*to=/);
+    await waitFor('the bar\'s rows', async () => (await shown(page)).length === barTotal);
+    expect(await page.getAttribute('body', 'data-paused')).toBe('range');
+    await snap('bar-range');
   });
 
   it('opens a permalink in context and continues live from there', async () => {

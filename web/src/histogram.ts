@@ -97,6 +97,8 @@ export class Histogram {
 
   render(): void {
     const s = this.stats;
+    // Bars are redrawn as rows arrive: keep the keyboard focus on the same bar.
+    const hadFocus = this.chart.contains(document.activeElement);
     this.chart.replaceChildren();
     this.levelsEl.replaceChildren();
     this.servicesEl.replaceChildren();
@@ -134,6 +136,7 @@ export class Histogram {
       g.addEventListener('keydown', (e) => this.onBarKey(e, i, start));
       this.chart.append(g);
     });
+    if (hadFocus) this.chart.querySelector<SVGGElement>('g.bar[tabindex="0"]')?.focus();
 
     for (const level of LEVELS) {
       const b = el('button', `level-count ${level}`);
