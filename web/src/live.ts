@@ -6,6 +6,8 @@ export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'resumed'
 
 export interface LiveEvents {
   onRows(items: LogItem[]): void;
+  /** Connected; `cursor` may have moved to the server's head. */
+  onHello(): void;
   onDropped(msg: DroppedMessage): void;
   onError(message: string): void;
   onState(state: ConnectionState, detail: string): void;
@@ -70,6 +72,7 @@ export class LiveConnection {
       }
       if (msg.type === 'hello') {
         if (this.cursor === 0) this.cursor = msg.head;
+        this.events.onHello();
       } else if (msg.type === 'logs') {
         this.cursor = Math.max(this.cursor, msg.cursor);
         this.events.onRows(msg.items);

@@ -60,6 +60,7 @@ const histogram = new Histogram($('chart') as unknown as SVGSVGElement, $('level
 });
 const live = new LiveConnection(() => filterParams(readFilter()), {
   onRows: (items) => received(items),
+  onHello: () => updateFooter(),
   onDropped: (msg) => void fillDropped(msg.from, msg.to, msg.count),
   onError: (message) => showNotice(message),
   onState: (state, detail) => {
