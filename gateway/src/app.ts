@@ -1,4 +1,4 @@
-// The gateway's HTTP surface (CONTRACT §5, §7, §8): GET /logs, /logs/<id>, the web page, health and metrics.
+// The gateway's HTTP surface (CONTRACT §5, §7, §8): GET /logs, /logs/<id>, /stats, the web page, health and metrics.
 import type pg from 'pg';
 import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
 import { notFound, unauthorized } from '../../shared/src/errors.js';
@@ -12,6 +12,7 @@ import { getLog, parseLogsQuery, parseRowId, queryLogs } from './logs-query.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { NotificationSource } from './notifications.js';
 import { loadStaticFiles } from './static-files.js';
+import { parseStatsQuery, queryStats } from './stats-query.js';
 
 export interface GatewayDeps {
   cfg: GatewayConfig;
@@ -45,6 +46,12 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
     const nextBefore = !ascending && full ? last : null;
     const nextAfter = ascending && full ? last : null;
     sendRaw(res, state, 200, `{"items":[${page.items.join(',')}],"next_before":${nextBefore ?? null},"next_after":${nextAfter ?? null}}`);
+  }));
+
+  app.get('/stats', timed('GET /stats', async (res, req, state) => {
+    const params = parseQuery(req.getQuery());
+    authorize(req, params);
+    sendJson(res, state, 200, await queryStats(db, parseStatsQuery(params)));
   }));
 
   app.get('/logs/:id', timed('GET /logs/:id', async (res, req, state) => {

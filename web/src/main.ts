@@ -1,237 +1,362 @@
-// The live-tail page: connects to /live, shows rows as they arrive, filters, pause/resume, and resumes from its
-// cursor after a reconnect (no gap, no duplicate). Log text is always set with textContent, never as HTML.
-import { LEVELS } from '../../shared/src/levels.js';
+// The live-tail page: wires the filters (kept in the URL), the tail (rows.ts), the /live connection (live.ts) and
+// the analytics panel (histogram.ts). Modes: following the tail; paused (button, scrolling up, a permalink or a
+// chosen bar), where new rows wait and are counted; "Jump to latest" always returns to following.
+import { LEVELS, type LevelName } from '../../shared/src/levels.js';
 import type { LogItem } from '../../shared/src/protocol.js';
+import { fetchLog, fetchLogs, fetchStats, filterParams, type ViewFilter } from './api.js';
+import { $, el, highlighter } from './dom.js';
+import { Histogram } from './histogram.js';
+import { LiveConnection } from './live.js';
+import { MAX_ROWS, RowList } from './rows.js';
 
-const MAX_ROWS = 5_000; // rows kept in the page; older ones are trimmed (the footer says so)
-const HISTORY_ROWS = 200;
+const RECENT_ROWS = 200;
+const HISTORY_PAGE = 200;
+const CONTEXT_ROWS = 100;
+const STATS_REFRESH_MS = 15_000;
+const SERVICES_REFRESH_MS = 60_000;
+const WINDOWS = ['5m', '15m', '1h', '6h', '24h', '7d'];
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const rowsEl = $<HTMLOListElement>('rows');
+const scroller = $<HTMLElement>('tail');
 const statusEl = $<HTMLParagraphElement>('status');
 const noticeEl = $<HTMLParagraphElement>('notice');
-const countEl = $<HTMLSpanElement>('count');
-const cursorEl = $<HTMLSpanElement>('cursor');
-const serviceEl = $<HTMLInputElement>('service');
+const topNote = $<HTMLParagraphElement>('top-note');
+const serviceEl = $<HTMLSelectElement>('service');
 const levelEl = $<HTMLSelectElement>('level');
 const qEl = $<HTMLInputElement>('q');
+const hlEl = $<HTMLInputElement>('hl');
+const windowEl = $<HTMLSelectElement>('window');
 const pauseEl = $<HTMLButtonElement>('pause');
-const mainEl = document.querySelector('main')!;
+const newEl = $<HTMLButtonElement>('new');
 
-interface Filter {
-  service: string;
-  level: string;
-  q: string;
-}
+type PauseReason = 'button' | 'scroll' | 'permalink' | 'range' | null;
+let paused: PauseReason = null;
+/** Bar view: the tail shows [from, to) instead of following. */
+let range: { from: number; to: number } | undefined;
+/** Permalink view: the row to open in context. */
+let permalinkId: number | undefined;
+/** In a permalink view whose newer rows were not all loaded, Resume must reload rather than append after a gap. */
+let gapAfterContext = false;
+let generation = 0;
+let loadingOlder = false;
+let historyDone = false;
+const knownServices = new Set<string>();
 
-let ws: WebSocket | undefined;
-let cursor = 0; // id of the newest row received: the resume point
-let paused = false;
-let pending: LogItem[] = [];
-let shown = 0;
-let trimmed = 0;
-let attempt = 0;
-let everConnected = false;
-const seen = new Set<number>();
-
-function readFilter(): Filter {
-  return { service: serviceEl.value.trim(), level: levelEl.value, q: qEl.value };
-}
-
-function filterParams(f: Filter): URLSearchParams {
-  const p = new URLSearchParams();
-  if (f.service) p.set('service', f.service);
-  if (f.level) p.set('level', f.level);
-  if (f.q) p.set('q', f.q);
-  return p;
-}
-
-function setStatus(state: 'connecting' | 'live' | 'reconnecting' | 'resumed' | 'paused', text: string) {
-  statusEl.dataset.state = state;
-  statusEl.textContent = text;
-}
-
-function renderRow(item: LogItem): HTMLLIElement {
-  const li = document.createElement('li');
-  li.dataset.id = String(item.id);
-  li.dataset.level = item.level;
-  const ts = document.createElement('time');
-  ts.className = 'ts';
-  ts.dateTime = item.timestamp;
-  ts.textContent = item.timestamp.replace('T', ' ').replace('Z', '');
-  const lvl = document.createElement('span');
-  lvl.className = 'lvl';
-  lvl.textContent = item.level;
-  const svc = document.createElement('span');
-  svc.className = 'svc';
-  svc.textContent = item.service;
-  const msg = document.createElement('span');
-  msg.className = 'msg';
-  msg.textContent = item.message; // text, never HTML
-  li.append(ts, lvl, svc, msg);
-  return li;
-}
-
-function updateFooter() {
-  countEl.textContent = `${shown} rows${trimmed > 0 ? ` (oldest ${trimmed} trimmed: the page keeps the newest ${MAX_ROWS})` : ''}${pending.length > 0 ? ` · ${pending.length} new while paused` : ''}`;
-  cursorEl.textContent = `cursor ${cursor || '—'}`;
-}
-
-function append(items: LogItem[]) {
-  const fresh = items.filter((i) => !seen.has(i.id));
-  if (fresh.length === 0) return;
-  for (const i of fresh) seen.add(i.id);
-  if (paused) {
-    pending.push(...fresh);
+const rows = new RowList($<HTMLOListElement>('rows'), scroller, () => updateFooter());
+const histogram = new Histogram($('chart') as unknown as SVGSVGElement, $('level-counts'), $('service-counts'), $('stats-summary'), {
+  onBar: (from, to) => {
+    range = { from, to };
+    permalinkId = undefined;
+    void restart();
+  },
+  onLevel: (level) => {
+    levelEl.value = level;
+    void restart();
+  },
+  onService: (service) => {
+    setSelectedServices([service]);
+    void restart();
+  },
+  onStale: () => scheduleStats(1_000),
+});
+const live = new LiveConnection(() => filterParams(readFilter()), {
+  onRows: (items) => received(items),
+  onHello: () => updateFooter(),
+  onDropped: (msg) => void fillDropped(msg.from, msg.to, msg.count),
+  onError: (message) => showNotice(message),
+  onState: (state, detail) => {
+    statusEl.dataset.state = state;
+    statusEl.textContent = detail;
     updateFooter();
-    return;
-  }
-  const atBottom = mainEl.scrollTop + mainEl.clientHeight >= mainEl.scrollHeight - 20;
-  const frag = document.createDocumentFragment();
-  for (const i of fresh.sort((a, b) => a.id - b.id)) frag.append(renderRow(i));
-  rowsEl.append(frag);
-  shown += fresh.length;
-  while (shown > MAX_ROWS && rowsEl.firstElementChild) {
-    const first = rowsEl.firstElementChild as HTMLElement;
-    seen.delete(Number(first.dataset.id));
-    first.remove();
-    shown--;
-    trimmed++;
-  }
-  if (atBottom) mainEl.scrollTop = mainEl.scrollHeight;
-  updateFooter();
+  },
+});
+
+function readFilter(): ViewFilter {
+  return { services: Array.from(serviceEl.selectedOptions).map((o) => o.value), level: levelEl.value, q: qEl.value };
 }
 
-async function fetchRange(from: number, to: number) {
-  // Rows skipped for this (slow) browser: fetch them so nothing is silently missing.
-  let after = from - 1;
-  const f = readFilter();
-  while (after < to) {
-    const p = filterParams(f);
-    p.set('after', String(after));
-    p.set('limit', '1000');
-    const res = await fetch(`/logs?${p}`);
-    if (!res.ok) return;
-    const body = (await res.json()) as { items: LogItem[] };
-    const items = body.items.filter((i) => i.id <= to);
-    append(items);
-    if (body.items.length < 1000) return;
-    after = body.items[body.items.length - 1]!.id;
+function setSelectedServices(names: string[]): void {
+  for (const n of names) addServiceOption(n);
+  for (const o of Array.from(serviceEl.options)) o.selected = names.includes(o.value);
+}
+
+function addServiceOption(name: string): void {
+  if (knownServices.has(name)) return;
+  knownServices.add(name);
+  const opts = Array.from(serviceEl.options);
+  const next = opts.find((o) => o.value > name) ?? null;
+  const o = el('option', '', name);
+  o.value = name;
+  serviceEl.insertBefore(o, next);
+}
+
+function showNotice(text: string | undefined): void {
+  noticeEl.hidden = !text;
+  noticeEl.textContent = text ?? '';
+}
+
+function writeUrl(): void {
+  const p = filterParams(readFilter());
+  if (hlEl.value) p.set('hl', hlEl.value);
+  if (windowEl.value !== '15m') p.set('window', windowEl.value);
+  if (permalinkId !== undefined) p.set('id', String(permalinkId));
+  if (range) {
+    p.set('from', new Date(range.from).toISOString());
+    p.set('to', new Date(range.to).toISOString());
   }
+  const qs = p.toString();
+  history.replaceState(null, '', `${location.pathname}${qs ? '?' + qs : ''}`);
 }
 
-function connect() {
-  const f = readFilter();
-  const p = filterParams(f);
-  if (cursor > 0) p.set('since', String(cursor));
-  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const socket = new WebSocket(`${proto}//${location.host}/live?${p}`);
-  ws = socket;
-  socket.onopen = () => {
-    attempt = 0;
-    setStatus(paused ? 'paused' : everConnected ? 'resumed' : 'live', paused ? 'paused' : everConnected ? `resumed from ${cursor}` : 'live');
-    everConnected = true;
-  };
-  socket.onmessage = (ev) => {
-    const msg = JSON.parse(ev.data as string);
-    if (msg.type === 'hello') {
-      if (cursor === 0) cursor = msg.head;
-    } else if (msg.type === 'logs') {
-      append(msg.items as LogItem[]);
-      cursor = Math.max(cursor, msg.cursor);
-      if (statusEl.dataset.state === 'resumed') setStatus('live', 'live');
-      updateFooter();
-    } else if (msg.type === 'dropped') {
-      noticeEl.hidden = false;
-      noticeEl.textContent = `This browser fell behind: fetching ${msg.count} skipped rows (${msg.from}–${msg.to}).`;
-      fetchRange(msg.from, msg.to).then(() => {
-        noticeEl.hidden = true;
-      });
-      cursor = Math.max(cursor, msg.to);
-    } else if (msg.type === 'error') {
-      noticeEl.hidden = false;
-      noticeEl.textContent = msg.message;
-    }
-  };
-  socket.onclose = () => {
-    if (ws !== socket) return;
-    const delay = Math.min(10_000, 250 * 2 ** attempt++) * (0.5 + Math.random() / 2);
-    setStatus('reconnecting', `reconnecting… (retry in ${(delay / 1000).toFixed(1)} s)`);
-    setTimeout(connect, delay);
-  };
-}
-
-async function restart() {
-  // A new filter: load recent history for it, then go live from the newest row shown.
-  const f = readFilter();
-  history.replaceState(null, '', `${location.pathname}${filterParams(f).size ? '?' + filterParams(f) : ''}`);
-  rowsEl.replaceChildren();
-  seen.clear();
-  pending = [];
-  shown = 0;
-  trimmed = 0;
-  cursor = 0;
-  const old = ws;
-  ws = undefined;
-  old?.close();
-  try {
-    const p = filterParams(f);
-    p.set('limit', String(HISTORY_ROWS));
-    const res = await fetch(`/logs?${p}`);
-    if (res.ok) {
-      const body = (await res.json()) as { items: LogItem[] };
-      append(body.items.slice().reverse());
-      if (body.items.length > 0) cursor = body.items[0]!.id;
-      noticeEl.hidden = true;
-    } else {
-      const body = await res.json().catch(() => ({ message: res.statusText }));
-      noticeEl.hidden = false;
-      noticeEl.textContent = body.message;
-    }
-  } catch {
-    // The gateway is down: the socket below keeps retrying.
-  }
-  everConnected = false;
-  connect();
-}
-
-function initFromUrl() {
+function readUrl(): void {
   const p = new URLSearchParams(location.search);
-  serviceEl.value = p.get('service') ?? '';
+  setSelectedServices((p.get('service') ?? '').split(',').filter(Boolean));
   const level = p.get('level') ?? '';
   levelEl.value = (LEVELS as readonly string[]).includes(level) ? level : '';
   qEl.value = p.get('q') ?? '';
+  hlEl.value = p.get('hl') ?? '';
+  const w = p.get('window') ?? '15m';
+  windowEl.value = WINDOWS.includes(w) ? w : '15m';
+  const id = Number(p.get('id'));
+  permalinkId = Number.isSafeInteger(id) && id > 0 ? id : undefined;
+  const from = Date.parse(p.get('from') ?? '');
+  const to = Date.parse(p.get('to') ?? '');
+  range = Number.isFinite(from) && Number.isFinite(to) && to > from ? { from, to } : undefined;
 }
 
-let debounce: ReturnType<typeof setTimeout> | undefined;
-for (const el of [serviceEl, levelEl, qEl]) {
-  el.addEventListener(el === levelEl ? 'change' : 'input', () => {
-    clearTimeout(debounce);
-    debounce = setTimeout(restart, 300);
-  });
+function updateFooter(): void {
+  $('count').textContent = `${rows.size.toLocaleString('en')} rows shown${rows.trimmed ? ` (${rows.trimmed.toLocaleString('en')} older trimmed)` : ''}${hlEl.value ? ` · ${rows.highlighted} highlighted` : ''}`;
+  $('cursor').textContent = `cursor #${live.cursor || '—'}`;
+  const n = rows.pending.length;
+  newEl.hidden = n === 0;
+  newEl.textContent = `${n.toLocaleString('en')} new`;
+  newEl.setAttribute('aria-label', `${n} new rows while paused; show them`);
 }
-$<HTMLFormElement>('filters').addEventListener('submit', (e) => e.preventDefault());
-pauseEl.addEventListener('click', () => {
-  paused = !paused;
-  pauseEl.setAttribute('aria-pressed', String(paused));
-  pauseEl.textContent = paused ? 'Resume' : 'Pause';
-  if (!paused) {
-    const items = pending;
-    pending = [];
-    for (const i of items) seen.delete(i.id);
-    append(items);
-    setStatus('live', 'live');
-  } else {
-    setStatus('paused', 'paused');
+
+function setPaused(reason: PauseReason): void {
+  paused = reason;
+  pauseEl.setAttribute('aria-pressed', String(reason !== null));
+  pauseEl.textContent = reason ? 'Resume' : 'Pause';
+  document.body.dataset.paused = reason ?? '';
+  updateFooter();
+}
+
+/** Back to following the tail: show what waited, scroll to the newest row. */
+function resume(): void {
+  if (range || (permalinkId !== undefined && gapAfterContext)) {
+    range = undefined;
+    permalinkId = undefined;
+    void restart();
+    return;
   }
-  updateFooter();
-});
-$<HTMLButtonElement>('clear').addEventListener('click', () => {
-  rowsEl.replaceChildren();
-  shown = 0;
-  trimmed = 0;
-  updateFooter();
+  permalinkId = undefined;
+  writeUrl();
+  setPaused(null);
+  rows.resume();
+  scroller.scrollTop = scroller.scrollHeight;
+}
+
+function received(items: LogItem[]): void {
+  const fresh = rows.receive(items, paused !== null);
+  histogram.add(fresh);
+  for (const i of fresh) addServiceOption(i.service);
+}
+
+/** Rows skipped for this browser (it read too slowly): fetch exactly that id range and insert it in order. */
+async function fillDropped(from: number, to: number, count: number): Promise<void> {
+  const gen = generation;
+  showNotice(`This browser fell behind: fetching ${count} skipped rows (#${from}–#${to})…`);
+  let after = from - 1;
+  try {
+    while (after < to && gen === generation) {
+      const page = await fetchLogs(readFilter(), { after, limit: 1000 });
+      const items = page.items.filter((i) => i.id <= to);
+      if (gen !== generation) return;
+      histogram.add(rows.fill(items, paused !== null));
+      if (page.next_after === null) break;
+      after = page.next_after;
+    }
+    if (gen === generation) showNotice(undefined);
+  } catch (err) {
+    showNotice(`Could not fetch ${count} skipped rows (#${from}–#${to}): ${(err as Error).message}. Reload to see them.`);
+  }
+}
+
+async function loadOlder(): Promise<void> {
+  if (loadingOlder || historyDone || rows.firstId === undefined) return;
+  // Following the tail at the cap: loading older rows would push out the newest ones the user is watching.
+  if (rows.size >= MAX_ROWS && paused === null) {
+    topNote.textContent = `The page keeps at most ${MAX_ROWS.toLocaleString('en')} rows. Older rows: narrow the filter, or GET /logs?before=${rows.firstId}.`;
+    return;
+  }
+  loadingOlder = true;
+  const gen = generation;
+  topNote.textContent = 'loading older rows…';
+  try {
+    const extra: Record<string, string | number> = { before: rows.firstId, limit: HISTORY_PAGE };
+    if (range) extra.since = new Date(range.from).toISOString();
+    const page = await fetchLogs(readFilter(), extra);
+    if (gen !== generation) return;
+    rows.prepend(page.items, paused !== null);
+    histogram.add(page.items);
+    if (page.items.length < HISTORY_PAGE) {
+      historyDone = true;
+      topNote.textContent = range ? 'Start of the chosen time range.' : 'Start of the log: no older rows match.';
+    } else if (rows.pending.length > 0 && rows.size >= MAX_ROWS) {
+      topNote.textContent = `The page keeps ${MAX_ROWS.toLocaleString('en')} rows: the newest ones wait below (Resume or Jump to latest).`;
+    } else topNote.textContent = '';
+  } catch (err) {
+    topNote.textContent = `Could not load older rows: ${(err as Error).message}`;
+  } finally {
+    loadingOlder = false;
+  }
+}
+
+let statsTimer: number | undefined;
+function scheduleStats(ms: number): void {
+  clearTimeout(statsTimer);
+  statsTimer = window.setTimeout(() => void refreshStats(), ms);
+}
+
+async function refreshStats(): Promise<void> {
+  const gen = generation;
+  scheduleStats(STATS_REFRESH_MS);
+  try {
+    const stats = await fetchStats(readFilter(), windowEl.value);
+    if (gen === generation) histogram.set(stats);
+  } catch (err) {
+    $('stats-summary').textContent = `counts unavailable: ${(err as Error).message}`;
+  }
+}
+
+async function refreshServices(): Promise<void> {
+  try {
+    const stats = await fetchStats({ services: [], level: '', q: '' }, '24h');
+    for (const name of Object.keys(stats.by_service)) addServiceOption(name);
+  } catch {
+    // The gateway is down: try again at the next refresh.
+  }
+}
+
+/** A new view (filter, bar, permalink or "latest"): load its rows, then continue live from the newest one. */
+async function restart(): Promise<void> {
+  const gen = ++generation;
+  live.stop();
+  rows.clear();
+  histogram.reset();
+  historyDone = false;
+  gapAfterContext = false;
+  topNote.textContent = '';
+  showNotice(undefined);
+  writeUrl();
+  const f = readFilter();
+  let since: number | undefined;
+  try {
+    if (permalinkId !== undefined) {
+      const id = permalinkId;
+      const [target, older, newer] = await Promise.all([
+        fetchLog(id),
+        fetchLogs(f, { before: id, limit: CONTEXT_ROWS }),
+        fetchLogs(f, { after: id, limit: CONTEXT_ROWS }),
+      ]);
+      if (gen !== generation) return;
+      setPaused('permalink');
+      rows.prepend([...newer.items, target, ...older.items]);
+      histogram.add([...newer.items, target, ...older.items]);
+      rows.reveal(id);
+      gapAfterContext = newer.next_after !== null;
+      since = gapAfterContext ? undefined : Math.max(id, newer.items[newer.items.length - 1]?.id ?? 0);
+      showNotice(gapAfterContext ? `Showing row #${id} in context; newer rows continue after a gap — Jump to latest to follow the tail.` : `Showing row #${id} in context; new rows wait below (Resume to follow).`);
+    } else if (range) {
+      const page = await fetchLogs(f, { since: new Date(range.from).toISOString(), until: new Date(range.to - 1).toISOString(), limit: 1000 });
+      if (gen !== generation) return;
+      setPaused('range');
+      rows.prepend(page.items);
+      showNotice(`Showing ${page.items.length === 1000 ? 'the newest 1000 ' : ''}rows from ${new Date(range.from).toISOString().slice(11, 19)} to ${new Date(range.to).toISOString().slice(11, 19)} UTC — Jump to latest to follow the tail.`);
+      scroller.scrollTop = scroller.scrollHeight;
+    } else {
+      const page = await fetchLogs(f, { limit: RECENT_ROWS });
+      if (gen !== generation) return;
+      if (paused === 'permalink' || paused === 'range' || paused === 'scroll') setPaused(null);
+      rows.prepend(page.items);
+      histogram.add(page.items);
+      since = page.items[0]?.id;
+      scroller.scrollTop = scroller.scrollHeight;
+    }
+  } catch (err) {
+    if (gen !== generation) return;
+    showNotice(`${(err as Error).message}`);
+  }
+  if (gen !== generation) return;
+  live.start(since);
+  void refreshStats();
+}
+
+// ---- wiring
+
+// The analytics panel or the window can change the tail's height: stay on the newest row while following.
+new ResizeObserver(() => {
+  if (paused === null) scroller.scrollTop = scroller.scrollHeight;
+}).observe(scroller);
+
+let lastTop = 0;
+scroller.addEventListener('scroll', () => {
+  const top = scroller.scrollTop;
+  const atBottom = top + scroller.clientHeight >= scroller.scrollHeight - 8;
+  // Only a move up by the user pauses; our own scrolls go down or to the bottom.
+  if (!atBottom && top < lastTop && paused === null) setPaused('scroll');
+  else if (atBottom && paused === 'scroll') resume();
+  lastTop = top;
+  if (top < 150) void loadOlder();
 });
 
-initFromUrl();
+let debounce: number | undefined;
+const restartSoon = () => {
+  clearTimeout(debounce);
+  debounce = window.setTimeout(() => {
+    range = undefined;
+    permalinkId = undefined;
+    void restart();
+  }, 300);
+};
+serviceEl.addEventListener('change', restartSoon);
+levelEl.addEventListener('change', restartSoon);
+qEl.addEventListener('input', restartSoon);
+$<HTMLButtonElement>('service-all').addEventListener('click', () => {
+  setSelectedServices([]);
+  restartSoon();
+});
+hlEl.addEventListener('input', () => {
+  rows.setHighlight(highlighter(hlEl.value));
+  writeUrl();
+});
+windowEl.addEventListener('change', () => {
+  writeUrl();
+  histogram.reset();
+  void refreshStats();
+});
+$<HTMLFormElement>('filters').addEventListener('submit', (e) => e.preventDefault());
+pauseEl.addEventListener('click', () => (paused ? resume() : setPaused('button')));
+newEl.addEventListener('click', resume);
+$<HTMLButtonElement>('latest').addEventListener('click', () => {
+  if (range || permalinkId !== undefined) {
+    range = undefined;
+    permalinkId = undefined;
+    void restart();
+  } else resume();
+});
+
+$('cap').textContent = `the page keeps the newest ${MAX_ROWS.toLocaleString('en')} rows (scroll up to load older ones)`;
+readUrl();
+rows.setHighlight(highlighter(hlEl.value));
+setPaused(null);
 void restart();
+void refreshServices();
+window.setInterval(() => void refreshServices(), SERVICES_REFRESH_MS);
+
+// For tests and the curious: the page's own view of what it holds.
+(window as unknown as { logstream: unknown }).logstream = {
+  ids: () => Array.from(document.querySelectorAll<HTMLElement>("#rows > li")).map((li) => Number(li.dataset.id)),
+  pending: () => rows.pending.map((i) => i.id),
+  cursor: () => live.cursor,
+  levels: LEVELS as readonly LevelName[],
+};

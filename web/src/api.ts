@@ -1,0 +1,62 @@
+// The gateway's REST API as the page uses it (CONTRACT §5 and GET /stats).
+import type { LogItem } from '../../shared/src/protocol.js';
+import type { LevelName } from '../../shared/src/levels.js';
+
+export interface ViewFilter {
+  services: string[];
+  level: string;
+  q: string;
+}
+
+export interface Stats {
+  window: string;
+  bucket: string;
+  from: string;
+  to: string;
+  head: number;
+  total: number;
+  by_level: Record<LevelName, number>;
+  by_service: Record<string, number>;
+  top_services: { service: string; count: number }[];
+  events_per_second: number;
+  buckets: { start: string; total: number; counts: Record<LevelName, number> }[];
+}
+
+export function filterParams(f: ViewFilter): URLSearchParams {
+  const p = new URLSearchParams();
+  if (f.services.length) p.set('service', f.services.join(','));
+  if (f.level) p.set('level', f.level);
+  if (f.q) p.set('q', f.q);
+  return p;
+}
+
+export class ApiError extends Error {}
+
+async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  const body = await res.json().catch(() => ({ message: res.statusText }));
+  if (!res.ok) throw new ApiError((body as { message?: string }).message ?? `HTTP ${res.status}`);
+  return body as T;
+}
+
+export interface LogsPage {
+  items: LogItem[];
+  next_before: number | null;
+  next_after: number | null;
+}
+
+export function fetchLogs(f: ViewFilter, extra: Record<string, string | number>): Promise<LogsPage> {
+  const p = filterParams(f);
+  for (const [k, v] of Object.entries(extra)) p.set(k, String(v));
+  return getJson<LogsPage>(`/logs?${p}`);
+}
+
+export function fetchLog(id: number): Promise<LogItem> {
+  return getJson<LogItem>(`/logs/${id}`);
+}
+
+export function fetchStats(f: ViewFilter, window: string): Promise<Stats> {
+  const p = filterParams(f);
+  p.set('window', window);
+  return getJson<Stats>(`/stats?${p}`);
+}
