@@ -23,7 +23,7 @@ export function levelValue(input: unknown): number | undefined {
   if (typeof input === 'number') return NAME_BY_VALUE.has(input) ? input : undefined;
   if (typeof input === 'string') {
     const lower = input.toLowerCase();
-    if (lower in LEVEL_VALUES) return LEVEL_VALUES[lower as LevelName];
+    if (Object.hasOwn(LEVEL_VALUES, lower)) return LEVEL_VALUES[lower as LevelName];
     if (/^\d{2}$/.test(input)) return levelValue(Number(input));
   }
   return undefined;

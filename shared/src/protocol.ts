@@ -53,7 +53,7 @@ const levelFilter = z
   .transform((v, ctx) => {
     if (v === '') return 0;
     const lower = v.toLowerCase();
-    if (lower in LEVEL_VALUES) return LEVEL_VALUES[lower as LevelName];
+    if (Object.hasOwn(LEVEL_VALUES, lower)) return LEVEL_VALUES[lower as LevelName];
     ctx.addIssue({ code: 'custom', message: `unknown level ${JSON.stringify(v.slice(0, 40))}: use one of ${LEVELS.join(', ')}` });
     return z.NEVER;
   });

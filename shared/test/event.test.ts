@@ -30,6 +30,9 @@ describe('event validation', () => {
     [{ message: 'a\u0000b' }, 'message', 'NUL'],
     [{ message: 'x', level: 'loud' }, 'level', 'unknown level'],
     [{ message: 'x', level: 35 }, 'level', 'unknown level'],
+    // `in` would find these on Object.prototype (found by the property test in parsers.property.test.ts).
+    [{ message: 'x', level: '__proto__' }, 'level', 'unknown level'],
+    [{ message: 'x', level: 'toString' }, 'level', 'unknown level'],
     [{ message: 'x', service: 'has space' }, 'service', 'service must be'],
     [{ message: 'x', service: 'a'.repeat(65) }, 'service', 'service must be'],
     [{ message: 'x', timestamp: 'yesterday' }, 'timestamp', 'RFC 3339'],

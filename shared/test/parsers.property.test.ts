@@ -232,6 +232,12 @@ describe('query parsers', () => {
   });
 });
 
+describe('level names', () => {
+  it('are not looked up on Object.prototype (counterexample {"level":"__proto__"})', () => {
+    for (const level of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) expect(parseFilter({ level }).ok).toBe(false);
+  });
+});
+
 describe('q lower-casing', () => {
   it('accepts a q at the limit even when lower-casing lengthens it (found by the property above)', () => {
     const r = parseFilter({ q: 'İ'.repeat(MAX_Q_CHARS) });
