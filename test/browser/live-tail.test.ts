@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startService, stopAll, type Service } from '../helpers/services.js';
+import { startService, stopAll, waitUntilReady, type Service } from '../helpers/services.js';
 import { createTestEnv, waitFor, type TestEnv } from '../helpers/test-env.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -76,6 +76,7 @@ describe.skipIf(!hasChromium)('live-tail page in Chromium', () => {
     gatewayPort = await freePort();
     const env = { ...t.env, BLOCK_MS: '100', POLL_INTERVAL_MS: '500' };
     [producer, gateway] = await Promise.all([startService('producer', env), startService('gateway', { ...env, PORT: String(gatewayPort) }), startService('processor', env)]);
+    await waitUntilReady(producer);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,

@@ -32,8 +32,26 @@ export function filterParams(f: ViewFilter): URLSearchParams {
 
 export class ApiError extends Error {}
 
+const TOKEN_KEY = 'logstream.readToken';
+
+/**
+ * With READ_TOKENS set, the gateway wants a token on /logs, /stats and /live: open the page as `/ui?token=…`.
+ * It is kept for this tab (sessionStorage), since the page rewrites its URL to hold the filter.
+ */
+export const readToken: string | null = (() => {
+  const fromUrl = new URLSearchParams(location.search).get('token');
+  try {
+    if (fromUrl) sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    return fromUrl ?? sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return fromUrl; // storage disabled
+  }
+})();
+
 async function getJson<T>(path: string): Promise<T> {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (readToken) headers.authorization = `Bearer ${readToken}`;
+  const res = await fetch(path, { headers });
   const body = await res.json().catch(() => ({ message: res.statusText }));
   if (!res.ok) throw new ApiError((body as { message?: string }).message ?? `HTTP ${res.status}`);
   return body as T;

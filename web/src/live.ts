@@ -1,6 +1,7 @@
 // The /live connection (CONTRACT §6): subscribe with the filter and `since` = the newest id received, so a
 // reconnect resumes with no gap and no duplicate; reconnect with capped exponential backoff and jitter.
 import type { DroppedMessage, LogItem } from '../../shared/src/protocol.js';
+import { readToken } from './api.js';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'resumed';
 
@@ -49,6 +50,7 @@ export class LiveConnection {
   private open(): void {
     const p = this.params();
     if (this.cursor > 0) p.set('since', String(this.cursor));
+    if (readToken) p.set('token', readToken); // browsers cannot set headers on a WebSocket
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const socket = new WebSocket(`${proto}//${location.host}/live?${p}`);
     this.ws = socket;
