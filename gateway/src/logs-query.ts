@@ -81,9 +81,8 @@ export interface LogsPage {
   ids: number[];
 }
 
-export async function queryLogs(db: pg.Pool, q: LogsQuery): Promise<LogsPage> {
-  const values: unknown[] = [];
-  const where = filterWhere(q.filter, values);
+/** Bounds on id and time, shared by every form of the query. */
+function boundsWhere(q: LogsQuery, values: unknown[], where: string[]): void {
   if (q.before !== undefined) {
     values.push(q.before);
     where.push(`id < $${values.length}`);
@@ -100,12 +99,59 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery): Promise<LogsPage> {
     values.push(q.until);
     where.push(`"timestamp" <= $${values.length}`);
   }
-  // `after` catches up oldest first; otherwise newest first (CONTRACT §5).
-  const order = q.after !== undefined ? 'ASC' : 'DESC';
-  values.push(q.limit);
+}
+
+async function select(db: pg.Pool, where: string[], values: unknown[], order: 'ASC' | 'DESC', limit: number): Promise<LogsPage> {
+  values.push(limit);
   const sql = `SELECT id, ${ITEM_JSON_SQL} AS json FROM logs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${order} LIMIT $${values.length}`;
   const { rows } = await db.query<{ id: number; json: string }>(sql, values);
   return { items: rows.map((r) => r.json), ids: rows.map((r) => r.id) };
+}
+
+/**
+ * Rows a text search reads newest first, by id range, before the planner may choose its own plan. A common word
+ * fills a page within the newest rows; left to itself, with the optional trigram index present, the planner reads
+ * every match through the index and sorts them (bench, 5 M rows, a word in 1% of rows: 540 ms that way, 12 ms
+ * reading the newest rows). Reading 50,000 rows costs ~25 ms when the word is rare; then the rest of the table is
+ * searched with the planner's choice (the index, when it exists).
+ */
+export const RECENT_WINDOW_ROWS = 50_000;
+
+export async function queryLogs(db: pg.Pool, q: LogsQuery, recentWindow = RECENT_WINDOW_ROWS): Promise<LogsPage> {
+  // `after` catches up oldest first; otherwise newest first (CONTRACT §5).
+  const order = q.after !== undefined ? 'ASC' : 'DESC';
+  if (q.filter.q === '' || order === 'ASC') {
+    const values: unknown[] = [];
+    const where = filterWhere(q.filter, values);
+    boundsWhere(q, values, where);
+    return select(db, where, values, order, q.limit);
+  }
+
+  const { rows } = await db.query<{ top: number }>(
+    q.before === undefined ? 'SELECT coalesce(max(id), 0) AS top FROM logs' : 'SELECT coalesce(max(id), 0) AS top FROM logs WHERE id < $1',
+    q.before === undefined ? [] : [q.before],
+  );
+  const low = rows[0]!.top - recentWindow;
+
+  // 1. The newest rows, by id range; strpos on lower() cannot use the trigram index, so the plan stays an id scan.
+  const recentValues: unknown[] = [];
+  const recent = filterWhere({ ...q.filter, q: '' }, recentValues);
+  recentValues.push(q.filter.q);
+  recent.push(`strpos(lower(message), $${recentValues.length}) > 0`);
+  recentValues.push(low);
+  recent.push(`id > $${recentValues.length}`);
+  boundsWhere(q, recentValues, recent);
+  const first = await select(db, recent, recentValues, 'DESC', q.limit);
+  if (first.ids.length === q.limit || low <= 0) return first;
+
+  // 2. The rest of the table, below that range.
+  const olderValues: unknown[] = [];
+  const older = filterWhere(q.filter, olderValues);
+  olderValues.push(low);
+  older.push(`id <= $${olderValues.length}`);
+  boundsWhere(q, olderValues, older);
+  const rest = await select(db, older, olderValues, 'DESC', q.limit - first.ids.length);
+  return { items: [...first.items, ...rest.items], ids: [...first.ids, ...rest.ids] };
 }
 
 export async function getLog(db: pg.Pool, id: number): Promise<string | undefined> {
