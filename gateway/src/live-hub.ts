@@ -66,7 +66,6 @@ export class LiveHub {
   private coalesceTimer: NodeJS.Timeout | undefined;
   private headWaiters: { id: number; resolve: () => void }[] = [];
   private readonly lagging = new Set<LiveSocket>();
-  private publishedSinceScan = false;
   /** Arrival time of the oldest NOTIFY not yet served by a fetch (for the store→push latency metric). */
   private notifiedAt: number | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -219,7 +218,6 @@ export class LiveHub {
       }
       g.publishedUpTo = lastId;
     }
-    this.publishedSinceScan = true;
   }
 
   /** Move members of `g` whose send buffer is over the soft limit off the topic; they will get a dropped range. */
@@ -271,13 +269,13 @@ export class LiveHub {
 
   /**
    * Move subscribers whose send buffer is over the soft limit off their topic: from then on rows are skipped for
-   * them (memory stays bounded) and, once they drain, they get a `dropped` range. Runs only while rows flow.
+   * them (memory stays bounded) and, once they drain, they get a `dropped` range. Runs every scanIntervalMs;
+   * publish() also checks a group before sending it past the soft limit.
    */
   scanSlowClients(): void {
-    if (this.publishedSinceScan) {
-      this.publishedSinceScan = false;
-      for (const g of this.groups.values()) this.scanGroup(g);
-    }
+    // A member's buffer can only have grown by what its group was sent since the last check: groups sent little
+    // are skipped (bench: checking 10,000 subscribers every 50 ms was 16% of the gateway's JS time at 100 rows/s).
+    for (const g of this.groups.values()) if (g.bytesSinceScan > this.opts.softLimit / 8) this.scanGroup(g);
     for (const ws of this.lagging) {
       if (ws.getBufferedAmount() <= this.opts.softLimit / 2) this.onLaggingRecoverable(ws);
     }
