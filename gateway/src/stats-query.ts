@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import { badRequest, HttpError } from '../../shared/src/errors.js';
 import { LEVELS, levelName, type LevelName } from '../../shared/src/levels.js';
-import { parseFilter, type Filter } from '../../shared/src/protocol.js';
+import { parseFilter, type Filter, type StatsResponse } from '../../shared/src/protocol.js';
 import { filterWhere } from './logs-query.js';
 
 const SECOND = 1000;
@@ -33,22 +33,7 @@ export interface StatsQuery {
   bucketMs: number;
 }
 
-export interface StatsResult {
-  window: string;
-  bucket: string;
-  from: string;
-  to: string;
-  source: 'rollup_minute' | 'rollup_hour' | 'logs';
-  /** Newest row id when counted: the counts cover exactly the matching rows with id ≤ head. */
-  head: number;
-  total: number;
-  by_level: Record<LevelName, number>;
-  by_service: Record<string, number>;
-  top_services: { service: string; count: number }[];
-  events_per_second: number;
-  rate_span_s: number;
-  buckets: { start: string; total: number; counts: Record<LevelName, number> }[];
-}
+export type StatsResult = StatsResponse;
 
 /** "15m" → 900000; undefined when not a duration. */
 export function parseDuration(raw: string): number | undefined {

@@ -95,6 +95,24 @@ export function matches(f: Filter, row: { level: number; service: string; messag
   return true;
 }
 
+/** GET /stats (CONTRACT §5): counts for a window, from the rollups or the rows. */
+export interface StatsResponse {
+  window: string;
+  bucket: string;
+  from: string;
+  to: string;
+  source: 'rollup_minute' | 'rollup_hour' | 'logs';
+  /** Newest row id when counted: the counts cover exactly the matching rows with id ≤ head. */
+  head: number;
+  total: number;
+  by_level: Record<LevelName, number>;
+  by_service: Record<string, number>;
+  top_services: { service: string; count: number }[];
+  events_per_second: number;
+  rate_span_s: number;
+  buckets: { start: string; total: number; counts: Record<LevelName, number> }[];
+}
+
 // ---- client → server
 
 export const subscribeSchema = z.object({

@@ -1,15 +1,14 @@
 // The live-tail page in a real browser (Debian's Chromium driven by playwright-core) against the real stack started
 // as processes: producer, processor and gateway on their own database, stream and channel (createTestEnv).
-import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.js';
+import { freePort } from '../helpers/free-port.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startService, stopAll, waitUntilReady, type Service } from '../helpers/services.js';
 import { createTestEnv, waitFor, type TestEnv } from '../helpers/test-env.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = 'test-output';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`${CHROMIUM} is missing: browser tests skipped (.ci/run installs it with apt-get install chromium)`);
 
 let t: TestEnv;
@@ -20,17 +19,6 @@ let browser: Browser;
 let page: Page;
 let dialogs: string[] = [];
 let run = 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Ev {
   message: string;
@@ -77,11 +65,7 @@ describe.skipIf(!hasChromium)('live-tail page in Chromium', () => {
     const env = { ...t.env, BLOCK_MS: '100', POLL_INTERVAL_MS: '500' };
     [producer, gateway] = await Promise.all([startService('producer', env), startService('gateway', { ...env, PORT: String(gatewayPort) }), startService('processor', env)]);
     await waitUntilReady(producer);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-dev-shm-usage'],
-    });
+    browser = await launchChromium();
   });
 
   afterEach(async () => {

@@ -1,28 +1,23 @@
 // The page with READ_TOKENS set: opened as /ui?token=…, it passes the token to /logs, /stats and /live.
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { hasChromium, launchChromium } from '../helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, stopAll, waitUntilReady, type Service } from '../helpers/services.js';
 import { createTestEnv, waitFor, type TestEnv } from '../helpers/test-env.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'read-token-for-the-page';
 let t: TestEnv;
 let producer: Service;
 let gateway: Service;
 let browser: Browser;
 
-describe.skipIf(!existsSync(CHROMIUM))('page with a read token', () => {
+describe.skipIf(!hasChromium)('page with a read token', () => {
   beforeAll(async () => {
     t = await createTestEnv('browser_token');
     const env = { ...t.env, BLOCK_MS: '100' };
     [producer, gateway] = await Promise.all([startService('producer', env), startService('gateway', { ...env, READ_TOKENS: TOKEN }), startService('processor', env)]);
     await waitUntilReady(producer);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-dev-shm-usage'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close().catch(() => {});

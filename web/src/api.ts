@@ -1,6 +1,5 @@
 // The gateway's REST API as the page uses it (CONTRACT §5 and GET /stats).
-import type { LogItem } from '../../shared/src/protocol.js';
-import type { LevelName } from '../../shared/src/levels.js';
+import type { LogItem, StatsResponse } from '../../shared/src/protocol.js';
 
 export interface ViewFilter {
   services: string[];
@@ -8,19 +7,7 @@ export interface ViewFilter {
   q: string;
 }
 
-export interface Stats {
-  window: string;
-  bucket: string;
-  from: string;
-  to: string;
-  head: number;
-  total: number;
-  by_level: Record<LevelName, number>;
-  by_service: Record<string, number>;
-  top_services: { service: string; count: number }[];
-  events_per_second: number;
-  buckets: { start: string; total: number; counts: Record<LevelName, number> }[];
-}
+export type Stats = StatsResponse;
 
 export function filterParams(f: ViewFilter): URLSearchParams {
   const p = new URLSearchParams();
