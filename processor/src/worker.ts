@@ -13,6 +13,7 @@ import type { ProcessorMetrics } from './metrics.js';
 import { deliveryCounts, readNew, reclaimIdle } from './read-batch.js';
 import { isPoisonError, storeRows } from './store-batch.js';
 import { entryRow, type Entry } from './stream-entries.js';
+import { retireIdleConsumers } from './retire-consumers.js';
 import { trimAcknowledged } from './trim-stream.js';
 
 export interface WorkerDeps {
@@ -184,6 +185,8 @@ export class Worker {
     try {
       const removed = await trimAcknowledged(this.d.redis, this.keys.stream);
       if (removed > 0) this.d.log.debug({ removed }, 'trimmed acknowledged entries');
+      const retired = await retireIdleConsumers(this.d.redis, this.keys.stream, this.d.cfg.REDIS_GROUP, this.d.consumer);
+      if (retired.length > 0) this.d.log.info({ retired }, 'removed consumers of dead processors (nothing pending, idle over an hour)');
     } catch (err) {
       this.d.log.debug({ err: (err as Error).message }, 'trim skipped');
     }

@@ -141,3 +141,23 @@ describe('processor worker', () => {
     await waitFor('stored after the loss', async () => (await count(`message LIKE 'after-loss-%'`)) === 2, 15_000);
   });
 });
+
+describe('consumers of dead processors', () => {
+  it('are removed when they hold nothing pending and have been idle long enough; others stay', async () => {
+    const { retireIdleConsumers } = await import('../src/retire-consumers.js');
+    await ensureGroup(t.redis, t.stream, t.group);
+    await xadd([event('for-the-holder')]);
+    // 'holder' reads an entry and dies with it pending; 'idle' reads nothing and dies.
+    await readNew(t.redis, t.stream, t.group, 'holder', 1, 100);
+    await t.redis.xgroup('CREATECONSUMER', t.stream, t.group, 'idle');
+    await new Promise((r) => setTimeout(r, 150));
+    const names = async () => ((await t.redis.xinfo('CONSUMERS', t.stream, t.group)) as unknown[][]).map((c) => String(c[1]));
+    expect(await names()).toEqual(expect.arrayContaining(['holder', 'idle']));
+    expect(await retireIdleConsumers(t.redis, t.stream, t.group, 'self', 60_000)).toEqual([]);
+    const retired = await retireIdleConsumers(t.redis, t.stream, t.group, 'idle-is-not-self', 100);
+    expect(retired).toContain('idle');
+    expect(retired).not.toContain('holder');
+    expect(await names()).not.toContain('idle');
+    expect(await names()).toContain('holder');
+  });
+});
