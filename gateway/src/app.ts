@@ -4,6 +4,7 @@ import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
 import { notFound, unauthorized } from '../../shared/src/errors.js';
 import { route, timedRoute, type Handler } from '../../shared/src/http-routes.js';
 import type { Logger } from '../../shared/src/logger.js';
+import { PROBE_TIMEOUT_MS, withTimeout } from '../../shared/src/timeout.js';
 import { answerPreflight, parseQuery, sendJson, sendRaw, type HttpRequest, type TemplatedApp } from '../../shared/src/uws.js';
 import type { GatewayConfig } from './config.js';
 import type { LiveHub } from './live-hub.js';
@@ -68,7 +69,7 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
   app.get('/ready', route(log, async (res, _req, state) => {
     let postgres = true;
     try {
-      await db.query('SELECT 1');
+      await withTimeout(db.query('SELECT 1'), PROBE_TIMEOUT_MS);
     } catch {
       postgres = false;
     }

@@ -1,5 +1,6 @@
 // The processor's small HTTP surface: /health, /ready, /metrics (CONTRACT §8).
 import type { Redis } from 'ioredis';
+import { withTimeout } from '../../shared/src/timeout.js';
 import { route } from '../../shared/src/http-routes.js';
 import type { Logger } from '../../shared/src/logger.js';
 import { notFound } from '../../shared/src/errors.js';
@@ -8,6 +9,8 @@ import type { ProcessorMetrics } from './metrics.js';
 
 export interface HealthDeps {
   redis: Redis;
+  /** The blocking-read connection: down means no work is read even when `redis` is up. */
+  reader: Redis;
   stream: string;
   group: string;
   log: Logger;
@@ -20,7 +23,7 @@ export function createHealthApp(d: HealthDeps): TemplatedApp {
   const app = loadUws().App();
   app.get('/health', route(d.log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
   app.get('/ready', route(d.log, async (res, _req, state) => {
-    const redis = d.redis.status === 'ready';
+    const redis = d.redis.status === 'ready' && d.reader.status === 'ready';
     const postgres = await d.dbReady();
     const ready = redis && postgres;
     sendJson(res, state, ready ? 200 : 503, { ready, redis, postgres }, ready ? {} : { 'Retry-After': '2' });
@@ -54,12 +57,3 @@ async function sampleStream(d: HealthDeps): Promise<void> {
   d.metrics.streamLength.set(await d.redis.xlen(d.stream));
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]);
-}

@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { listenPort } from '../../shared/src/config.js';
+import { PROBE_TIMEOUT_MS, withTimeout } from '../../shared/src/timeout.js';
 import { createPool } from '../../shared/src/db.js';
 import { listen, onShutdown } from '../../shared/src/lifecycle.js';
 import { createLogger } from '../../shared/src/logger.js';
@@ -28,13 +29,13 @@ const worker = new Worker({ cfg, consumer, reader, redis, db, log, metrics });
 const dbReady = async () => {
   if (!worker.dbHealthy) return false;
   try {
-    await db.query('SELECT 1');
+    await withTimeout(db.query('SELECT 1'), PROBE_TIMEOUT_MS);
     return true;
   } catch {
     return false;
   }
 };
-const app = createHealthApp({ redis, stream: cfg.REDIS_STREAM, group: cfg.REDIS_GROUP, log, metrics, dbReady });
+const app = createHealthApp({ redis, reader, stream: cfg.REDIS_STREAM, group: cfg.REDIS_GROUP, log, metrics, dbReady });
 const server = await listen(app, port).catch((err: Error) => {
   log.fatal(err.message);
   process.exit(1);
