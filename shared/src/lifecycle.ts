@@ -28,12 +28,19 @@ export function listen(app: TemplatedApp, port: number, host = '0.0.0.0'): Promi
   });
 }
 
-/** Run `stop` once on SIGTERM or SIGINT, then exit; a second signal exits at once. */
+/**
+ * Run `stop` once on SIGTERM or SIGINT, then exit; a second signal a second or more later exits at once. Ctrl-C under
+ * `npm start` reaches a service twice within milliseconds (the terminal's SIGINT to the whole process group, then
+ * start.ts's SIGTERM): that must not cut the drain short.
+ */
 export function onShutdown(log: Logger, stop: () => Promise<void>, timeoutMs = 15_000): void {
-  let stopping = false;
+  let stoppingSince = 0;
   const handler = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
+    if (stoppingSince > 0) {
+      if (Date.now() - stoppingSince >= 1_000) process.exit(1);
+      return;
+    }
+    stoppingSince = Date.now();
     log.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {
       log.error('shutdown timed out; exiting');
