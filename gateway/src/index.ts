@@ -4,7 +4,7 @@ import { connectionConfig, createPool } from '../../shared/src/db.js';
 import { listen, onShutdown } from '../../shared/src/lifecycle.js';
 import { createLogger } from '../../shared/src/logger.js';
 import { prepareDatabase } from '../../shared/src/prepare-database.js';
-import { loadUws } from '../../shared/src/uws.js';
+import { loadUws, requireNativeUws } from '../../shared/src/uws.js';
 import { registerGatewayRoutes } from './app.js';
 import { DEFAULT_PORT, loadGatewayConfig } from './config.js';
 import { LiveHub } from './live-hub.js';
@@ -12,6 +12,7 @@ import { gatewayMetrics } from './metrics.js';
 import { listenForRows, type NotificationSource } from './notifications.js';
 
 const cfg = loadGatewayConfig();
+requireNativeUws('gateway');
 const log = createLogger('gateway', cfg.LOG_LEVEL);
 const port = listenPort(DEFAULT_PORT);
 

@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { listenPort } from '../../shared/src/config.js';
+import { requireNativeUws } from '../../shared/src/uws.js';
 import { PROBE_TIMEOUT_MS, withTimeout } from '../../shared/src/timeout.js';
 import { createPool } from '../../shared/src/db.js';
 import { listen, onShutdown } from '../../shared/src/lifecycle.js';
@@ -14,6 +15,7 @@ import { processorMetrics } from './metrics.js';
 import { Worker } from './worker.js';
 
 const cfg = loadProcessorConfig();
+requireNativeUws('processor');
 const log = createLogger('processor', cfg.LOG_LEVEL);
 const port = listenPort(DEFAULT_PORT);
 const consumer = cfg.CONSUMER_NAME ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;

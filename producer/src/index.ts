@@ -1,5 +1,6 @@
 // Producer start-up and shutdown only; the surface is in app.ts.
 import { listenPort } from '../../shared/src/config.js';
+import { requireNativeUws } from '../../shared/src/uws.js';
 import { createLogger } from '../../shared/src/logger.js';
 import { closeRedis, createRedis, requestOptions } from '../../shared/src/redis.js';
 import { startBacklogGuard } from './backlog-guard.js';
@@ -9,6 +10,7 @@ import { producerMetrics } from './metrics.js';
 import { listen, onShutdown } from '../../shared/src/lifecycle.js';
 
 const cfg = loadProducerConfig();
+requireNativeUws('producer');
 const log = createLogger('producer', cfg.LOG_LEVEL);
 const port = listenPort(DEFAULT_PORT);
 

@@ -22,12 +22,22 @@ export function loadUws(): typeof UWS {
     console.warn = originalWarn;
   }
   if (typeof (uws as { SSLApp?: unknown }).SSLApp !== 'function') {
-    throw new Error(
-      `the native uWebSockets.js binary did not load for Node ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch}); ` +
-        `refusing to run on the slow fallback. ${warnings.join(' ').trim()}`,
-    );
+    const why = process.env.UWS_USE_FALLBACK
+      ? 'UWS_USE_FALLBACK is set, which selects the slow fallback'
+      : `the native uWebSockets.js binary did not load for Node ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch})`;
+    throw new Error(`${why}; refusing to run on the slow fallback. ${warnings.join(' ').trim()}`.trim());
   }
   return uws;
+}
+
+/** Start-up check of every HTTP service: one clear line and exit 1 when only the fallback is available. */
+export function requireNativeUws(service: string): void {
+  try {
+    loadUws();
+  } catch (err) {
+    console.error(`${service}: ${(err as Error).message}`);
+    process.exit(1);
+  }
 }
 
 const STATUS_TEXT: Record<number, string> = {
