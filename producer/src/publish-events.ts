@@ -1,14 +1,27 @@
-// XADD a validated batch to the stream: one MULTI/EXEC in one round trip, so a batch is all or nothing (CONTRACT §3).
+// XADD a validated batch to the stream: one script call, one round trip, all or nothing (CONTRACT §3).
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { StreamEvent, ValidEvent } from '../../shared/src/event.js';
 import { EVENT_FIELD } from '../../shared/src/keys.js';
 
+const XADD_BATCH_LUA = readFileSync(new URL('./scripts/xadd-batch-1.lua', import.meta.url), 'utf8');
+// The script writes field "e": it must be the field the processor reads.
+if (EVENT_FIELD !== 'e') throw new Error('xadd-batch-1.lua writes field "e"; update it with EVENT_FIELD');
+
+type WithXaddBatch = Redis & { xaddBatch(stream: string, ...events: string[]): Promise<string[]> };
+
+/** Register the script on a connection (ioredis sends EVALSHA, and EVAL when Redis lost its script cache). */
+export function withXaddBatch(redis: Redis): WithXaddBatch {
+  if (!('xaddBatch' in redis)) redis.defineCommand('xaddBatch', { numberOfKeys: 1, lua: XADD_BATCH_LUA });
+  return redis as WithXaddBatch;
+}
 
 export async function publishEvents(redis: Redis, stream: string, events: readonly ValidEvent[]): Promise<string[]> {
   const receivedAt = Date.now();
-  const tx = redis.multi();
-  for (const e of events) {
+  const payloads: string[] = new Array(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
     // The one serialization of the event: the processor hands this JSON to PostgreSQL as it is.
     const entry: StreamEvent = {
       eid: randomUUID(),
@@ -19,15 +32,7 @@ export async function publishEvents(redis: Redis, stream: string, events: readon
       rt: receivedAt,
       attributes: e.attributes,
     };
-    tx.xadd(stream, '*', EVENT_FIELD, JSON.stringify(entry));
+    payloads[i] = JSON.stringify(entry);
   }
-  const replies = await tx.exec();
-  if (!replies) throw new Error('Redis transaction aborted');
-  const ids: string[] = new Array(replies.length);
-  for (let i = 0; i < replies.length; i++) {
-    const [err, id] = replies[i]!;
-    if (err) throw err;
-    ids[i] = id as string;
-  }
-  return ids;
+  return await withXaddBatch(redis).xaddBatch(stream, ...payloads);
 }
