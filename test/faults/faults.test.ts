@@ -220,7 +220,8 @@ describe('fault tolerance under load', () => {
   });
 
   it('an XADD resent by the client library after a reconnect (same event id, new stream id) is stored once', async () => {
-    // What ioredis does with an unanswered MULTI when the connection comes back: the same JSON, added again.
+    // What ioredis may do with an unanswered batch command (the xadd-batch script) when the connection comes back:
+    // the same JSON, added again.
     const event = JSON.stringify({ eid: '0b6c2f1e-5d4a-4c3b-9a8f-7e6d5c4b3a21', message: 'resent-once', level: 30, service: 'faults', ts: Date.now(), rt: Date.now(), attributes: {} });
     const first = await t.redis.xadd(t.stream, '*', 'e', event);
     const second = await t.redis.xadd(t.stream, '*', 'e', event);
