@@ -144,7 +144,12 @@ export class LiveHub {
 
   private async fetchLoop(): Promise<void> {
     let failures = 0;
+    // `again`: more rows are waiting right now (a full page, a retry, a subscriber that joined mid-probe).
+    // Notifications that arrive meanwhile only set `dirty`: they go back through requestFetch and its spacing, so a
+    // slow publish (10,000 subscribers) does not double the frame rate.
+    let again: boolean;
     do {
+      again = false;
       this.dirty = false;
       this.lastFetchAt = Date.now();
       const notifiedAt = this.notifiedAt;
@@ -156,7 +161,7 @@ export class LiveHub {
           const newest = await headId(this.db);
           // A subscriber that joined during the await started from the old head: it needs the rows, fetch them.
           if (this.liveSubscribers === 0) this.advanceHead(newest);
-          else this.dirty = true;
+          else again = true;
           failures = 0;
           this.resolveHeadWaiters();
           continue;
@@ -166,7 +171,7 @@ export class LiveHub {
           this.publish(rows);
           if (notifiedAt !== undefined) this.metrics.storePushLatency.observe((Date.now() - notifiedAt) / 1000);
           this.advanceHead(rows[rows.length - 1]!.id);
-          if (rows.length === PAGE_ROWS) this.dirty = true;
+          if (rows.length === PAGE_ROWS) again = true;
         }
         failures = 0;
       } catch (err) {
@@ -174,12 +179,13 @@ export class LiveHub {
         if (failures++ === 0) this.log.warn({ err: (err as Error).message }, 'cannot fetch new rows; will retry');
         if (failures < 3) {
           await new Promise((r) => setTimeout(r, 200 * failures));
-          this.dirty = true;
+          again = true;
         }
       }
       this.resolveHeadWaiters();
-    } while (this.dirty);
+    } while (again);
     this.fetching = false;
+    if (this.dirty) this.requestFetch();
   }
 
   private advanceHead(id: number): void {
