@@ -12,7 +12,7 @@ type QueryResult = { path: string; status: number; error?: string; items?: numbe
 
 export const stats: Scenario = async (ctx) => {
   // BENCH_STATS_ROWS overrides the row count (for sizing runs).
-  const total = Number(process.env.BENCH_STATS_ROWS ?? (ctx.quick ? 300_000 : 5_000_000));
+  const total = Number(process.env.BENCH_STATS_ROWS ?? (ctx.quick ? 100_000 : 5_000_000));
   const stack = await startStack('stats', {});
   try {
     const db = stack.t.pool;
