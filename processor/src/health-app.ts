@@ -1,5 +1,6 @@
 // The processor's small HTTP surface: /health, /ready, /metrics (CONTRACT §8).
 import type { Redis } from 'ioredis';
+import { replyToMap } from '../../shared/src/redis.js';
 import { withTimeout } from '../../shared/src/timeout.js';
 import { route } from '../../shared/src/http-routes.js';
 import type { Logger } from '../../shared/src/logger.js';
@@ -46,8 +47,7 @@ const SAMPLE_TIMEOUT_MS = 1_000;
 async function sampleStream(d: HealthDeps): Promise<void> {
   const groups = (await d.redis.xinfo('GROUPS', d.stream)) as unknown[][];
   for (const g of groups) {
-    const info = new Map<string, unknown>();
-    for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1]);
+    const info = replyToMap(g);
     if (info.get('name') !== d.group) continue;
     d.metrics.groupPending.set(Number(info.get('pending') ?? 0));
     // Redis answers a nil lag when it cannot tell (entries deleted past the group's position): leave the gauge be.

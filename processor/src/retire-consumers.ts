@@ -3,6 +3,7 @@
 // processor reads at least every BLOCK_MS, so its idle time stays small; if one were removed anyway, its next
 // XREADGROUP would simply recreate it.
 import type { Redis } from 'ioredis';
+import { replyToMap } from '../../shared/src/redis.js';
 
 export const RETIRE_IDLE_MS = 60 * 60 * 1000;
 
@@ -11,8 +12,7 @@ export async function retireIdleConsumers(redis: Redis, stream: string, group: s
   const consumers = (await redis.xinfo('CONSUMERS', stream, group)) as unknown[][];
   const retired: string[] = [];
   for (const c of consumers) {
-    const info = new Map<string, unknown>();
-    for (let i = 0; i + 1 < c.length; i += 2) info.set(String(c[i]), c[i + 1]);
+    const info = replyToMap(c);
     const name = String(info.get('name'));
     if (name === self || Number(info.get('pending')) > 0 || Number(info.get('idle')) < idleMs) continue;
     await redis.xgroup('DELCONSUMER', stream, group, name);

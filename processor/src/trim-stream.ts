@@ -1,5 +1,6 @@
 // Trim only what every consumer group has acknowledged: no blind MAXLEN, so unprocessed entries are never lost.
 import type { Redis } from 'ioredis';
+import { replyToMap } from '../../shared/src/redis.js';
 
 function compareIds(a: string, b: string): number {
   const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
@@ -16,8 +17,7 @@ export async function safeMinId(redis: Redis, stream: string): Promise<string | 
   if (groups.length === 0) return undefined;
   let min: string | undefined;
   for (const g of groups) {
-    const info = new Map<string, unknown>();
-    for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1]);
+    const info = replyToMap(g);
     const name = String(info.get('name'));
     let needed = String(info.get('last-delivered-id'));
     if (Number(info.get('pending')) > 0) {

@@ -2,6 +2,7 @@
 // persist each event once.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replyToMap } from '../../shared/src/redis.js';
 import { ensureGroup } from '../src/consumer-group.js';
 import { startService, stopAll, type Service } from '../../test/helpers/services.js';
 import { createTestEnv, waitFor, type TestEnv } from '../../test/helpers/test-env.js';
@@ -45,7 +46,7 @@ describe('processor processes', () => {
     const pending = (await t.redis.xpending(t.stream, t.group)) as [number];
     expect(pending[0]).toBe(0);
     const groups = (await t.redis.xinfo('GROUPS', t.stream)) as unknown[][];
-    const info = Object.fromEntries(groups[0]!.reduce<[string, unknown][]>((acc, v, i, a) => (i % 2 ? acc : [...acc, [String(v), a[i + 1]]]), []));
+    const info = Object.fromEntries(replyToMap(groups[0]!));
     const rows = await stored('drain');
     expect(rows.length).toBe(Number(info['entries-read']));
     expect(rows.length).toBeLessThan(20_000); // it stopped before the end: the drain is what was tested

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/src/logger.js';
-import { createRedis, workerOptions } from '../../shared/src/redis.js';
+import { createRedis, replyToMap, workerOptions } from '../../shared/src/redis.js';
 import { parseProcessorConfig } from '../src/config.js';
 import { ensureGroup } from '../src/consumer-group.js';
 import { processorMetrics } from '../src/metrics.js';
@@ -117,7 +117,7 @@ describe('processor worker', () => {
       const d = await t.redis.xrange(`${t.stream}:dlq`, '-', '+');
       return d.length === 2 ? d : undefined;
     });
-    const letters = dlq.map(([, f]) => Object.fromEntries(f.reduce<[string, string][]>((acc, v, i, a) => (i % 2 ? acc : [...acc, [v, a[i + 1]!]]), [])));
+    const letters = dlq.map(([, f]) => Object.fromEntries(replyToMap(f)) as Record<string, string>);
     expect(letters.map((l) => l.id).sort()).toEqual([ids[4], foreign].sort());
     expect(letters.find((l) => l.id === ids[4])!.reason).toMatch(/rejected by PostgreSQL/);
     expect(letters.find((l) => l.id === foreign)!.reason).toMatch(/undecodable: level/);

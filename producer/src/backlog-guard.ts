@@ -2,6 +2,7 @@
 // answers 503 + Retry-After instead of growing Redis without bound. Sampled once a second, not per request, so the
 // hot path stays one round trip.
 import type { Redis } from 'ioredis';
+import { replyToMap } from '../../shared/src/redis.js';
 
 export interface BacklogGuard {
   /** Latest sampled backlog (entries not yet delivered or not yet acked), or undefined before the first sample. */
@@ -23,9 +24,7 @@ export async function sampleBacklog(redis: Redis, stream: string): Promise<numbe
   let worst = 0;
   let unknownLag = false;
   for (const g of groups) {
-    const fields = g as unknown[];
-    const info = new Map<string, unknown>();
-    for (let i = 0; i + 1 < fields.length; i += 2) info.set(String(fields[i]), fields[i + 1]);
+    const info = replyToMap(g as unknown[]);
     const pending = Number(info.get('pending') ?? 0);
     const lag = info.get('lag');
     if (lag === null || lag === undefined) unknownLag = true;

@@ -40,6 +40,13 @@ export const workerOptions: RedisOptions = {
   connectTimeout: 2_000,
 };
 
+/** A flat [field, value, …] reply (XINFO GROUPS/CONSUMERS entries) as a Map. */
+export function replyToMap(flat: readonly unknown[]): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (let i = 0; i + 1 < flat.length; i += 2) out.set(String(flat[i]), flat[i + 1]);
+  return out;
+}
+
 export async function closeRedis(client: Redis): Promise<void> {
   if (client.status === 'end') return;
   try {

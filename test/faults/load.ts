@@ -3,6 +3,7 @@
 // can have reached Redis), then a check of the stored rows against those records.
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
+import { replyToMap } from '../../shared/src/redis.js';
 import { waitFor } from '../helpers/test-env.js';
 
 export interface LoadStats {
@@ -87,7 +88,7 @@ export async function verifyStored(pool: pg.Pool, redis: Redis, stream: string, 
       const { rows } = await pool.query<{ n: number }>('SELECT count(DISTINCT message)::int AS n FROM logs WHERE message LIKE $1', [`${prefix}-%`]);
       if (rows[0]!.n < stats.accepted.size) return false;
       const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
-      const g = groups.map((f) => new Map(f.reduce<[string, unknown][]>((acc, v, i) => (i % 2 ? acc : [...acc, [String(v), f[i + 1]]]), []))).find((m) => m.get('name') === group);
+      const g = groups.map((f) => replyToMap(f)).find((m) => m.get('name') === group);
       return !!g && Number(g.get('pending')) === 0 && Number(g.get('lag') ?? 0) === 0;
     },
     timeoutMs,
