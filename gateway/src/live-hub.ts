@@ -98,10 +98,6 @@ export class LiveHub {
   /** Sockets on a topic (live), kept as a counter because it is read on every fetch. */
   private liveSubscribers = 0;
 
-  subscriberCount(): number {
-    return this.liveSubscribers;
-  }
-
   /** A notification (or poll, or reconnect) says rows may have arrived: fetch them, coalescing bursts. */
   requestFetch(notifiedAt?: number): void {
     if (notifiedAt !== undefined) this.notifiedAt ??= notifiedAt;
@@ -192,8 +188,6 @@ export class LiveHub {
     if (id <= this.head) return;
     this.head = id;
     this.metrics.head.set(id);
-    // Groups with no members were not published to; they are up to date by definition.
-    for (const g of this.groups.values()) if (g.publishedUpTo < id && g.members.size === 0) g.publishedUpTo = id;
   }
 
   private resolveHeadWaiters(): void {
@@ -212,17 +206,16 @@ export class LiveHub {
     const now = Date.now();
     for (const r of rows) if (r.rt) this.metrics.ingestPushLatency.observe((now - r.rt) / 1000);
     const lastId = rows[rows.length - 1]!.id;
+    // A group exists only while it has members (leave() deletes the last one's group).
     for (const g of this.groups.values()) {
-      if (g.members.size > 0) {
-        const matching = rows.filter((r) => matches(g.filter, r));
-        for (const frame of splitFrames(matching, this.opts.softLimit / 2)) {
-          if (g.bytesSinceScan + frame.text.length > this.opts.softLimit) this.scanGroup(g);
-          this.app.publish(g.topic, frame.text);
-          g.bytesSinceScan += frame.text.length;
-          g.publishedUpTo = frame.cursor;
-          this.metrics.frames.inc();
-          this.metrics.rowsSent.inc(frame.rows * g.members.size);
-        }
+      const matching = rows.filter((r) => matches(g.filter, r));
+      for (const frame of splitFrames(matching, this.opts.softLimit / 2)) {
+        if (g.bytesSinceScan + frame.text.length > this.opts.softLimit) this.scanGroup(g);
+        this.app.publish(g.topic, frame.text);
+        g.bytesSinceScan += frame.text.length;
+        g.publishedUpTo = frame.cursor;
+        this.metrics.frames.inc();
+        this.metrics.rowsSent.inc(frame.rows * g.members.size);
       }
       g.publishedUpTo = lastId;
     }

@@ -2,7 +2,7 @@
 import type { Redis } from 'ioredis';
 import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
 import { parseBatch } from '../../shared/src/event.js';
-import { badRequest, HttpError, invalidEvent, isConnectionError, notFound, unauthorized, unavailable } from '../../shared/src/errors.js';
+import { badRequest, HttpError, invalidEvent, isConnectionError, notFound, tooManyRequests, unauthorized, unavailable } from '../../shared/src/errors.js';
 import { route, timedRoute } from '../../shared/src/http-routes.js';
 import type { Logger } from '../../shared/src/logger.js';
 import { answerPreflight, decodeUtf8, loadUws, parseQuery, readBody, sendJson, sendRaw, statusLine, type TemplatedApp } from '../../shared/src/uws.js';
@@ -43,7 +43,7 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   function admit(token: string | undefined, events: number): void {
     if (!tokenAllowed(cfg.INGEST_TOKENS, token)) throw unauthorized();
     const wait = limiter.take(token ?? '', events);
-    if (wait > 0) throw new HttpError(429, 'rate_limited', `rate limit of ${cfg.INGEST_RATE_LIMIT} events/s exceeded; retry after ${wait} s`, undefined, { 'Retry-After': String(wait) });
+    if (wait > 0) throw tooManyRequests(`rate limit of ${cfg.INGEST_RATE_LIMIT} events/s`, wait);
     if (backlog.over()) {
       throw unavailable(`the stream backlog (${backlog.backlog()} entries) is over STREAM_MAX_BACKLOG=${cfg.STREAM_MAX_BACKLOG}; processors are behind, retry later`, 5);
     }

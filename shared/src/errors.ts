@@ -28,8 +28,8 @@ export const unsupportedType = (type: string) =>
   new HttpError(415, 'unsupported_media_type', `content type ${JSON.stringify(type)} is not supported; use application/json or application/x-ndjson`);
 export const unavailable = (message: string, retryAfterS = 1) =>
   new HttpError(503, 'unavailable', message, undefined, { 'Retry-After': String(retryAfterS) });
-export const tooManyRequests = (retryAfterS: number) =>
-  new HttpError(429, 'rate_limited', `rate limit exceeded; retry after ${retryAfterS} s`, undefined, { 'Retry-After': String(retryAfterS) });
+export const tooManyRequests = (what: string, retryAfterS: number) =>
+  new HttpError(429, 'rate_limited', `${what} exceeded; retry after ${retryAfterS} s`, undefined, { 'Retry-After': String(retryAfterS) });
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
 
@@ -39,8 +39,4 @@ export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   if (code && CONNECTION_CODES.has(code)) return true;
   return /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Connection terminated|Command timed out|timeout exceeded when trying to connect|Client has encountered a connection error|MaxRetriesPerRequest/i.test(err.message);
-}
-
-export function coerceError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

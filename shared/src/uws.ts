@@ -181,6 +181,3 @@ export function parseQuery(query: string | undefined): Map<string, string> {
   }
   return out;
 }
-
-/** Constant-time check of a bearer token against the configured list. */
-export { timingSafeEqual } from 'node:crypto';
