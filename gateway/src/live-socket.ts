@@ -10,18 +10,12 @@ import type { GatewayConfig } from './config.js';
 import type { LiveHub, LiveSocket, LiveSocketData } from './live-hub.js';
 import type { GatewayMetrics } from './metrics.js';
 import { splitFrames } from './frames.js';
+import { parseRowId } from './logs-query.js';
 import { countMatching, matchingRows, PAGE_ROWS } from './new-rows.js';
 
 /** How long a resuming client waits for this gateway to see its cursor (it may come from a gateway ahead of us). */
 const CURSOR_WAIT_MS = 5_000;
 const MAX_FRAME_BYTES = 64 * 1024;
-
-function parseSince(raw: unknown): { ok: true; since?: number } | { ok: false; message: string } {
-  if (raw === undefined || raw === '' || raw === null) return { ok: true };
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < 0) return { ok: false, message: 'since must be a row id (a non-negative integer)' };
-  return { ok: true, since: n };
-}
 
 export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; db: pg.Pool; hub: LiveHub; log: Logger; metrics: GatewayMetrics }): void {
   const { cfg, db, hub, log, metrics } = d;
@@ -143,10 +137,15 @@ export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; d
       }
       const data: LiveSocketData = { filter: EMPTY_FILTER, topic: null, mode: 'idle', laggingFrom: 0, generation: 0, closed: false };
       const f = parseFilter({ service: query.get('service'), level: query.get('level'), q: query.get('q') });
-      const s = parseSince(query.get('since'));
-      if (!f.ok) data.initialError = f.message;
-      else if (!s.ok) data.initialError = s.message;
-      else data.initial = { filter: f.filter, since: s.since };
+      let since: number | undefined;
+      try {
+        const raw = query.get('since');
+        if (raw) since = parseRowId(raw, 'since');
+        if (!f.ok) data.initialError = f.message;
+        else data.initial = { filter: f.filter, since };
+      } catch (err) {
+        data.initialError = (err as Error).message;
+      }
       res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {

@@ -159,6 +159,7 @@ export async function getLog(db: pg.Pool, id: number): Promise<string | undefine
   return rows[0]?.json;
 }
 
-export function parseRowId(raw: string): number {
-  return parseId('id', raw);
+/** A row id from a path or query parameter; a 400 naming the parameter otherwise. */
+export function parseRowId(raw: string, name = 'id'): number {
+  return parseId(name, raw);
 }

@@ -174,6 +174,14 @@ describe('WebSocket /live', () => {
     await client.close();
   });
 
+  it('answers a bad since in the URL with an error frame naming it', async () => {
+    const client = await connectLive(gateway.url, 'since=abc');
+    const err = await client.waitForFrame('error');
+    expect(err.error).toBe('bad_filter');
+    expect(err.message).toContain('since must be a row id');
+    await client.close();
+  });
+
   it('answers a bad filter in the URL with an error frame and keeps the connection open', async () => {
     const client = await connectLive(gateway.url, 'level=loud');
     const err = await client.waitForFrame('error');
