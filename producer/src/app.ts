@@ -39,9 +39,11 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   const app = uws.App();
   const limiter = createRateLimiter(cfg.INGEST_RATE_LIMIT);
 
-  /** Auth, rate limit, and backpressure checks shared by every ingest path. */
+  /**
+   * Rate limit and backpressure checks shared by every ingest path. The token itself is checked earlier, once per
+   * request (GET and POST /send before anything else, /publish at the upgrade).
+   */
   function admit(token: string | undefined, events: number): void {
-    if (!tokenAllowed(cfg.INGEST_TOKENS, token)) throw unauthorized();
     const wait = limiter.take(token ?? '', events);
     if (wait > 0) throw tooManyRequests(`rate limit of ${cfg.INGEST_RATE_LIMIT} events/s`, wait);
     if (backlog.over()) {
