@@ -5,7 +5,18 @@ import { httpClient } from './lib/http-client.js';
 import { startLoad } from './lib/load.js';
 import { finish, fromParent, notify, params, progress, sleep, wallMs } from './lib/load-child.js';
 
-const p = params<{ gatewayUrl: string; producerUrl: string; subscribers: number; processes: number; rate: number; seconds: number; sampleEvery: number; batch: number }>();
+const p = params<{
+  gatewayUrl: string;
+  producerUrl: string;
+  subscribers: number;
+  processes: number;
+  rate: number;
+  seconds: number;
+  sampleEvery: number;
+  batch: number;
+  /** The native client binary (bench/native/ws-subscribers.c), or none for Node `ws` clients. */
+  binary?: string;
+}>();
 const SERVICE = 'bench-fanout';
 
 interface SubResult {
@@ -25,7 +36,11 @@ interface SubResult {
 
 const per = Math.ceil(p.subscribers / p.processes);
 const subs = Array.from({ length: p.processes }, (_, i) =>
-  startLoad<SubResult>('load-subscribers.ts', { gatewayUrl: p.gatewayUrl, count: Math.min(per, p.subscribers - i * per), sampleEvery: p.sampleEvery, offset: i * per }, progress),
+  startLoad<SubResult>(
+    p.binary ? 'load-subscribers-native.ts' : 'load-subscribers.ts',
+    { gatewayUrl: p.gatewayUrl, count: Math.min(per, p.subscribers - i * per), sampleEvery: p.sampleEvery, offset: i * per, binary: p.binary },
+    progress,
+  ),
 );
 const connected = await Promise.all(subs.map((s) => s.next('connected')));
 const clients = connected.reduce((n, m) => n + Number(m.clients), 0);

@@ -4,6 +4,7 @@
 // Redis and the processor: an upper bound of store→receive.
 import type { Scenario } from '../lib/context.js';
 import { startLoad } from '../lib/load.js';
+import { buildNative } from '../lib/native.js';
 import { procSample } from '../lib/proc.js';
 import { bucketQuantile, bucketsBetween, formatBound, histogramBuckets } from '../lib/prom.js';
 import { round } from '../lib/results.js';
@@ -35,7 +36,13 @@ interface FanoutResult {
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const fanout: Scenario = async (ctx) => {
-  // Knobs for exploring (not needed for the standard run): BENCH_FANOUT_SUBSCRIBERS, _SECONDS, _BATCH (events per POST).
+  // Knobs for exploring (not needed for the standard run): BENCH_FANOUT_SUBSCRIBERS, _SECONDS, _BATCH (events per POST),
+  // _CLIENT (native: the C clients of bench/native/ws-subscribers.c, the default; ws: Node `ws` clients, which take
+  // most of a core to read 50,000 frames/s on the cores the gateway needs), _PROCESSES (subscriber processes).
+  const client = process.env.BENCH_FANOUT_CLIENT ?? 'native';
+  if (client !== 'native' && client !== 'ws') throw new Error(`BENCH_FANOUT_CLIENT must be native or ws, got ${client}`);
+  const binary = client === 'native' ? buildNative('ws-subscribers') : undefined;
+  const processes = Number(process.env.BENCH_FANOUT_PROCESSES ?? (client === 'native' ? 1 : 2));
   const subscribers = Number(process.env.BENCH_FANOUT_SUBSCRIBERS ?? (ctx.quick ? 1000 : 10_000));
   const seconds = Number(process.env.BENCH_FANOUT_SECONDS ?? (ctx.quick ? 3 : 20));
   const batch = Number(process.env.BENCH_FANOUT_BATCH ?? 1);
@@ -48,7 +55,7 @@ export const fanout: Scenario = async (ctx) => {
     const before = procSample(gwPid)!;
     const load = startLoad<FanoutResult>(
       'load-fanout.ts',
-      { gatewayUrl: stack.gateway!.url, producerUrl: stack.producer!.url, subscribers, processes: 2, rate: 100, seconds, sampleEvery: 20, batch },
+      { gatewayUrl: stack.gateway!.url, producerUrl: stack.producer!.url, subscribers, processes, rate: 100, seconds, sampleEvery: 20, batch, binary },
       (t) => ctx.log(`  ${t}`),
     );
     const connected = (await load.next('connected')) as unknown as { clients: number; connectSeconds: number };
@@ -70,10 +77,10 @@ export const fanout: Scenario = async (ctx) => {
     const s = r.sendToReceive;
     const gatewayCpu = after.cpuSec - idle.cpuSec;
     return {
-      figures: { ...r, subscribers, seconds, batch, gatewayRssMb: { before: before.rssMb, idle: idle.rssMb, after: after.rssMb }, gatewayKbPerIdleConnection: perConnKb, gatewayCpuSec: gatewayCpu, serverPush: server },
+      figures: { ...r, subscribers, seconds, batch, client, subscriberProcesses: processes, gatewayRssMb: { before: before.rssMb, idle: idle.rssMb, after: after.rssMb }, gatewayKbPerIdleConnection: perConnKb, gatewayCpuSec: gatewayCpu, serverPush: server },
       rows: [
         { metric: `subscribers connected (in ${round(r.connectSeconds)} s)`, value: r.clients, unit: '', target: `${subscribers}`, pass: r.clients === subscribers },
-        { metric: `send→receive p50 (${r.sampledClients} sampled clients)`, value: s.p50, unit: 'ms', pass: null },
+        { metric: `send→receive p50 (${r.sampledClients === r.clients ? 'every client' : `${r.sampledClients} sampled clients`}, ${client} clients)`, value: s.p50, unit: 'ms', pass: null },
         { metric: `rows per frame (${batch === 1 ? 'single events' : `POSTs of ${batch}`})`, value: round(r.rowsPerFrame, 2), unit: '', pass: null },
         { metric: 'send→receive p99 (≥ store→receive)', value: s.p99, unit: 'ms', target: '≤ 250 ms', pass: s.p99 !== null && s.p99 <= 250 },
         { metric: 'server side: producer receipt → gateway publish, p50 / p99', value: `${formatBound(server.p50)} / ${formatBound(server.p99)}`, unit: '', pass: null },
