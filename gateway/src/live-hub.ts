@@ -41,13 +41,14 @@ interface Group {
  * Under load, fetches (and so frames) are spaced at least this far apart: a burst of single-row commits becomes
  * one query and one frame per filter group instead of one per row. Idle, the first notification is fetched at
  * once, so a lone event pays no delay. The spacing grows with the audience, because every frame costs one write
- * per subscriber: 3 ms up to 150 subscribers, 1 ms per 50 beyond, capped at 200 ms (10,000 subscribers → 5
- * frames/s → 50,000 writes/s instead of a million at 100 events/s). Bench fanout, 10,000 subscribers on the same
- * 2 cores: a 100 ms cap gave send→receive p50 302 / p99 514 ms with the gateway at 57% of a core; 200 ms gave
- * 188 / 357 ms at 36%.
+ * per subscriber: 3 ms up to 300 subscribers, 1 ms per 100 beyond, capped at 100 ms (10,000 subscribers → 10
+ * frames/s → 100,000 writes/s instead of a million at 100 events/s). Bench fanout, 10,000 subscribers read by a
+ * native client on the same 2 cores, send→receive p50 / p99 and gateway CPU: a 200 ms cap 153 / 283 ms at 43% of
+ * a core; 100 ms 98 / 190 ms at 63%; 50 ms 91 / 173 ms at 86% (publishing 10,000 sockets takes ~50 ms, so frames
+ * come no faster anyway). With Node `ws` clients, which took most of a core themselves, 200 ms looked better.
  */
 export function coalesceMs(subscribers: number): number {
-  return Math.min(200, Math.max(3, Math.ceil(subscribers / 50)));
+  return Math.min(100, Math.max(3, Math.ceil(subscribers / 100)));
 }
 
 export interface HubOptions {
