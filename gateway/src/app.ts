@@ -9,7 +9,7 @@ import { answerPreflight, parseQuery, sendJson, sendRaw, type HttpRequest, type 
 import type { GatewayConfig } from './config.js';
 import type { LiveHub } from './live-hub.js';
 import { registerLiveSocket } from './live-socket.js';
-import { getLog, parseLogsQuery, parseRowId, queryLogs } from './logs-query.js';
+import { DEFAULT_SEARCH, getLog, parseLogsQuery, parseRowId, queryLogs } from './logs-query.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { NotificationSource } from './notifications.js';
 import { loadStaticFiles } from './static-files.js';
@@ -40,12 +40,14 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
     const params = parseQuery(req.getQuery());
     authorize(req, params);
     const query = parseLogsQuery(params);
-    const page = await queryLogs(db, query);
+    const page = await queryLogs(db, query, { ...DEFAULT_SEARCH, budgetMs: cfg.SEARCH_BUDGET_MS });
     const full = page.ids.length === query.limit;
     const last = page.ids[page.ids.length - 1];
     const ascending = query.after !== undefined;
-    const nextBefore = !ascending && full ? last : null;
-    const nextAfter = ascending && full ? last : null;
+    // A page cut short by the search budget still says where to continue (logs-query.ts, SearchOptions.budgetMs).
+    const next = full ? last : page.resumeAt;
+    const nextBefore = ascending ? undefined : next;
+    const nextAfter = ascending ? next : undefined;
     sendRaw(res, state, 200, `{"items":[${page.items.join(',')}],"next_before":${nextBefore ?? null},"next_after":${nextAfter ?? null}}`);
   }));
 

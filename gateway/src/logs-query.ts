@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import { badRequest } from '../../shared/src/errors.js';
 import { parseFilter, type Filter } from '../../shared/src/protocol.js';
+import { SEARCH_INDEX } from '../../shared/src/search-index.js';
 import { ITEM_JSON_SQL } from './row-json.js';
 
 export const MAX_LIMIT = 1000;
@@ -79,6 +80,12 @@ export function filterWhere(filter: Filter, values: unknown[]): string[] {
 export interface LogsPage {
   items: string[];
   ids: number[];
+  /**
+   * Set when a text search ran out of its time budget before filling the page: every row beyond this id (below it
+   * for a page back, above it for a catch-up) has been searched, so the client continues from here (next_before /
+   * next_after) instead of waiting for a scan of the whole table.
+   */
+  resumeAt?: number;
 }
 
 /** Bounds on id and time, shared by every form of the query. */
@@ -108,50 +115,90 @@ async function select(db: pg.Pool, where: string[], values: unknown[], order: 'A
   return { items: rows.map((r) => r.json), ids: rows.map((r) => r.id) };
 }
 
-/**
- * Rows a text search reads newest first, by id range, before the planner may choose its own plan. A common word
- * fills a page within the newest rows; left to itself, with the optional trigram index present, the planner reads
- * every match through the index and sorts them (bench, 5 M rows, a word in 1% of rows: 540 ms that way, 10 ms
- * reading the newest rows). The range costs a rare word its scan first (50,000 rows: ~80 ms here, so 20,000), then
- * the rest of the table is searched with the planner's choice (the index, when it exists).
- */
-export const RECENT_WINDOW_ROWS = 20_000;
+export interface SearchOptions {
+  /**
+   * Rows a text search reads first, by id range, newest first (oldest first for `after`). A common word fills a
+   * page within the newest rows; left to itself, with the optional trigram index present, the planner reads every
+   * match through the index and sorts them (bench, 5 M rows, a word in 1% of rows: 540 ms that way, 10 ms reading
+   * the newest rows). 50,000 rows took ~80 ms here, so 20,000.
+   */
+  firstWindow: number;
+  /**
+   * Without the search index, a rare or absent word means reading the whole table (5 M rows: 1-5 s here, and
+   * growing with the table). A search stops reading after this long and answers with what it found plus a cursor
+   * (LogsPage.resumeAt), as a search engine pages through a log. With the index, the rest of the table is searched
+   * through it in one query instead.
+   */
+  budgetMs: number;
+}
 
-export async function queryLogs(db: pg.Pool, q: LogsQuery, recentWindow = RECENT_WINDOW_ROWS): Promise<LogsPage> {
+export const DEFAULT_SEARCH: SearchOptions = { firstWindow: 20_000, budgetMs: 50 };
+
+export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions = DEFAULT_SEARCH): Promise<LogsPage> {
   // `after` catches up oldest first; otherwise newest first (CONTRACT §5).
   const order = q.after !== undefined ? 'ASC' : 'DESC';
-  if (q.filter.q === '' || order === 'ASC') {
+  if (q.filter.q === '') {
     const values: unknown[] = [];
     const where = filterWhere(q.filter, values);
     boundsWhere(q, values, where);
     return select(db, where, values, order, q.limit);
   }
 
-  const { rows } = await db.query<{ top: number }>(
-    q.before === undefined ? 'SELECT coalesce(max(id), 0) AS top FROM logs' : 'SELECT coalesce(max(id), 0) AS top FROM logs WHERE id < $1',
-    q.before === undefined ? [] : [q.before],
+  // One round trip for the id range left to search and whether the trigram index can take over.
+  const { rows } = await db.query<{ low: string | null; high: string | null; indexed: boolean }>(
+    `SELECT min(id) AS low, max(id) AS high,
+            EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1) AS indexed
+       FROM logs`,
+    [SEARCH_INDEX],
   );
-  const low = rows[0]!.top - recentWindow;
+  const { low, high, indexed } = rows[0]!;
+  if (low === null || high === null) return { items: [], ids: [] };
+  let from = Math.max(Number(low), q.after === undefined ? 0 : q.after + 1);
+  let to = Math.min(Number(high), q.before === undefined ? Number.MAX_SAFE_INTEGER : q.before - 1);
 
-  // 1. The newest rows, by id range; strpos on lower() cannot use the trigram index, so the plan stays an id scan.
-  const recentValues: unknown[] = [];
-  const recent = filterWhere({ ...q.filter, q: '' }, recentValues);
-  recentValues.push(q.filter.q);
-  recent.push(`strpos(lower(message), $${recentValues.length}) > 0`);
-  recentValues.push(low);
-  recent.push(`id > $${recentValues.length}`);
-  boundsWhere(q, recentValues, recent);
-  const first = await select(db, recent, recentValues, 'DESC', q.limit);
-  if (first.ids.length === q.limit || low <= 0) return first;
+  // strpos on lower() cannot use the trigram index, so each window's plan stays a scan of its id range.
+  const scan = (a: number, b: number, limit: number) => {
+    const values: unknown[] = [];
+    const where = filterWhere({ ...q.filter, q: '' }, values);
+    values.push(q.filter.q);
+    where.push(`strpos(lower(message), $${values.length}) > 0`);
+    values.push(a, b);
+    where.push(`id BETWEEN $${values.length - 1} AND $${values.length}`);
+    boundsWhere({ ...q, before: undefined, after: undefined }, values, where);
+    return select(db, where, values, order, limit);
+  };
 
-  // 2. The rest of the table, below that range.
-  const olderValues: unknown[] = [];
-  const older = filterWhere(q.filter, olderValues);
-  olderValues.push(low);
-  older.push(`id <= $${olderValues.length}`);
-  boundsWhere(q, olderValues, older);
-  const rest = await select(db, older, olderValues, 'DESC', q.limit - first.ids.length);
-  return { items: [...first.items, ...rest.items], ids: [...first.ids, ...rest.ids] };
+  const found: LogsPage = { items: [], ids: [] };
+  const started = performance.now();
+  let window = search.firstWindow;
+  let scanned = 0;
+  while (from <= to) {
+    const [a, b] = order === 'DESC' ? [Math.max(from, to - window + 1), to] : [from, Math.min(to, from + window - 1)];
+    const page = await scan(a, b, q.limit - found.ids.length);
+    scanned += b - a + 1;
+    found.items.push(...page.items);
+    found.ids.push(...page.ids);
+    if (found.ids.length === q.limit) return found;
+    if (order === 'DESC') to = a - 1;
+    else from = b + 1;
+    if (from > to) return found;
+    if (indexed) {
+      // 2. The rest of the range in one query, with the planner's choice (the index).
+      const values: unknown[] = [];
+      const where = filterWhere(q.filter, values);
+      values.push(from, to);
+      where.push(`id BETWEEN $${values.length - 1} AND $${values.length}`);
+      boundsWhere({ ...q, before: undefined, after: undefined }, values, where);
+      const rest = await select(db, where, values, order, q.limit - found.ids.length);
+      return { items: [...found.items, ...rest.items], ids: [...found.ids, ...rest.ids] };
+    }
+    const elapsed = performance.now() - started;
+    const left = search.budgetMs - elapsed;
+    if (left <= 0) return { ...found, resumeAt: order === 'DESC' ? to + 1 : from - 1 };
+    // The next window fills the time left at the rate measured so far, growing at most twofold per step.
+    window = Math.max(1, Math.min(window * 2, Math.floor((left * scanned) / Math.max(elapsed, 0.01))));
+  }
+  return found;
 }
 
 export async function getLog(db: pg.Pool, id: number): Promise<string | undefined> {

@@ -1,13 +1,16 @@
-// The two-step text search of GET /logs (newest rows first, then the rest) returns exactly what one ILIKE query
-// returns, for any window size, cursor, limit and filter.
+// Text search in GET /logs reads id windows (newest first, or oldest first for `after`) and may stop on its time
+// budget with a cursor. Whatever the window, budget and index, following the cursors yields exactly what one
+// ILIKE query returns, in order, each row once; a page is never longer than `limit`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed } from '../../test/helpers/seed.js';
 import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';
-import { likePattern, parseLogsQuery, queryLogs } from '../src/logs-query.js';
+import { disableSearchIndex, enableSearchIndex } from '../../shared/src/search-index.js';
+import { likePattern, parseLogsQuery, queryLogs, type SearchOptions } from '../src/logs-query.js';
 
 let t: TestEnv;
 let ids: number[];
 const WORDS = ['TimeOut', 'timeout', 'deadlock', 'ok', 'Ünïcode', '50%_off'];
+const QUERIES = ['timeout', 'DEADLOCK', 'ünïcode', '50%_', 'req 4', 'absent-word'];
 
 beforeAll(async () => {
   t = await createTestEnv('logs_query');
@@ -23,30 +26,92 @@ beforeAll(async () => {
 });
 afterAll(async () => t.cleanup());
 
+/** Every match of one ILIKE query (no limit), in the order the API pages through them. */
 async function reference(q: string, params: Record<string, string>): Promise<number[]> {
   const values: unknown[] = [likePattern(q.toLowerCase())];
   const where = ['message ILIKE $1'];
-  if (params.before) {
-    values.push(Number(params.before));
-    where.push(`id < $${values.length}`);
+  for (const [name, op] of [['before', '<'], ['after', '>']] as const) {
+    if (params[name] === undefined) continue;
+    values.push(Number(params[name]));
+    where.push(`id ${op} $${values.length}`);
   }
   if (params.service) {
     values.push(params.service);
     where.push(`service = $${values.length}`);
   }
-  values.push(Number(params.limit ?? 50));
-  const { rows } = await t.pool.query(`SELECT id FROM logs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${values.length}`, values);
+  const order = params.after === undefined ? 'DESC' : 'ASC';
+  const { rows } = await t.pool.query(`SELECT id FROM logs WHERE ${where.join(' AND ')} ORDER BY id ${order}`, values);
   return rows.map((r) => Number(r.id));
 }
 
-describe('text search in two steps', () => {
-  it.each([1, 5, 37, 200, 1000])('matches a single ILIKE query with a window of %i rows', async (window) => {
-    for (const q of ['timeout', 'DEADLOCK', 'ünïcode', '50%_', 'req 4', 'absent-word']) {
-      for (const params of [{}, { limit: '3' }, { limit: '1000' }, { before: String(ids[250]) }, { service: 'api', limit: '7' }] as Record<string, string>[]) {
-        const parsed = parseLogsQuery(new Map(Object.entries({ q, ...params })));
-        const page = await queryLogs(t.pool, parsed, window);
-        expect(page.ids, `q=${q} ${JSON.stringify(params)} window=${window}`).toEqual(await reference(q, params));
+/** Follow next_before (or next_after) from the first page to the end; the pages' ids, in order. */
+async function follow(q: string, params: Record<string, string>, search: SearchOptions): Promise<{ pages: number; ids: number[]; firstPage: number[] }> {
+  const limit = Number(params.limit ?? 50);
+  const ascending = params.after !== undefined;
+  const out: number[] = [];
+  let firstPage: number[] | undefined;
+  let cursor: Record<string, string> = {};
+  for (let pages = 1; ; pages++) {
+    const page = await queryLogs(t.pool, parseLogsQuery(new Map(Object.entries({ q, ...params, ...cursor }))), search);
+    expect(page.ids.length).toBeLessThanOrEqual(limit);
+    firstPage ??= page.ids;
+    out.push(...page.ids);
+    // What the gateway answers (app.ts): a full page continues after its last row, a short one from resumeAt.
+    const next = page.ids.length === limit ? page.ids[page.ids.length - 1] : page.resumeAt;
+    if (next === undefined) return { pages, ids: out, firstPage };
+    cursor = { [ascending ? 'after' : 'before']: String(next) };
+    if (pages > 2000) throw new Error('the cursors do not end');
+  }
+}
+
+const PARAMS: Record<string, string>[] = [{}, { limit: '3' }, { limit: '1000' }, { before: '' }, { after: '' }, { service: 'api', limit: '7' }, { after: '', limit: '4' }];
+const withIds = (p: Record<string, string>): Record<string, string> => ({ ...p, ...(p.before === '' ? { before: String(ids[250]) } : {}), ...(p.after === '' ? { after: String(ids[100]) } : {}) });
+
+describe('text search by id windows', () => {
+  it.each([7, 37, 200, 1000])('with no time to spare (one window of %i rows per page), the cursors cover every match once', async (window) => {
+    for (const q of QUERIES) {
+      for (const p of PARAMS.map(withIds)) {
+        const got = await follow(q, p, { firstWindow: window, budgetMs: 0 });
+        expect(got.ids, `q=${q} ${JSON.stringify(p)} window=${window}`).toEqual(await reference(q, p));
       }
+    }
+  });
+
+  it('within its budget, a page holds the first `limit` matches, as one query would', async () => {
+    for (const window of [1, 37, 1000]) {
+      for (const q of QUERIES) {
+        for (const p of PARAMS.map(withIds)) {
+          const got = await follow(q, p, { firstWindow: window, budgetMs: 60_000 });
+          const all = await reference(q, p);
+          expect(got.firstPage, `q=${q} ${JSON.stringify(p)} window=${window}`).toEqual(all.slice(0, Number(p.limit ?? 50)));
+          expect(got.ids).toEqual(all);
+        }
+      }
+    }
+  });
+
+  it('a search that runs out of budget says where it stopped, and a full scan then needs as many pages as windows', async () => {
+    // 500 rows, windows of 50 rows: an absent word takes 10 pages of none, each continuing below the last.
+    const got = await follow('absent-word', {}, { firstWindow: 50, budgetMs: 0 });
+    expect(got.ids).toEqual([]);
+    expect(got.pages).toBe(10);
+    const first = await queryLogs(t.pool, parseLogsQuery(new Map([['q', 'absent-word']])), { firstWindow: 50, budgetMs: 0 });
+    expect(first.resumeAt).toBe(ids[ids.length - 1]! - 49);
+  });
+
+  it('with the search index, the rest of the table is searched in the same request whatever the budget', async () => {
+    await enableSearchIndex(t.pool);
+    try {
+      for (const q of QUERIES) {
+        for (const p of PARAMS.map(withIds)) {
+          const got = await follow(q, p, { firstWindow: 5, budgetMs: 0 });
+          const all = await reference(q, p);
+          expect(got.firstPage, `q=${q} ${JSON.stringify(p)}`).toEqual(all.slice(0, Number(p.limit ?? 50)));
+          expect(got.ids).toEqual(all);
+        }
+      }
+    } finally {
+      await disableSearchIndex(t.pool);
     }
   });
 });

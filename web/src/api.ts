@@ -56,6 +56,29 @@ export function fetchLogs(f: ViewFilter, extra: Record<string, string | number>)
   return getJson<LogsPage>(`/logs?${p}`);
 }
 
+/**
+ * Rows older than `before` (newest first), up to `limit`. A text search may answer a short page with a cursor when
+ * it ran out of its time budget (the gateway's SEARCH_BUDGET_MS: a rare word in a big table): read on from
+ * next_before, up to `maxRequests` pages, and hand back where to continue.
+ */
+export async function fetchOlderLogs(
+  f: ViewFilter,
+  extra: Record<string, string | number>,
+  limit: number,
+  onProgress: (before: number) => void = () => {},
+  maxRequests = 10,
+): Promise<LogsPage> {
+  const items: LogItem[] = [];
+  let cursor: Record<string, number> = {};
+  for (let request = 1; ; request++) {
+    const page = await fetchLogs(f, { ...extra, ...cursor, limit: limit - items.length });
+    items.push(...page.items);
+    if (items.length >= limit || page.next_before === null || request >= maxRequests) return { items, next_before: page.next_before, next_after: null };
+    cursor = { before: page.next_before };
+    onProgress(page.next_before);
+  }
+}
+
 export function fetchLog(id: number): Promise<LogItem> {
   return getJson<LogItem>(`/logs/${id}`);
 }

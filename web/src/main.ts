@@ -3,7 +3,7 @@
 // chosen bar), where new rows wait and are counted; "Jump to latest" always returns to following.
 import { LEVELS, type LevelName } from '../../shared/src/levels.js';
 import type { LogItem } from '../../shared/src/protocol.js';
-import { fetchLog, fetchLogs, fetchStats, filterParams, type ViewFilter } from './api.js';
+import { fetchLog, fetchLogs, fetchOlderLogs, fetchStats, filterParams, type LogsPage, type ViewFilter } from './api.js';
 import { $, el, highlighter } from './dom.js';
 import { Histogram } from './histogram.js';
 import { LiveConnection } from './live.js';
@@ -38,7 +38,14 @@ let permalinkId: number | undefined;
 let gapAfterContext = false;
 let generation = 0;
 let loadingOlder = false;
-let historyDone = false;
+/**
+ * Where reading older rows continues: next_before of the last page read (null: nothing older matches), which a text
+ * search may leave below the oldest row shown (it searched further without a match). It holds while that row is
+ * still the oldest one shown; once rows were trimmed at the cap (or arrived live into an empty view), reading
+ * continues below the oldest row shown.
+ */
+let older: { before: number | null; firstId: number | undefined } | undefined;
+const olderCursor = (): number | null | undefined => (older && older.firstId === rows.firstId ? older.before : rows.firstId);
 const knownServices = new Set<string>();
 
 const rows = new RowList($<HTMLOListElement>('rows'), scroller, () => updateFooter());
@@ -181,8 +188,14 @@ async function fillDropped(from: number, to: number, count: number): Promise<voi
   }
 }
 
+function rememberOlder(page: LogsPage): void {
+  older = { before: page.next_before, firstId: rows.firstId };
+  if (page.next_before === null) topNote.textContent = range ? 'Start of the chosen time range.' : 'Start of the log: no older rows match.';
+}
+
 async function loadOlder(): Promise<void> {
-  if (loadingOlder || historyDone || rows.firstId === undefined) return;
+  const before = olderCursor();
+  if (loadingOlder || before === null || before === undefined) return;
   // Following the tail at the cap: loading older rows would push out the newest ones the user is watching.
   if (rows.size >= MAX_ROWS && paused === null) {
     topNote.textContent = `The page keeps at most ${MAX_ROWS.toLocaleString('en')} rows. Older rows: narrow the filter, or GET /logs?before=${rows.firstId}.`;
@@ -192,15 +205,19 @@ async function loadOlder(): Promise<void> {
   const gen = generation;
   topNote.textContent = 'loading older rows…';
   try {
-    const extra: Record<string, string | number> = { before: rows.firstId, limit: HISTORY_PAGE };
+    const extra: Record<string, string | number> = { before };
     if (range) extra.since = new Date(range.from).toISOString();
-    const page = await fetchLogs(readFilter(), extra);
+    const page = await fetchOlderLogs(readFilter(), extra, HISTORY_PAGE, (at) => {
+      if (gen === generation) topNote.textContent = `searching older rows… (below #${at.toLocaleString('en')})`;
+    });
     if (gen !== generation) return;
     rows.prepend(page.items, paused !== null);
     histogram.add(page.items);
-    if (page.items.length < HISTORY_PAGE) {
-      historyDone = true;
-      topNote.textContent = range ? 'Start of the chosen time range.' : 'Start of the log: no older rows match.';
+    rememberOlder(page);
+    if (page.next_before === null) return; // rememberOlder wrote the note
+    if (page.items.length === 0) {
+      // A rare word in a big table: nothing in the rows searched so far. Keep searching while the top is in view.
+      topNote.textContent = `No older match down to #${page.next_before!.toLocaleString('en')} yet: searching on while you stay at the top…`;
     } else if (rows.pending.length > 0 && rows.size >= MAX_ROWS) {
       topNote.textContent = `The page keeps ${MAX_ROWS.toLocaleString('en')} rows: the newest ones wait below (Resume or Jump to latest).`;
     } else topNote.textContent = '';
@@ -209,6 +226,7 @@ async function loadOlder(): Promise<void> {
   } finally {
     loadingOlder = false;
   }
+  if (gen === generation && olderCursor() !== null && scroller.scrollTop < 150) window.setTimeout(() => void loadOlder(), 0);
 }
 
 let statsTimer: number | undefined;
@@ -243,7 +261,7 @@ async function restart(): Promise<void> {
   live.stop();
   rows.clear();
   histogram.reset();
-  historyDone = false;
+  older = undefined;
   gapAfterContext = false;
   topNote.textContent = '';
   showNotice(undefined);
@@ -253,31 +271,34 @@ async function restart(): Promise<void> {
   try {
     if (permalinkId !== undefined) {
       const id = permalinkId;
-      const [target, older, newer] = await Promise.all([
+      const [target, olderRows, newer] = await Promise.all([
         fetchLog(id),
-        fetchLogs(f, { before: id, limit: CONTEXT_ROWS }),
+        fetchOlderLogs(f, { before: id }, CONTEXT_ROWS),
         fetchLogs(f, { after: id, limit: CONTEXT_ROWS }),
       ]);
       if (gen !== generation) return;
       setPaused('permalink');
-      rows.prepend([...newer.items, target, ...older.items]);
-      histogram.add([...newer.items, target, ...older.items]);
+      rows.prepend([...newer.items, target, ...olderRows.items]);
+      histogram.add([...newer.items, target, ...olderRows.items]);
       rows.reveal(id);
+      rememberOlder(olderRows);
       gapAfterContext = newer.next_after !== null;
       since = gapAfterContext ? undefined : Math.max(id, newer.items[newer.items.length - 1]?.id ?? 0);
       showNotice(gapAfterContext ? `Showing row #${id} in context; newer rows continue after a gap — Jump to latest to follow the tail.` : `Showing row #${id} in context; new rows wait below (Resume to follow).`);
     } else if (range) {
-      const page = await fetchLogs(f, { since: new Date(range.from).toISOString(), until: new Date(range.to - 1).toISOString(), limit: 1000 });
+      const page = await fetchOlderLogs(f, { since: new Date(range.from).toISOString(), until: new Date(range.to - 1).toISOString() }, 1000);
       if (gen !== generation) return;
       setPaused('range');
       rows.prepend(page.items);
+      rememberOlder(page);
       showNotice(`Showing ${page.items.length === 1000 ? 'the newest 1000 ' : ''}rows from ${new Date(range.from).toISOString().slice(11, 19)} to ${new Date(range.to).toISOString().slice(11, 19)} UTC — Jump to latest to follow the tail.`);
       scroller.scrollTop = scroller.scrollHeight;
     } else {
-      const page = await fetchLogs(f, { limit: RECENT_ROWS });
+      const page = await fetchOlderLogs(f, {}, RECENT_ROWS);
       if (gen !== generation) return;
       if (paused === 'permalink' || paused === 'range' || paused === 'scroll') setPaused(null);
       rows.prepend(page.items);
+      rememberOlder(page);
       histogram.add(page.items);
       since = page.items[0]?.id;
       scroller.scrollTop = scroller.scrollHeight;
@@ -289,6 +310,8 @@ async function restart(): Promise<void> {
   if (gen !== generation) return;
   live.start(since);
   void refreshStats();
+  // A search that found nothing (or little) in the newest rows within its budget goes on reading older ones.
+  if (typeof olderCursor() === 'number' && scroller.scrollTop < 150) void loadOlder();
 }
 
 // ---- wiring

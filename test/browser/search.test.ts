@@ -1,0 +1,54 @@
+// The page searching a table bigger than one search window, with a gateway that answers every text search after
+// one window (SEARCH_BUDGET_MS=0): it follows next_before by itself until it finds the old match, and pages back
+// past stretches with no match when scrolled to the top.
+import type { Browser } from 'playwright-core';
+import { hasChromium, launchChromium } from '../helpers/browser.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startService, stopAll, type Service } from '../helpers/services.js';
+import { createTestEnv, waitFor, type TestEnv } from '../helpers/test-env.js';
+
+const ROWS = 300_000;
+let t: TestEnv;
+let gateway: Service;
+let browser: Browser;
+
+describe.skipIf(!hasChromium)('page searching past its budget', () => {
+  beforeAll(async () => {
+    t = await createTestEnv('browser_search');
+    // Rows straight into the table: "needle" in the oldest row and in one 50,000 rows later; the newest 250,000 rows
+    // (12.5 windows of 20,000, more than the 10 requests the page makes at once) have none.
+    await t.pool.query(
+      `INSERT INTO logs (id, stream_id, "timestamp", received_at, level, service, message)
+         SELECT nextval('logs_id_seq'), 's-' || i, now(), now(), 30, 'api',
+                CASE WHEN i IN (1, 50000) THEN 'needle number ' || i ELSE 'hay ' || i END
+           FROM generate_series(1, ${ROWS}) AS i`,
+    );
+    gateway = await startService('gateway', { ...t.env, SEARCH_BUDGET_MS: '0' });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close().catch(() => {});
+    await stopAll();
+    await t?.cleanup();
+  });
+
+  it('finds matches that lie many search windows back', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const requests: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/logs?')) requests.push(r.url());
+    });
+    await page.goto(`${gateway.url}/ui?q=needle`);
+    const found = await waitFor('both matches in the page', async () => {
+      const msgs = await page.$$eval('#rows > li .msg', (els) => els.map((e) => e.textContent ?? ''));
+      return msgs.length === 2 ? msgs : undefined;
+    });
+    expect(found).toEqual(['needle number 1', 'needle number 50000']);
+    // One window per request: it took the 15 windows down to the oldest row, each continuing below the last.
+    const befores = requests.map((u) => new URL(u).searchParams.get('before')).filter((b) => b !== null).map(Number);
+    expect(befores.length).toBe(14);
+    expect([...befores].sort((a, b) => b - a)).toEqual(befores);
+    await waitFor('the start of the log', async () => ((await page.textContent('#top-note')) ?? '').includes('Start of the log'));
+    await page.close();
+  });
+});
