@@ -1,13 +1,37 @@
 // Load generator for the stats scenario: each query, one request at a time, `count` times after a warm-up
 // request; latency per request. A query that does not answer 200 is reported with its status and not timed.
+// With `follow`, the query is also paged through to its end by next_before (a text search that stops on its time
+// budget answers with a cursor): how many requests and how long that took, and how many rows it found.
 import { Histogram } from './lib/histogram.js';
 import { httpClient } from './lib/http-client.js';
 import { finish, params, progress } from './lib/load-child.js';
 
-const p = params<{ gatewayUrl: string; queries: { name: string; path: string; count: number; budgetMs: number }[] }>();
+const p = params<{ gatewayUrl: string; queries: { name: string; path: string; count: number; budgetMs: number; follow?: boolean }[] }>();
 const request = httpClient(p.gatewayUrl, 1, 60_000);
 
-const out: Record<string, { path: string; status: number; error?: string; items?: number } & Partial<ReturnType<Histogram['summary']>>> = {};
+interface Followed {
+  requests: number;
+  ms: number;
+  items: number;
+}
+type Out = { path: string; status: number; error?: string; items?: number; nextBefore?: number | null; followed?: Followed };
+const out: Record<string, Out & Partial<ReturnType<Histogram['summary']>>> = {};
+
+const nextBefore = (body: string) => (JSON.parse(body) as { next_before: number | null }).next_before;
+const countItems = (body: string) => body.match(/\{"id"\s*:/g)?.length ?? 0;
+
+async function follow(path: string): Promise<Followed> {
+  const start = performance.now();
+  let requests = 0;
+  let items = 0;
+  for (let before: number | null = null; ; ) {
+    const res = await request('GET', before === null ? path : `${path}&before=${before}`);
+    requests++;
+    items += countItems(res.body);
+    before = nextBefore(res.body);
+    if (before === null) return { requests, ms: performance.now() - start, items };
+  }
+}
 for (const q of p.queries) {
   let first;
   const firstStart = performance.now();
@@ -29,14 +53,19 @@ for (const q of p.queries) {
   const slow = firstMs > q.budgetMs / 2;
   if (slow) h.record(firstMs);
   const start = performance.now();
-  let items = first.body.match(/\{"id"\s*:/g)?.length ?? 0;
+  let items = countItems(first.body);
   for (let i = 0; !slow && i < q.count && performance.now() - start < q.budgetMs; i++) {
     const t = performance.now();
     const res = await request('GET', q.path);
     h.record(performance.now() - t);
-    if (i === 0) items = res.body.match(/\{"id"\s*:/g)?.length ?? 0;
+    if (i === 0) items = countItems(res.body);
   }
-  out[q.name] = { path: q.path, status: 200, items, ...h.summary() };
+  out[q.name] = { path: q.path, status: 200, items, nextBefore: nextBefore(first.body), ...h.summary() };
   progress(`${q.name}: p95 ${h.summary().p95} ms over ${h.n} requests`);
+  if (q.follow) {
+    const f = await follow(q.path);
+    out[q.name]!.followed = f;
+    progress(`${q.name}: paged to its end in ${f.requests} requests, ${Math.round(f.ms)} ms, ${f.items} rows`);
+  }
 }
 finish(out);
