@@ -309,6 +309,13 @@ describe('.github/workflows/ci.yml', () => {
     expect(composeRuns).toContain('scripts/compose-failover.sh');
     expect(composeRuns).toContain('docker compose --profile monitoring down -v');
   });
+
+  it('runs the fault suite with redis-server installed and PG_BIN pointing at the server binaries', () => {
+    const runs = wf.jobs.faults.steps.map((s: any) => s.run ?? '').join('\n');
+    expect(runs).toContain('apt-get install -y -qq redis-server');
+    expect(runs).toMatch(/PG_BIN=.*\/usr\/lib\/postgresql\/\*\/bin/);
+    expect(runs).toContain('npm run test:faults');
+  });
 });
 
 describe('smoke scripts', () => {
