@@ -157,6 +157,9 @@ describe('metrics after real traffic', () => {
     expect(value(g, 'logstream_listen_reconnects_total')).toBe(0);
     expect(value(g, 'logstream_ingest_push_latency_seconds_count')).toBe(SENT);
     expect(value(g, 'logstream_store_push_latency_seconds_count')).toBeGreaterThanOrEqual(1);
+    // One publish per fetch that found rows: at least one, at most one per row sent.
+    expect(value(g, 'logstream_live_publish_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(value(g, 'logstream_live_publish_seconds_count')).toBeLessThanOrEqual(SENT);
     // The row was stored before it was pushed, and well within the test's own few seconds.
     const storePush = value(g, 'logstream_store_push_latency_seconds_sum')! / value(g, 'logstream_store_push_latency_seconds_count')!;
     expect(storePush).toBeGreaterThanOrEqual(0);

@@ -11,6 +11,7 @@ import { round } from '../lib/results.js';
 import { startStack } from '../lib/stack.js';
 
 const PUSH = 'logstream_store_push_latency_seconds';
+const PUBLISH = 'logstream_live_publish_seconds';
 
 type Summary = { n: number; p50: number; p95: number; p99: number; max: number };
 interface FanoutResult {
@@ -64,6 +65,7 @@ export const fanout: Scenario = async (ctx) => {
     const perConnKb = ((idle.rssMb - before.rssMb) * 1024) / connected.clients;
     ctx.log(`  gateway RSS ${round(before.rssMb)} MB → ${round(idle.rssMb)} MB with ${connected.clients} idle subscribers (${round(perConnKb)} KB each)`);
     const push0 = await histogramBuckets(stack.gateway!.url, PUSH);
+    const publish0 = await histogramBuckets(stack.gateway!.url, PUBLISH);
     const goAt = Date.now();
     load.send({ type: 'go' });
     const r = await load.result;
@@ -71,19 +73,23 @@ export const fanout: Scenario = async (ctx) => {
     // writing 10,000 sockets, the loopback, and the subscriber processes reading.
     const push = bucketsBetween(push0, await histogramBuckets(stack.gateway!.url, PUSH));
     const server = { p50: bucketQuantile(push, 0.5), p99: bucketQuantile(push, 0.99) };
+    // One publish: uWS writing a frame to every subscriber's socket (timed to the next turn of the event loop).
+    const publishes = bucketsBetween(publish0, await histogramBuckets(stack.gateway!.url, PUBLISH));
+    const publish = { p50: bucketQuantile(publishes, 0.5), p99: bucketQuantile(publishes, 0.99) };
     const after = procSample(gwPid)!;
     const elapsed = (Date.now() - goAt) / 1000;
     if (r.sendErrors > 0) ctx.log(`  ${r.sendErrors} failed sends; last: ${r.lastError}`);
     const s = r.sendToReceive;
     const gatewayCpu = after.cpuSec - idle.cpuSec;
     return {
-      figures: { ...r, subscribers, seconds, batch, client, subscriberProcesses: processes, gatewayRssMb: { before: before.rssMb, idle: idle.rssMb, after: after.rssMb }, gatewayKbPerIdleConnection: perConnKb, gatewayCpuSec: gatewayCpu, serverPush: server },
+      figures: { ...r, subscribers, seconds, batch, client, subscriberProcesses: processes, gatewayRssMb: { before: before.rssMb, idle: idle.rssMb, after: after.rssMb }, gatewayKbPerIdleConnection: perConnKb, gatewayCpuSec: gatewayCpu, serverPush: server, publish },
       rows: [
         { metric: `subscribers connected (in ${round(r.connectSeconds)} s)`, value: r.clients, unit: '', target: `${subscribers}`, pass: r.clients === subscribers },
         { metric: `send→receive p50 (${r.sampledClients === r.clients ? 'every client' : `${r.sampledClients} sampled clients`}, ${client} clients)`, value: s.p50, unit: 'ms', pass: null },
         { metric: `rows per frame (${batch === 1 ? 'single events' : `POSTs of ${batch}`})`, value: round(r.rowsPerFrame, 2), unit: '', pass: null },
         { metric: 'send→receive p99 (≥ store→receive)', value: s.p99, unit: 'ms', target: '≤ 250 ms', pass: s.p99 !== null && s.p99 <= 250 },
         { metric: 'server side: producer receipt → gateway publish, p50 / p99', value: `${formatBound(server.p50)} / ${formatBound(server.p99)}`, unit: '', pass: null },
+        { metric: `one publish to ${r.clients} sockets, p50 / p99`, value: `${formatBound(publish.p50)} / ${formatBound(publish.p99)}`, unit: '', pass: null },
         { metric: `clients with every row, none dropped (${r.sent} rows)`, value: r.complete, unit: '', target: `${r.clients}`, pass: r.complete === r.clients },
         { metric: 'rows dropped (clients that fell behind)', value: `${r.droppedRows} (${r.droppedClients})`, unit: '', target: '0', pass: r.droppedRows === 0 },
         { metric: 'gateway memory per idle connection', value: round(perConnKb, 1), unit: 'KB', pass: null },

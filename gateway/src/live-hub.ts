@@ -44,8 +44,9 @@ interface Group {
  * per subscriber: 3 ms up to 300 subscribers, 1 ms per 100 beyond, capped at 100 ms (10,000 subscribers → 10
  * frames/s → 100,000 writes/s instead of a million at 100 events/s). Bench fanout, 10,000 subscribers read by a
  * native client on the same 2 cores, send→receive p50 / p99 and gateway CPU: a 200 ms cap 153 / 283 ms at 43% of
- * a core; 100 ms 98 / 190 ms at 63%; 50 ms 91 / 173 ms at 86% (publishing 10,000 sockets takes ~50 ms, so frames
- * come no faster anyway). With Node `ws` clients, which took most of a core themselves, 200 ms looked better.
+ * a core; 100 ms 98 / 190 ms at 63%; 50 ms 91 / 173 ms at 86%. Writing one frame to 10,000 sockets takes 50-100 ms
+ * (logstream_live_publish_seconds), so frames come no faster than that anyway. With Node `ws` clients, which took
+ * most of a core themselves, 200 ms had looked better.
  */
 export function coalesceMs(subscribers: number): number {
   return Math.min(100, Math.max(3, Math.ceil(subscribers / 100)));
@@ -204,6 +205,7 @@ export class LiveHub {
    * bytes its members are checked, so a stalled client is moved off the topic long before uWS's hard cap.
    */
   private publish(rows: LiveRow[]): void {
+    const stopTimer = this.metrics.publishDuration.startTimer();
     const now = Date.now();
     for (const r of rows) if (r.rt) this.metrics.ingestPushLatency.observe((now - r.rt) / 1000);
     const lastId = rows[rows.length - 1]!.id;
@@ -220,6 +222,8 @@ export class LiveHub {
       }
       g.publishedUpTo = lastId;
     }
+    // uWS writes the queued frames when this turn of the loop ends: timed up to the next turn.
+    setImmediate(stopTimer);
   }
 
   /** Move members of `g` whose send buffer is over the soft limit off the topic; they will get a dropped range. */

@@ -25,6 +25,15 @@ export function gatewayMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    // Per fetch: from publishing its frames to the event loop being free again. uWS queues topic messages and writes
+    // them to every subscriber's socket as the loop comes round, so this is the cost of the fan-out; it grows with
+    // the audience and sets how far apart frames can be (live-hub.ts, coalesceMs).
+    publishDuration: new prom.Histogram({
+      name: 'logstream_live_publish_seconds',
+      help: 'From publishing one fetch of new rows to /live subscribers until the event loop is free (the socket writes)',
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1],
+      registers: [registry],
+    }),
     head: new prom.Gauge({ name: 'logstream_live_head_id', help: 'Highest row id the gateway has fetched', registers: [registry] }),
   };
 }
