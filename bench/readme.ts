@@ -37,7 +37,7 @@ const generated = [
   '',
   'Targets come from the issues; the benchmark reports, it never fails on a number. Latencies are send→receive, measured by',
   'the load generator with its own clock, so they include the producer, Redis, a processor, PostgreSQL and the gateway.',
-  `Re-run with \`npm run bench\` (about 11 minutes: 1 to build the 5-million-row table, 5 to build its optional search index), one scenario with \`npm run bench -- fanout\`, a short check with`,
+  `Re-run with \`npm run bench\` (about 7 minutes: 1 to build the 5-million-row table, 3 to 4 to build its optional search index), one scenario with \`npm run bench -- fanout\`, a short check with`,
   '`npm run bench -- --quick`; then `npm run bench:readme` refreshes this table.',
   END,
 ].join('\n');
