@@ -14,10 +14,17 @@ interface Followed {
   ms: number;
   items: number;
 }
-type Out = { path: string; status: number; error?: string; items?: number; nextBefore?: number | null; followed?: Followed };
+type Out = { path: string; status: number; error?: string; items?: number; nextBefore?: number | null; followed?: Followed; countedShare?: number };
 const out: Record<string, Out & Partial<ReturnType<Histogram['summary']>>> = {};
 
-const nextBefore = (body: string) => (JSON.parse(body) as { next_before: number | null }).next_before;
+const nextBefore = (body: string) => (JSON.parse(body) as { next_before?: number | null }).next_before;
+/** /stats: the share of the window a text-search count covered before its time budget ran out (1 when complete). */
+function countedShare(body: string): number | undefined {
+  const s = JSON.parse(body) as { complete?: boolean; counted_from?: string; from?: string; to?: string };
+  if (s.complete === undefined || !s.from || !s.to || !s.counted_from) return undefined;
+  const [from, to, counted] = [Date.parse(s.from), Date.parse(s.to), Date.parse(s.counted_from)];
+  return (to - counted) / (to - from);
+}
 const countItems = (body: string) => body.match(/\{"id"\s*:/g)?.length ?? 0;
 
 async function follow(path: string): Promise<Followed> {
@@ -28,7 +35,7 @@ async function follow(path: string): Promise<Followed> {
     const res = await request('GET', before === null ? path : `${path}&before=${before}`);
     requests++;
     items += countItems(res.body);
-    before = nextBefore(res.body);
+    before = nextBefore(res.body) ?? null;
     if (before === null) return { requests, ms: performance.now() - start, items };
   }
 }
@@ -60,7 +67,7 @@ for (const q of p.queries) {
     h.record(performance.now() - t);
     if (i === 0) items = countItems(res.body);
   }
-  out[q.name] = { path: q.path, status: 200, items, nextBefore: nextBefore(first.body), ...h.summary() };
+  out[q.name] = { path: q.path, status: 200, items, nextBefore: nextBefore(first.body), countedShare: countedShare(first.body), ...h.summary() };
   progress(`${q.name}: p95 ${h.summary().p95} ms over ${h.n} requests`);
   if (q.follow) {
     const f = await follow(q.path);

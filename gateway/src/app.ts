@@ -54,7 +54,7 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
   app.get('/stats', timed('GET /stats', async (res, req, state) => {
     const params = parseQuery(req.getQuery());
     authorize(req, params);
-    sendJson(res, state, 200, await queryStats(db, parseStatsQuery(params)));
+    sendJson(res, state, 200, await queryStats(db, parseStatsQuery(params), Date.now(), cfg.SEARCH_BUDGET_MS));
   }));
 
   app.get('/logs/:id', timed('GET /logs/:id', async (res, req, state) => {

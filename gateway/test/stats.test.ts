@@ -6,6 +6,7 @@ import { LEVELS, LEVEL_VALUES, type LevelName } from '../../shared/src/levels.js
 import { storeRows } from '../../processor/src/store-batch.js';
 import { startService, stopAll, type Service } from '../../test/helpers/services.js';
 import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';
+import { parseStatsQuery, queryStats } from '../src/stats-query.js';
 
 let t: TestEnv;
 let gateway: Service;
@@ -114,6 +115,33 @@ describe('GET /stats', () => {
     // Three rows stamped now (another service, so the other tests' sums hold) raise it by 0.3.
     await store([0, 1, 2].map((i) => ({ ts: Date.now(), level: 'info' as const, service: 'rate', message: `now ${i}` })));
     expect((await stats('window=5m&service=rate')).body.events_per_second).toBeCloseTo(0.3, 5);
+  });
+
+  it('counts a text search newest bucket first and, out of time, says which buckets it counted', async () => {
+    const query = parseStatsQuery(new Map([['window', '1h'], ['bucket', '5m'], ['q', 'timeout']]));
+    const at = Date.now();
+    const isTimeout = (s: Sent) => s.message.includes('timeout');
+    // No time at all: only the newest bucket is counted.
+    const part = await queryStats(t.pool, query, at, 0);
+    expect(part.complete).toBe(false);
+    expect(part.counted_from).toBe(part.buckets.at(-1)!.start);
+    const e = expected(isTimeout, Date.parse(part.counted_from), Date.parse(part.to));
+    expect(part.total).toBe(e.total);
+    expect(part.by_level).toEqual(e.byLevel);
+    expect(part.by_service).toEqual(e.byService);
+    expect(part.buckets.slice(0, -1).every((b) => b.total === 0)).toBe(true);
+    // Time to spare: every bucket, the same answer as one statement over the window, in slices or not.
+    const whole = await queryStats(t.pool, query, at, 60_000);
+    expect(whole.complete).toBe(true);
+    expect(whole.counted_from).toBe(whole.from);
+    const all = expected(isTimeout, Date.parse(whole.from), Date.parse(whole.to));
+    expect(whole.total).toBe(all.total);
+    expect(whole.by_service).toEqual(all.byService);
+    expect(whole.buckets.map((b) => b.total)).toEqual(
+      whole.buckets.map((b) => expected(isTimeout, Date.parse(b.start), Date.parse(b.start) + 5 * 60_000).total),
+    );
+    // Without q the rollups answer in one go, whatever the budget.
+    expect((await queryStats(t.pool, parseStatsQuery(new Map([['window', '1h']])), at, 0)).complete).toBe(true);
   });
 
   it('picks default windows and buckets', async () => {

@@ -71,7 +71,7 @@ export const gatewayShape = {
   READ_TOKENS: list,
   POLL_INTERVAL_MS: int(100, 600_000).default(2_000),
   LIVE_MAX_BACKPRESSURE: int(1024, 1024 ** 3).default(1024 * 1024),
-  /** Time a `q` search without the search index reads rows before it answers with a cursor (logs-query.ts). */
+  /** Time a `q` search without the search index reads rows: /logs answers with a cursor, /stats with part of the window. */
   SEARCH_BUDGET_MS: int(0, 60_000).default(50),
   MAX_BODY_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
 };

@@ -104,6 +104,12 @@ export interface StatsResponse {
   source: 'rollup_minute' | 'rollup_hour' | 'logs';
   /** Newest row id when counted: the counts cover exactly the matching rows with id ≤ head. */
   head: number;
+  /**
+   * false when a text search (q, without the search index) ran out of its time budget: only the buckets from
+   * counted_from on were counted; older ones read 0 but were not looked at. counted_from = from when complete.
+   */
+  complete: boolean;
+  counted_from: string;
   total: number;
   by_level: Record<LevelName, number>;
   by_service: Record<string, number>;

@@ -111,15 +111,21 @@ export class Histogram {
     total.id = 'stats-total';
     total.dataset.count = String(s.total);
     this.summaryEl.append(total, ` events in the last ${s.window} (bars of ${s.bucket}) · ${s.events_per_second.toFixed(1)}/s now`);
+    const countedFrom = Date.parse(s.counted_from);
+    if (!s.complete) {
+      const note = el('span', 'uncounted-note', ` · counted since ${new Date(countedFrom).toISOString().slice(11, 19)} UTC only: a text search counts for a limited time (npm run search-index -- on counts it all)`);
+      note.id = 'stats-partial';
+      this.summaryEl.append(note);
+    }
 
     const max = Math.max(1, ...s.buckets.map((b) => b.total));
     const w = WIDTH / s.buckets.length;
     s.buckets.forEach((b, i) => {
       const start = Date.parse(b.start);
-      const g = svg('g', { class: 'bar', role: 'button', tabindex: i === this.focusIndex || (this.focusIndex < 0 && i === s.buckets.length - 1) ? 0 : -1 });
+      const g = svg('g', { class: start < countedFrom ? 'bar uncounted' : 'bar', role: 'button', tabindex: i === this.focusIndex || (this.focusIndex < 0 && i === s.buckets.length - 1) ? 0 : -1 });
       g.dataset.start = b.start;
       g.dataset.total = String(b.total);
-      const label = `${new Date(start).toISOString().slice(11, 19)}: ${b.total} events (${LEVELS.filter((l) => b.counts[l]).map((l) => `${b.counts[l]} ${l}`).join(', ') || 'none'}); activate to show them`;
+      const label = start < countedFrom ? `${new Date(start).toISOString().slice(11, 19)}: not counted (text search out of time); activate to show the rows` : `${new Date(start).toISOString().slice(11, 19)}: ${b.total} events (${LEVELS.filter((l) => b.counts[l]).map((l) => `${b.counts[l]} ${l}`).join(', ') || 'none'}); activate to show them`;
       g.setAttribute('aria-label', label);
       const title = svg('title');
       title.textContent = label;
