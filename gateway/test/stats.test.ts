@@ -140,6 +140,15 @@ describe('GET /stats', () => {
     expect(whole.buckets.map((b) => b.total)).toEqual(
       whole.buckets.map((b) => expected(isTimeout, Date.parse(b.start), Date.parse(b.start) + 5 * 60_000).total),
     );
+    // Budgets that run out part-way (a slice cut off by its statement timeout is not counted at all): whatever was
+    // counted is exact for the buckets from counted_from on.
+    for (const budget of [1, 2, 5, 10, 20]) {
+      const r = await queryStats(t.pool, query, at, budget);
+      const want = expected(isTimeout, Date.parse(r.counted_from), Date.parse(r.to));
+      expect(r.total, `budget ${budget} ms, counted from ${r.counted_from}`).toBe(want.total);
+      expect(r.by_service).toEqual(want.byService);
+      expect(r.complete).toBe(r.counted_from === r.from);
+    }
     // Without q the rollups answer in one go, whatever the budget.
     expect((await queryStats(t.pool, parseStatsQuery(new Map([['window', '1h']])), at, 0)).complete).toBe(true);
   });
