@@ -67,7 +67,9 @@ export async function createTestEnv(prefix: string, opts: TestEnvOptions = {}): 
     async cleanup() {
       await redis.del(env.REDIS_STREAM!, `${env.REDIS_STREAM}:dlq`).catch(() => {});
       redis.disconnect();
-      await pool.end().catch(() => {});
+      // Not awaited first: pool.end() waits for a query still running (Ctrl-C during the bench's index build);
+      // DROP … WITH (FORCE) ends it.
+      const poolEnded = pool.end().catch(() => {});
       const admin = new pg.Client({ host: PG_HOST, port: pgPort, user: PG_USER, database: 'postgres' });
       admin.on('error', () => {});
       try {
@@ -78,6 +80,7 @@ export async function createTestEnv(prefix: string, opts: TestEnvOptions = {}): 
       } finally {
         await admin.end().catch(() => {});
       }
+      await poolEnded;
     },
   };
 }
