@@ -105,7 +105,7 @@ export interface StatsResponse {
   /** Newest row id when counted: the counts cover exactly the matching rows with id ≤ head. */
   head: number;
   /**
-   * false when a text search (q, without the search index) ran out of its time budget: only the buckets from
+   * false when a text search (q) ran out of its time budget (SEARCH_BUDGET_MS): only the buckets from
    * counted_from on were counted; older ones read 0 but were not looked at. counted_from = from when complete.
    */
   complete: boolean;
