@@ -38,7 +38,9 @@ describe.skipIf(!hasChromium)('page searching past its budget', () => {
     page.on('request', (r) => {
       if (r.url().includes('/logs?')) requests.push(r.url());
     });
-    await page.goto(`${gateway.url}/ui?q=needle`);
+    // A 24 h window has hour bars: the rows inserted seconds ago are in the newest one (a 15 m window's 15 s bars
+    // would put them in an older bar whenever the test crosses a 15 s boundary).
+    await page.goto(`${gateway.url}/ui?q=needle&window=24h`);
     const found = await waitFor('both matches in the page', async () => {
       const msgs = await page.$$eval('#rows > li .msg', (els) => els.map((e) => e.textContent ?? ''));
       return msgs.length === 2 ? msgs : undefined;
