@@ -142,6 +142,15 @@ export class Histogram {
       g.addEventListener('keydown', (e) => this.onBarKey(e, i, start));
       this.chart.append(g);
     });
+    if (!s.complete) {
+      // Hatch the bars a text search had no time to count: they read 0 but are unknown.
+      const uncounted = s.buckets.filter((b) => Date.parse(b.start) < countedFrom).length;
+      const hatch = svg('pattern', { id: 'uncounted-hatch', width: 10, height: 10, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' });
+      hatch.append(svg('rect', { class: 'hatch', width: 4, height: 10 }));
+      const defs = svg('defs');
+      defs.append(hatch);
+      this.chart.append(defs, svg('rect', { class: 'uncounted-span', x: 0, y: 0, width: uncounted * w, height: HEIGHT, fill: 'url(#uncounted-hatch)' }));
+    }
     if (hadFocus) this.chart.querySelector<SVGGElement>('g.bar[tabindex="0"]')?.focus();
 
     for (const level of LEVELS) {
