@@ -56,6 +56,7 @@ describe.skipIf(!hasChromium)('page searching past its budget', () => {
     await page.waitForSelector('#stats-partial');
     expect(await page.textContent('#stats-total')).toBe('2');
     expect(await page.$$eval('#chart .bar.uncounted', (els) => els.length)).toBeGreaterThan(0);
+    expect(Number(await page.getAttribute('#chart .uncounted-span', 'width'))).toBeGreaterThan(0);
     await page.close();
   });
 });
