@@ -183,7 +183,7 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     else from = b + 1;
     if (from > to) return found;
     if (indexed) {
-      // 2. The rest of the range in one query, with the planner's choice (the index).
+      // With the index, the rest of the range in one query: the planner reads the matches through it.
       const values: unknown[] = [];
       const where = filterWhere(q.filter, values);
       values.push(from, to);
