@@ -247,11 +247,21 @@ describe('WebSocket /publish', () => {
     c.ws.close();
   });
 
-  it('closes a connection that sends a frame over the size limit or invalid UTF-8 text; others are unaffected', async () => {
+  it('answers a frame over the size limit with an error frame, closes one over twice the limit or with invalid UTF-8 text; others are unaffected', async () => {
     const other = await openWs(url());
     const big = await openWs(url());
     big.ws.send(JSON.stringify({ message: 'x'.repeat(MAX_BODY + 10) }));
-    expect([1006, 1009]).toContain(await big.waitClosed()); // uWS drops the connection without a close frame
+    await big.waitFrames(1);
+    expect(big.frames[0]).toMatchObject({ type: 'error', error: 'payload_too_large' });
+    expect(big.frames[0].message).toContain(`limit of ${MAX_BODY} bytes`);
+    // The connection stays open and the next frame is accepted.
+    big.ws.send('{"message":"after a frame too large","service":"hostile"}');
+    await big.waitFrames(2);
+    expect(big.frames[1]).toMatchObject({ type: 'ack', accepted: 1 });
+    accepted++;
+    const huge = await openWs(url());
+    huge.ws.send(JSON.stringify({ message: 'x'.repeat(2 * MAX_BODY + 10) }));
+    expect([1006, 1009]).toContain(await huge.waitClosed()); // uWS drops the connection without a close frame
     const badText = await openWs(url());
     // A text frame with invalid UTF-8 (ws sends a Buffer as text unvalidated): closed by uWS (RFC 6455 §8.1) or
     // answered with an invalid_utf8 error frame, never stored.

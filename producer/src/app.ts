@@ -100,7 +100,10 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   }, countRejection));
 
   app.ws<PublishSocket>('/publish', {
-    maxPayloadLength: Math.min(cfg.MAX_BODY_BYTES, 16 * 1024 * 1024),
+    // uWS drops a connection whose frame is over this without a close frame or a word (1006). Twice the body limit
+    // lets a frame up to that size through to be answered like an HTTP body over the limit (a payload_too_large
+    // error frame, the connection kept open); only a frame past twice the limit is cut off.
+    maxPayloadLength: Math.min(2 * cfg.MAX_BODY_BYTES, 64 * 1024 * 1024),
     maxBackpressure: 1024 * 1024,
     idleTimeout: 120,
     sendPingsAutomatically: true,
@@ -145,6 +148,9 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
       let outcome: Promise<unknown>;
       try {
         if (isBinary) throw badRequest('binary frames are not supported: send events as text frames (JSON or plain text)');
+        if (message.byteLength > cfg.MAX_BODY_BYTES) {
+          throw new HttpError(413, 'payload_too_large', `frame of ${message.byteLength} bytes is over the limit of ${cfg.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES); send the events in several frames; this frame was not accepted`);
+        }
         if (data.inFlight >= MAX_FRAMES_IN_FLIGHT) throw new HttpError(429, 'too_many_in_flight', `over ${MAX_FRAMES_IN_FLIGHT} frames awaiting acks: wait for acks before sending more; this frame was not accepted`);
         const raws = decodeFrame(decodeUtf8(new Uint8Array(message), 'frame'));
         data.inFlight++;
