@@ -388,12 +388,18 @@ describe('gateway WebSocket /live', () => {
     await expectJsonError(res, 400, 'invalid_utf8');
   });
 
-  it('closes a client that sends a frame over 64 KiB or invalid UTF-8 text, survives a flood, and keeps serving others', async () => {
+  it('answers a frame over 64 KiB with an error frame, closes one over 128 KiB or with invalid UTF-8 text, survives a flood, and keeps serving others', async () => {
     const watcher = await connectLive(gateway.url, 'service=hostile&since=0');
     await watcher.waitForIds(5);
     const big = await openWs(url());
     big.ws.send(JSON.stringify({ type: 'subscribe', filter: { q: 'x'.repeat(70_000) } }));
-    expect([1006, 1009]).toContain(await big.waitClosed());
+    await waitFor('an error frame after hello', () => big.frames.length >= 2);
+    expect(big.frames[1]).toMatchObject({ type: 'error', error: 'bad_frame' });
+    expect(big.frames[1].message).toContain('over the limit of 65536');
+    expect(big.closed()).toBeUndefined();
+    const huge = await openWs(url());
+    huge.ws.send(JSON.stringify({ type: 'subscribe', filter: { q: 'x'.repeat(140_000) } }));
+    expect([1006, 1009]).toContain(await huge.waitClosed());
 
     const badText = await openWs(url());
     badText.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x41]), { binary: false }); // invalid UTF-8 in a text frame

@@ -15,6 +15,7 @@ import { countMatching, matchingRows, PAGE_ROWS } from './new-rows.js';
 
 /** How long a resuming client waits for this gateway to see its cursor (it may come from a gateway ahead of us). */
 const CURSOR_WAIT_MS = 5_000;
+/** Largest client frame answered (a subscribe frame is a few hundred bytes); larger ones get a bad_frame error. */
 const MAX_FRAME_BYTES = 64 * 1024;
 
 export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; db: pg.Pool; hub: LiveHub; log: Logger; metrics: GatewayMetrics }): void {
@@ -106,7 +107,9 @@ export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; d
   };
 
   app.ws<LiveSocketData>('/live', {
-    maxPayloadLength: MAX_FRAME_BYTES,
+    // uWS drops a connection whose frame is over this without a word (1006): twice the limit lets a frame up to that
+    // size through to be answered with an error frame on an open connection, as CONTRACT §6 says of a bad frame.
+    maxPayloadLength: 2 * MAX_FRAME_BYTES,
     // Hard cap far above the soft limit: the hub moves a slow client off its topic before it has been sent two soft
     // limits' worth past its last check, with frames of at most half the soft limit (or one row), so this is
     // never reached in practice; if it were, uWS closes the socket (the client resumes with `since`) rather than
@@ -162,6 +165,10 @@ export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; d
     message: (ws, message, isBinary) => {
       if (isBinary) {
         send(ws, errorFrame('bad_frame', 'binary frames are not supported; send JSON text frames'));
+        return;
+      }
+      if (message.byteLength > MAX_FRAME_BYTES) {
+        send(ws, errorFrame('bad_frame', `frame of ${message.byteLength} bytes is over the limit of ${MAX_FRAME_BYTES}; a subscribe frame needs a few hundred`));
         return;
       }
       let parsed: unknown;
