@@ -1,0 +1,160 @@
+// npm run -s ship -- [--url http://localhost:8001] [--service api] [--token T]
+// Tail a process's output into logstream as it is written: `node app.js | npm run -s ship -- --service api`.
+// Each line of standard input becomes an event: a JSON object (a pino line) as it is, anything else as
+// {"message": line}. Lines are sent in batches (every 200 ms, or 1,000 lines) with POST /send. Nothing read is
+// dropped silently: a busy producer (503, 429) or one that is down is retried until it takes the batch, and
+// reading waits meanwhile. Lines the producer rejects as invalid are reported on stderr with their line number,
+// and the exit status is then 1.
+import { createInterface } from 'node:readline';
+
+const USAGE = `usage: <command> | npm run -s ship -- [--url URL] [--service NAME] [--token TOKEN]
+  --url      the producer (default $PRODUCER_URL or http://localhost:8001)
+  --service  service of events that do not name one (default: the producer's, "default")
+  --token    ingest token when the producer has INGEST_TOKENS (default $INGEST_TOKEN)`;
+
+const BATCH_LINES = 1000;
+const BATCH_MS = 200;
+const MAX_RETRY_WAIT_MS = 5000;
+const STOP_GRACE_MS = 5000;
+
+function parseArgs(argv: string[]): { url: string; service?: string; token?: string } {
+  const out: { url: string; service?: string; token?: string } = { url: process.env.PRODUCER_URL ?? 'http://localhost:8001', token: process.env.INGEST_TOKEN || undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i]!;
+    const value = argv[i + 1];
+    if (name === '--help' || name === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    if (!['--url', '--service', '--token'].includes(name) || value === undefined) {
+      console.error(`ship: ${value === undefined && name.startsWith('--') ? `${name} needs a value` : `unknown argument ${name}`}\n${USAGE}`);
+      process.exit(2);
+    }
+    out[name.slice(2) as 'url' | 'service' | 'token'] = value;
+    i++;
+  }
+  return out;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const headers: Record<string, string> = { 'content-type': 'application/json' };
+if (args.token) headers.authorization = `Bearer ${args.token}`;
+
+/** A line as one event (JSON text), or undefined for a blank line. */
+function lineToEvent(line: string, service: string | undefined): string | undefined {
+  if (line.trim() === '') return undefined;
+  if (line.trimStart().startsWith('{')) {
+    try {
+      const value = JSON.parse(line) as unknown;
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        if (service !== undefined && (value as { service?: unknown }).service === undefined) (value as { service: string }).service = service;
+        return JSON.stringify(value);
+      }
+    } catch {
+      // Not JSON after all: shipped as text.
+    }
+  }
+  return JSON.stringify(service === undefined ? { message: line } : { message: line, service });
+}
+
+interface Pending {
+  line: number;
+  event: string;
+}
+
+let read = 0;
+let shipped = 0;
+let rejected = 0;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** POST one batch until the producer takes it; invalid events are reported and left out. */
+async function send(batch: Pending[]): Promise<void> {
+  let wait = 100;
+  let warned = false;
+  while (batch.length > 0) {
+    let res: Response;
+    try {
+      res = await fetch(`${args.url}/send`, { method: 'POST', headers, body: `[${batch.map((p) => p.event).join(',')}]` });
+    } catch (err) {
+      if (!warned) console.error(`ship: producer at ${args.url} unreachable (${(err as Error).cause ?? (err as Error).message}); retrying`);
+      warned = true;
+      await sleep(wait);
+      wait = Math.min(wait * 2, MAX_RETRY_WAIT_MS);
+      continue;
+    }
+    const body = (await res.json().catch(() => ({}))) as { message?: string; details?: { index: number; path: string; message: string }[] };
+    if (res.status === 202) {
+      shipped += batch.length;
+      if (warned) console.error(`ship: producer at ${args.url} took the batch; going on`);
+      return;
+    }
+    if (res.status === 503 || res.status === 429) {
+      const retryAfter = Number(res.headers.get('retry-after'));
+      if (!warned) console.error(`ship: producer busy (${res.status}: ${body.message ?? ''}); waiting`);
+      warned = true;
+      await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 30_000) : wait);
+      continue;
+    }
+    if (res.status === 400 && body.details && body.details.length > 0) {
+      const bad = new Set(body.details.map((d) => d.index));
+      for (const d of body.details) console.error(`ship: line ${batch[d.index]?.line} rejected: ${d.path ? `${d.path}: ` : ''}${d.message}`);
+      rejected += bad.size;
+      batch = batch.filter((_, i) => !bad.has(i));
+      continue;
+    }
+    // 401, 413 and the like: retrying cannot help.
+    throw new Error(`the producer answered ${res.status}: ${body.message ?? res.statusText}`);
+  }
+}
+
+let queue: Pending[] = [];
+let sending: Promise<void> = Promise.resolve();
+let timer: NodeJS.Timeout | undefined;
+
+/** Queue what was read for sending, after the batches before it. */
+function flush(): Promise<void> {
+  clearTimeout(timer);
+  timer = undefined;
+  const batch = queue;
+  queue = [];
+  if (batch.length > 0) sending = sending.then(() => send(batch));
+  return sending;
+}
+
+function finish(code: number): never {
+  const unsent = read - shipped - rejected;
+  const n = (x: number) => x.toLocaleString('en');
+  console.error(`ship: ${n(shipped)} lines shipped${rejected ? `, ${n(rejected)} rejected` : ''}${unsent ? `, ${n(unsent)} not sent` : ''}`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  const input = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  // Ctrl-C on `app | ship` reaches both: stop reading and send what was read, for up to STOP_GRACE_MS (the
+  // producer may be down); a second signal stops at once. Either way the summary says what was not sent.
+  const stop = () => {
+    process.on('SIGINT', () => finish(1)).on('SIGTERM', () => finish(1));
+    input.close();
+    setTimeout(() => finish(1), STOP_GRACE_MS);
+  };
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+  let lineNo = 0;
+  for await (const line of input) {
+    lineNo++;
+    const event = lineToEvent(line, args.service);
+    if (event === undefined) continue;
+    read++;
+    queue.push({ line: lineNo, event });
+    // A full batch waits for the one before it to be taken: reading pauses while the producer is busy or down.
+    if (queue.length >= BATCH_LINES) await flush();
+    else timer ??= setTimeout(() => void flush().catch(fatal), BATCH_MS);
+  }
+  await flush();
+}
+
+function fatal(err: Error): never {
+  console.error(`ship: ${err.message}`);
+  finish(1);
+}
+
+main().then(() => finish(rejected > 0 ? 1 : 0), fatal);

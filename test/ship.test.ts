@@ -1,0 +1,77 @@
+// npm run ship: lines piped into it reach the real producer's stream while the pipe is still open, pino lines as
+// they are and text as messages; invalid events are reported by line number and left out; a producer that is not up
+// yet gets the lines once it is.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/free-port.js';
+import { startService, stopAll } from './helpers/services.js';
+import { createTestEnv, waitFor, type TestEnv } from './helpers/test-env.js';
+
+let t: TestEnv;
+
+beforeAll(async () => {
+  t = await createTestEnv('ship');
+});
+afterAll(async () => {
+  await stopAll();
+  await t.cleanup();
+});
+
+interface Shipper {
+  proc: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function ship(url: string, ...args: string[]): Shipper {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/ship.ts', '--url', url, ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  return { proc, stderr: () => err, exited: new Promise((r) => proc.once('exit', (code) => r(code))) };
+}
+
+/** The events in the stream, in order (field "e", as the producer writes it). */
+async function streamEvents(): Promise<Record<string, unknown>[]> {
+  const entries = await t.redis.xrange(t.stream, '-', '+');
+  return entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('e') + 1]!));
+}
+
+describe('npm run ship', () => {
+  it('ships lines as they are written, and reports the invalid ones by line number', async () => {
+    const producer = await startService('producer', t.env);
+    const s = ship(producer.url, '--service', 'shipped');
+    s.proc.stdin!.write('{"level":40,"time":1764180000000,"msg":"pino line","pid":7,"service":"own"}\n');
+    s.proc.stdin!.write('plain text line\n\n');
+    // Still open: the two events arrive within a batch interval, not at the end of the input.
+    const first = await waitFor('two events in the stream', async () => ((await streamEvents()).length === 2 ? streamEvents() : undefined));
+    expect(first[0]).toMatchObject({ message: 'pino line', level: 40, service: 'own' });
+    expect(first[1]).toMatchObject({ message: 'plain text line', service: 'shipped' });
+
+    // Line 4 is an invalid event (an empty message); the 1,500 lines around it make two batches.
+    s.proc.stdin!.write('{"message":""}\n');
+    for (let i = 0; i < 1500; i++) s.proc.stdin!.write(`bulk ${i}\n`);
+    s.proc.stdin!.end();
+    expect(await s.exited).toBe(1);
+    expect(s.stderr()).toMatch(/line 4 rejected: message/);
+    expect(s.stderr()).toContain('1,502 lines shipped, 1 rejected');
+    const all = await streamEvents();
+    expect(all.length).toBe(1502);
+    expect(all.slice(2).map((e) => e.message)).toEqual(Array.from({ length: 1500 }, (_, i) => `bulk ${i}`));
+    await producer.stop();
+  });
+
+  it('keeps the lines of a producer that is not up yet and sends them once it is', async () => {
+    await t.redis.del(t.stream);
+    const port = await freePort();
+    const s = ship(`http://127.0.0.1:${port}`);
+    s.proc.stdin!.write('waited 1\nwaited 2\n');
+    await waitFor('the shipper to notice', () => s.stderr().includes('unreachable'));
+    const producer = await startService('producer', { ...t.env, PORT: String(port) });
+    await waitFor('both lines in the stream', async () => (await streamEvents()).length === 2);
+    s.proc.stdin!.end();
+    expect(await s.exited).toBe(0);
+    expect((await streamEvents()).map((e) => e.message)).toEqual(['waited 1', 'waited 2']);
+    expect(s.stderr()).toContain('2 lines shipped');
+    await producer.stop();
+  });
+});
