@@ -3,8 +3,9 @@
 // Each line of standard input becomes an event: a JSON object (a pino line) as it is, anything else as
 // {"message": line}. Lines are sent in batches (every 200 ms, or 1,000 lines) with POST /send. Nothing read is
 // dropped silently: a busy producer (503, 429) or one that is down is retried until it takes the batch, and
-// reading waits meanwhile. Lines the producer rejects as invalid are reported on stderr with their line number,
+// reading waits meanwhile; each batch carries an Idempotency-Key, so a retried batch is never stored twice. Lines the producer rejects as invalid are reported on stderr with their line number,
 // and the exit status is then 1.
+import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 
 const USAGE = `usage: <command> | npm run -s ship -- [--url URL] [--service NAME] [--token TOKEN]
@@ -71,10 +72,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function send(batch: Pending[]): Promise<void> {
   let wait = 100;
   let warned = false;
+  // Every attempt at this batch carries the same key: a batch the producer took but whose answer was lost is
+  // stored once, however often it is resent.
+  const key = randomUUID();
   while (batch.length > 0) {
     let res: Response;
     try {
-      res = await fetch(`${args.url}/send`, { method: 'POST', headers, body: `[${batch.map((p) => p.event).join(',')}]` });
+      res = await fetch(`${args.url}/send`, { method: 'POST', headers: { ...headers, 'idempotency-key': key }, body: `[${batch.map((p) => p.event).join(',')}]` });
     } catch (err) {
       if (!warned) console.error(`ship: producer at ${args.url} unreachable (${(err as Error).cause ?? (err as Error).message}); retrying`);
       warned = true;

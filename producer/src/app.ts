@@ -9,6 +9,7 @@ import { answerPreflight, decodeUtf8, loadUws, parseQuery, readBody, sendJson, s
 import type { BacklogGuard } from './backlog-guard.js';
 import type { ProducerConfig } from './config.js';
 import { bodyKind, decodeFrame, decodeJson, decodeNdjson } from './decode-events.js';
+import { IDEMPOTENCY_KEY, idempotentEventIds } from './event-ids.js';
 import type { ProducerMetrics } from './metrics.js';
 import { publishEvents } from './publish-events.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -51,14 +52,14 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
     }
   }
 
-  async function ingest(raws: unknown[], token: string | undefined, transport: string): Promise<{ accepted: number; ids: string[] }> {
+  async function ingest(raws: unknown[], token: string | undefined, transport: string, eventIds?: string[]): Promise<{ accepted: number; ids: string[] }> {
     const parsed = parseBatch(raws);
     if (!parsed.ok) throw invalidEvent(parsed.issues);
     admit(token, parsed.events.length);
     if (redis.status !== 'ready') throw unavailable('Redis is unavailable; retry shortly', 2);
     let ids: string[];
     try {
-      ids = await publishEvents(redis, cfg.REDIS_STREAM, parsed.events);
+      ids = await publishEvents(redis, cfg.REDIS_STREAM, parsed.events, eventIds);
     } catch (err) {
       if (isConnectionError(err) || redis.status !== 'ready') throw unavailable('Redis is unavailable; retry shortly', 2);
       throw err;
@@ -90,13 +91,18 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
     const contentType = req.getHeader('content-type');
     const contentLength = req.getHeader('content-length');
     const token = presentedToken(req.getHeader('authorization'), parseQuery(req.getQuery()).get('token'));
-    // Reject before reading a byte of the body when the type, the token or the declared size is wrong.
+    const idempotencyKey = req.getHeader('idempotency-key');
+    // Reject before reading a byte of the body when the type, the token, the key or the declared size is wrong.
     const kind = bodyKind(contentType);
     if (!tokenAllowed(cfg.INGEST_TOKENS, token)) throw unauthorized();
+    if (idempotencyKey !== '' && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw badRequest('Idempotency-Key must be 1 to 255 visible ASCII characters, such as a UUID');
+    }
     const body = await readBody(res, state, cfg.MAX_BODY_BYTES, contentLength ? Number(contentLength) : undefined);
     const text = decodeUtf8(body);
     const raws = kind === 'ndjson' ? decodeNdjson(text) : decodeJson(text);
-    sendJson(res, state, 202, await ingest(raws, token, 'http'));
+    const eventIds = idempotencyKey === '' ? undefined : idempotentEventIds(token, idempotencyKey, body, raws.length);
+    sendJson(res, state, 202, await ingest(raws, token, 'http', eventIds));
   }, countRejection));
 
   app.ws<PublishSocket>('/publish', {

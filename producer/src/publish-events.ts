@@ -17,14 +17,15 @@ export function withXaddBatch(redis: Redis): WithXaddBatch {
   return redis as WithXaddBatch;
 }
 
-export async function publishEvents(redis: Redis, stream: string, events: readonly ValidEvent[]): Promise<string[]> {
+/** `eventIds`: one id per event (event-ids.ts, Idempotency-Key); a random UUID each otherwise. */
+export async function publishEvents(redis: Redis, stream: string, events: readonly ValidEvent[], eventIds?: readonly string[]): Promise<string[]> {
   const receivedAt = Date.now();
   const payloads: string[] = new Array(events.length);
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     // The one serialization of the event: the processor hands this JSON to PostgreSQL as it is.
     const entry: StreamEvent = {
-      eid: randomUUID(),
+      eid: eventIds?.[i] ?? randomUUID(),
       message: e.message,
       level: e.level,
       service: e.service,

@@ -147,7 +147,7 @@ export function answerPreflight(res: UWS.HttpResponse): void {
       .writeStatus('204 No Content')
       .writeHeader('Access-Control-Allow-Origin', '*')
       .writeHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
-      .writeHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type')
+      .writeHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, Idempotency-Key')
       .writeHeader('Access-Control-Max-Age', '86400')
       .endWithoutBody();
   });
