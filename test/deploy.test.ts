@@ -303,6 +303,8 @@ describe('.github/workflows/ci.yml', () => {
     expect(test.services.postgres.image).toMatch(/^postgres:15/);
     const testRuns = test.steps.map((s: any) => s.run ?? '').join('\n');
     for (const cmd of ['npm ci', 'npm run typecheck', 'npm run lint', 'npm test']) expect(testRuns).toContain(cmd);
+    // Browser tests run there too, with the runner's Chrome (test/helpers/browser.ts reads CHROMIUM_PATH).
+    expect(test.env.CHROMIUM_PATH).toMatch(/^\/usr\/bin\//);
     const composeRuns = wf.jobs.compose.steps.map((s: any) => s.run ?? '').join('\n');
     expect(composeRuns).toMatch(/docker compose up -d --build --scale processor=3 --wait/);
     expect(composeRuns).toContain('scripts/smoke.sh');

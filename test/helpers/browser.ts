@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
-export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's package here; CHROMIUM_PATH elsewhere (GitHub's runner image ships Google Chrome, .github/workflows). */
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
 
 export function launchChromium(): Promise<Browser> {
