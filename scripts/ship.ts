@@ -1,4 +1,4 @@
-// npm run -s ship -- [--url http://localhost:8001] [--service api] [--token T]
+// npm run -s ship -- [--url http://localhost:8001] [--service api] [--level warn] [--token T]
 // Tail a process's output into logstream as it is written: `node app.js | npm run -s ship -- --service api`.
 // Each line of standard input becomes an event: a JSON object (a pino line) as it is, anything else as
 // {"message": line}. Lines are sent in batches (every 200 ms, or 1,000 lines) with POST /send. Nothing read is
@@ -7,10 +7,12 @@
 // and the exit status is then 1.
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { LEVELS, levelValue } from '../shared/src/levels.js';
 
-const USAGE = `usage: <command> | npm run -s ship -- [--url URL] [--service NAME] [--token TOKEN]
+const USAGE = `usage: <command> | npm run -s ship -- [--url URL] [--service NAME] [--level LEVEL] [--token TOKEN]
   --url      the producer (default $PRODUCER_URL or http://localhost:8001)
   --service  service of events that do not name one (default: the producer's, "default")
+  --level    level of events that do not give one, e.g. error for a process's stderr (default: info)
   --token    ingest token when the producer has INGEST_TOKENS (default $INGEST_TOKEN)`;
 
 const BATCH_LINES = 1000;
@@ -18,8 +20,15 @@ const BATCH_MS = 200;
 const MAX_RETRY_WAIT_MS = 5000;
 const STOP_GRACE_MS = 5000;
 
-function parseArgs(argv: string[]): { url: string; service?: string; token?: string } {
-  const out: { url: string; service?: string; token?: string } = { url: process.env.PRODUCER_URL ?? 'http://localhost:8001', token: process.env.INGEST_TOKEN || undefined };
+interface Args {
+  url: string;
+  service?: string;
+  level?: string;
+  token?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const out: Args = { url: process.env.PRODUCER_URL ?? 'http://localhost:8001', token: process.env.INGEST_TOKEN || undefined };
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i]!;
     const value = argv[i + 1];
@@ -27,12 +36,16 @@ function parseArgs(argv: string[]): { url: string; service?: string; token?: str
       console.log(USAGE);
       process.exit(0);
     }
-    if (!['--url', '--service', '--token'].includes(name) || value === undefined) {
+    if (!['--url', '--service', '--level', '--token'].includes(name) || value === undefined) {
       console.error(`ship: ${value === undefined && name.startsWith('--') ? `${name} needs a value` : `unknown argument ${name}`}\n${USAGE}`);
       process.exit(2);
     }
-    out[name.slice(2) as 'url' | 'service' | 'token'] = value;
+    out[name.slice(2) as 'url' | 'service' | 'level' | 'token'] = value;
     i++;
+  }
+  if (out.level !== undefined && levelValue(out.level) === undefined) {
+    console.error(`ship: --level must be one of ${LEVELS.join(', ')} (or 10-60), got ${JSON.stringify(out.level)}`);
+    process.exit(2);
   }
   return out;
 }
@@ -41,21 +54,20 @@ const args = parseArgs(process.argv.slice(2));
 const headers: Record<string, string> = { 'content-type': 'application/json' };
 if (args.token) headers.authorization = `Bearer ${args.token}`;
 
-/** A line as one event (JSON text), or undefined for a blank line. */
-function lineToEvent(line: string, service: string | undefined): string | undefined {
+/** A line as one event (JSON text), or undefined for a blank line. `defaults` fill what the line does not say. */
+function lineToEvent(line: string, defaults: { service?: string; level?: string }): string | undefined {
   if (line.trim() === '') return undefined;
   if (line.trimStart().startsWith('{')) {
     try {
       const value = JSON.parse(line) as unknown;
       if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        if (service !== undefined && (value as { service?: unknown }).service === undefined) (value as { service: string }).service = service;
-        return JSON.stringify(value);
+        return JSON.stringify({ ...defaults, ...value });
       }
     } catch {
       // Not JSON after all: shipped as text.
     }
   }
-  return JSON.stringify(service === undefined ? { message: line } : { message: line, service });
+  return JSON.stringify({ ...defaults, message: line });
 }
 
 interface Pending {
@@ -142,10 +154,11 @@ async function main(): Promise<void> {
     setTimeout(() => finish(1), STOP_GRACE_MS);
   };
   process.once('SIGINT', stop).once('SIGTERM', stop);
+  const defaults = { ...(args.service === undefined ? {} : { service: args.service }), ...(args.level === undefined ? {} : { level: args.level }) };
   let lineNo = 0;
   for await (const line of input) {
     lineNo++;
-    const event = lineToEvent(line, args.service);
+    const event = lineToEvent(line, defaults);
     if (event === undefined) continue;
     read++;
     queue.push({ line: lineNo, event });

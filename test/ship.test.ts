@@ -1,6 +1,6 @@
 // npm run ship: lines piped into it reach the real producer's stream while the pipe is still open, pino lines as
-// they are and text as messages; invalid events are reported by line number and left out; a producer that is not up
-// yet gets the lines once it is.
+// they are and text as messages, with --service and --level for what a line does not say; invalid events are
+// reported by line number and left out; a producer that is not up yet gets the lines once it is.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/free-port.js';
@@ -57,6 +57,20 @@ describe('npm run ship', () => {
     const all = await streamEvents();
     expect(all.length).toBe(1502);
     expect(all.slice(2).map((e) => e.message)).toEqual(Array.from({ length: 1500 }, (_, i) => `bulk ${i}`));
+    await producer.stop();
+  });
+
+  it('gives lines without a level the --level given (a process\'s stderr, say), and refuses an unknown one', async () => {
+    await t.redis.del(t.stream);
+    const producer = await startService('producer', t.env);
+    const s = ship(producer.url, '--level', 'error');
+    s.proc.stdin!.end('disk full\n{"msg":"pino says warn","level":40}\n{"msg":"no level here"}\n');
+    expect(await s.exited).toBe(0);
+    expect((await streamEvents()).map((e) => [e.message, e.level])).toEqual([['disk full', 50], ['pino says warn', 40], ['no level here', 50]]);
+    const bad = ship(producer.url, '--level', 'loud');
+    bad.proc.stdin!.end('x\n');
+    expect(await bad.exited).toBe(2);
+    expect(bad.stderr()).toContain('--level must be one of trace, debug, info, warn, error, fatal');
     await producer.stop();
   });
 
