@@ -60,18 +60,23 @@ async function exact(fromIso: string, toIso: string): Promise<{ total: number; b
 describe('a /stats text search over its budget', () => {
   it('drops the slice its statement timeout cut off and reports the buckets it did count, exactly', async () => {
     const query = parseStatsQuery(new Map([['window', '1h'], ['bucket', '5m'], ['q', 'timeout']]));
-    // 50,000 rows take tens of ms to read here: with what is left of 5 ms after the newest bucket, the next slice is
-    // cut off.
-    const seen: string[] = [];
-    const r = await queryStats(recording(t.pool, seen), query, at, 5);
-    expect(r.complete).toBe(false);
-    expect(seen).toContain('ROLLBACK TO SAVEPOINT slice');
-    expect(r.counted_from).toBe(r.buckets.at(-1)!.start);
-    const want = await exact(r.counted_from, r.to);
-    expect(r.total).toBe(want.total);
-    expect(r.by_service).toEqual(want.byService);
-    const counted = r.buckets.filter((b) => Date.parse(b.start) >= Date.parse(r.counted_from));
-    expect(counted.reduce((n, b) => n + b.total, 0)).toBe(r.total);
+    // 50,000 rows take tens of ms to read here: with what is left of a few ms after the (all but empty) newest
+    // bucket, the next slice is cut off. How long the newest bucket takes depends on the machine's load (the suite
+    // runs files in parallel), so several budgets are tried: whatever each counted is exact, and at least one of
+    // them had a slice cut off.
+    let cutOff = 0;
+    for (const budget of [5, 10, 20, 30]) {
+      const seen: string[] = [];
+      const r = await queryStats(recording(t.pool, seen), query, at, budget);
+      if (seen.includes('ROLLBACK TO SAVEPOINT slice')) cutOff++;
+      const want = await exact(r.counted_from, r.to);
+      expect(r.total, `budget ${budget} ms, counted from ${r.counted_from}`).toBe(want.total);
+      expect(r.by_service).toEqual(want.byService);
+      expect(r.complete).toBe(r.counted_from === r.from);
+      const counted = r.buckets.filter((b) => Date.parse(b.start) >= Date.parse(r.counted_from));
+      expect(counted.reduce((n, b) => n + b.total, 0)).toBe(r.total);
+    }
+    expect(cutOff).toBeGreaterThan(0);
 
     // With time to spare, every bucket.
     const whole = await queryStats(t.pool, query, at, 60_000);
