@@ -126,7 +126,9 @@ describe('live delivery', () => {
   });
 
   it('skips rows for a client that stops reading, tells it the exact range, and does not slow others', async () => {
-    const gateway = await startService('gateway', { ...t.env, LIVE_MAX_BACKPRESSURE: '65536' });
+    // The default soft limit (1 MiB, past the kernel's socket buffers): with 64 KiB, a fast client whose test process
+    // was descheduled for a moment (the suite runs files in parallel) was once taken for a slow one and skipped.
+    const gateway = await startService('gateway', { ...t.env, LIVE_MAX_BACKPRESSURE: '1048576' });
     const start = await headId();
     const fast = await connectLive(gateway.url, 'service=bulk');
     const slow = await connectLive(gateway.url, 'service=bulk');
