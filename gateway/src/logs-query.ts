@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { badRequest } from '../../shared/src/errors.js';
 import { parseFilter, type Filter } from '../../shared/src/protocol.js';
-import { SEARCH_INDEX } from '../../shared/src/search-index.js';
+import { SEARCH_INDEX_EXISTS_SQL } from '../../shared/src/search-index.js';
 import { ITEM_JSON_SQL } from './row-json.js';
 
 export const MAX_LIMIT = 1000;
@@ -146,22 +146,22 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
 
   // One round trip for the id range left to search and whether the trigram index can take over.
   const { rows } = await db.query<{ low: string | null; high: string | null; indexed: boolean }>(
-    `SELECT min(id) AS low, max(id) AS high,
-            EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1) AS indexed
-       FROM logs`,
-    [SEARCH_INDEX],
+    `SELECT min(id) AS low, max(id) AS high, ${SEARCH_INDEX_EXISTS_SQL} AS indexed FROM logs`,
   );
   const { low, high, indexed } = rows[0]!;
   if (low === null || high === null) return { items: [], ids: [] };
   let from = Math.max(Number(low), q.after === undefined ? 0 : q.after + 1);
   let to = Math.min(Number(high), q.before === undefined ? Number.MAX_SAFE_INTEGER : q.before - 1);
 
-  // strpos on lower() cannot use the trigram index, so each window's plan stays a scan of its id range.
-  const scan = (a: number, b: number, limit: number) => {
+  // Matches in ids [a, b]. By default the text test is strpos on lower(), which cannot use the trigram index, so
+  // the plan stays a scan of the id range; `viaIndex` uses ILIKE instead, leaving the planner free to use it.
+  const inRange = (a: number, b: number, limit: number, viaIndex = false) => {
     const values: unknown[] = [];
-    const where = filterWhere({ ...q.filter, q: '' }, values);
-    values.push(q.filter.q);
-    where.push(`strpos(lower(message), $${values.length}) > 0`);
+    const where = filterWhere(viaIndex ? q.filter : { ...q.filter, q: '' }, values);
+    if (!viaIndex) {
+      values.push(q.filter.q);
+      where.push(`strpos(lower(message), $${values.length}) > 0`);
+    }
     values.push(a, b);
     where.push(`id BETWEEN $${values.length - 1} AND $${values.length}`);
     boundsWhere({ ...q, before: undefined, after: undefined }, values, where);
@@ -174,7 +174,7 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
   let scanned = 0;
   while (from <= to) {
     const [a, b] = order === 'DESC' ? [Math.max(from, to - window + 1), to] : [from, Math.min(to, from + window - 1)];
-    const page = await scan(a, b, q.limit - found.ids.length);
+    const page = await inRange(a, b, q.limit - found.ids.length);
     scanned += b - a + 1;
     found.items.push(...page.items);
     found.ids.push(...page.ids);
@@ -184,12 +184,7 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     if (from > to) return found;
     if (indexed) {
       // With the index, the rest of the range in one query: the planner reads the matches through it.
-      const values: unknown[] = [];
-      const where = filterWhere(q.filter, values);
-      values.push(from, to);
-      where.push(`id BETWEEN $${values.length - 1} AND $${values.length}`);
-      boundsWhere({ ...q, before: undefined, after: undefined }, values, where);
-      const rest = await select(db, where, values, order, q.limit - found.ids.length);
+      const rest = await inRange(from, to, q.limit - found.ids.length, true);
       return { items: [...found.items, ...rest.items], ids: [...found.ids, ...rest.ids] };
     }
     const elapsed = performance.now() - started;

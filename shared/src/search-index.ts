@@ -7,9 +7,12 @@ import type pg from 'pg';
 
 export const SEARCH_INDEX = 'logs_message_trgm_idx';
 
+/** SQL boolean: the index exists in the current schema (also read inside a larger query by /logs?q=). */
+export const SEARCH_INDEX_EXISTS_SQL = `EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = '${SEARCH_INDEX}')`;
+
 export async function searchIndexEnabled(db: pg.Pool | pg.Client): Promise<boolean> {
-  const { rows } = await db.query(`SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1`, [SEARCH_INDEX]);
-  return rows.length > 0;
+  const { rows } = await db.query<{ exists: boolean }>(`SELECT ${SEARCH_INDEX_EXISTS_SQL} AS exists`);
+  return rows[0]!.exists;
 }
 
 /** CREATE INDEX CONCURRENTLY must run outside a transaction: use a plain client or pool, not inside BEGIN. */
