@@ -52,14 +52,15 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
     }
   }
 
-  async function ingest(raws: unknown[], token: string | undefined, transport: string, eventIds?: string[]): Promise<{ accepted: number; ids: string[] }> {
+  /** `eventIds`: the ids of an Idempotency-Key request, derived only once the batch is valid and admitted. */
+  async function ingest(raws: unknown[], token: string | undefined, transport: string, eventIds?: (count: number) => string[]): Promise<{ accepted: number; ids: string[] }> {
     const parsed = parseBatch(raws);
     if (!parsed.ok) throw invalidEvent(parsed.issues);
     admit(token, parsed.events.length);
     if (redis.status !== 'ready') throw unavailable('Redis is unavailable; retry shortly', 2);
     let ids: string[];
     try {
-      ids = await publishEvents(redis, cfg.REDIS_STREAM, parsed.events, eventIds);
+      ids = await publishEvents(redis, cfg.REDIS_STREAM, parsed.events, eventIds?.(parsed.events.length));
     } catch (err) {
       if (isConnectionError(err) || redis.status !== 'ready') throw unavailable('Redis is unavailable; retry shortly', 2);
       throw err;
@@ -101,7 +102,7 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
     const body = await readBody(res, state, cfg.MAX_BODY_BYTES, contentLength ? Number(contentLength) : undefined);
     const text = decodeUtf8(body);
     const raws = kind === 'ndjson' ? decodeNdjson(text) : decodeJson(text);
-    const eventIds = idempotencyKey === '' ? undefined : idempotentEventIds(token, idempotencyKey, body, raws.length);
+    const eventIds = idempotencyKey === '' ? undefined : (count: number) => idempotentEventIds(token, idempotencyKey, body, count);
     sendJson(res, state, 202, await ingest(raws, token, 'http', eventIds));
   }, countRejection));
 
