@@ -34,6 +34,29 @@ interface SubResult {
   latency: HistogramJson;
 }
 
+type Summary = ReturnType<Histogram['summary']>;
+
+/** What this generator reports (load-child's finish adds cpuSec); bench/scenarios/fanout.ts reads it. */
+export interface FanoutResult {
+  clients: number;
+  connectSeconds: number;
+  sent: number;
+  sendErrors: number;
+  lastError: string;
+  complete: number;
+  short: number;
+  extra: number;
+  droppedClients: number;
+  droppedRows: number;
+  closed: number;
+  sampledClients: number;
+  rowsPerFrame: number;
+  subscriberCpuSec: number;
+  sendToReceive: Summary;
+  accept: Summary;
+  cpuSec: number;
+}
+
 const per = Math.ceil(p.subscribers / p.processes);
 const subs = Array.from({ length: p.processes }, (_, i) =>
   startLoad<SubResult>(
@@ -117,4 +140,4 @@ finish({
   subscriberCpuSec: sum('receiveCpuSec'),
   sendToReceive: latency.summary(),
   accept: accept.summary(),
-});
+} satisfies Omit<FanoutResult, 'cpuSec'>);

@@ -3,6 +3,7 @@
 // The latency measured is send→receive (the send time travels in the message), which includes the producer,
 // Redis and the processor: an upper bound of store→receive.
 import type { Scenario } from '../lib/context.js';
+import type { FanoutResult } from '../load-fanout.js';
 import { startLoad } from '../lib/load.js';
 import { buildNative } from '../lib/native.js';
 import { procSample } from '../lib/proc.js';
@@ -12,27 +13,6 @@ import { startStack } from '../lib/stack.js';
 
 const PUSH = 'logstream_store_push_latency_seconds';
 const PUBLISH = 'logstream_live_publish_seconds';
-
-type Summary = { n: number; p50: number; p95: number; p99: number; max: number };
-interface FanoutResult {
-  clients: number;
-  connectSeconds: number;
-  sent: number;
-  sendErrors: number;
-  lastError: string;
-  complete: number;
-  short: number;
-  extra: number;
-  droppedClients: number;
-  droppedRows: number;
-  closed: number;
-  sampledClients: number;
-  rowsPerFrame: number;
-  subscriberCpuSec: number;
-  sendToReceive: Summary;
-  accept: Summary;
-  cpuSec: number;
-}
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
