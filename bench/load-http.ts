@@ -17,10 +17,11 @@ interface Followed {
 type Out = { path: string; status: number; error?: string; items?: number; nextBefore?: number | null; followed?: Followed; countedShare?: number };
 const out: Record<string, Out & Partial<ReturnType<Histogram['summary']>>> = {};
 
-const nextBefore = (body: string) => (JSON.parse(body) as { next_before?: number | null }).next_before;
+/** The fields of a /logs or /stats answer this generator reports on. */
+type Answer = { next_before?: number | null; complete?: boolean; counted_from?: string; from?: string; to?: string };
+
 /** /stats: the share of the window a text-search count covered before its time budget ran out (1 when complete). */
-function countedShare(body: string): number | undefined {
-  const s = JSON.parse(body) as { complete?: boolean; counted_from?: string; from?: string; to?: string };
+function countedShare(s: Answer): number | undefined {
   if (s.complete === undefined || !s.from || !s.to || !s.counted_from) return undefined;
   const [from, to, counted] = [Date.parse(s.from), Date.parse(s.to), Date.parse(s.counted_from)];
   return (to - counted) / (to - from);
@@ -35,7 +36,7 @@ async function follow(path: string): Promise<Followed> {
     const res = await request('GET', before === null ? path : `${path}&before=${before}`);
     requests++;
     items += countItems(res.body);
-    before = nextBefore(res.body) ?? null;
+    before = (JSON.parse(res.body) as Answer).next_before ?? null;
     if (before === null) return { requests, ms: performance.now() - start, items };
   }
 }
@@ -67,7 +68,8 @@ for (const q of p.queries) {
     h.record(performance.now() - t);
     if (i === 0) items = countItems(res.body);
   }
-  out[q.name] = { path: q.path, status: 200, items, nextBefore: nextBefore(first.body), countedShare: countedShare(first.body), ...h.summary() };
+  const answer = JSON.parse(first.body) as Answer;
+  out[q.name] = { path: q.path, status: 200, items, nextBefore: answer.next_before, countedShare: countedShare(answer), ...h.summary() };
   progress(`${q.name}: p95 ${h.summary().p95} ms over ${h.n} requests`);
   if (q.follow) {
     const f = await follow(q.path);
