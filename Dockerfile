@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for every service; the command picks the service:
 #   docker run logstream node --import tsx producer/src/index.ts     (or processor/…, gateway/…)
 # Debian (glibc), not Alpine: uWebSockets.js ships prebuilt binaries linked against glibc only.
@@ -47,6 +46,8 @@ USER node
 # Every service reads its listen port from PORT (CONTRACT §2), so platforms that inject PORT just work; without it
 # a service listens on its own default: producer 8001, gateway 8002, processor 8003 (health and metrics only).
 EXPOSE 8001 8002 8003
+# Containers are reached from outside their own loopback: every interface (the services default to 127.0.0.1).
+ENV HOST=0.0.0.0
 # The services drain on SIGTERM (the processor finishes and acks its batch): node runs as PID 1 and handles it.
 STOPSIGNAL SIGTERM
 CMD ["node", "--import", "tsx", "producer/src/index.ts"]

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { baseShape, gatewayShape, ingestShape, parseConfig, processorShape, REPO_ROOT } from '../shared/src/config.js';
+import { baseShape, DEFAULT_HOST, gatewayShape, ingestShape, parseConfig, processorShape, REPO_ROOT } from '../shared/src/config.js';
 
 const read = (path: string) => readFileSync(`${REPO_ROOT}${path}`, 'utf8');
 const parseYaml = (path: string) => YAML.parse(read(path), { merge: true });
@@ -16,7 +16,7 @@ const configShape = { ...baseShape, ...ingestShape, ...processorShape, ...gatewa
 const startDefaults = new Map<string, string>(
   [...read('scripts/start.ts').matchAll(/^\s+([A-Z][A-Z0-9_]+): z\.coerce[^\n]*\.default\((\d+)\)/gm)].map((m) => [m[1]!, m[2]!]),
 );
-const KNOWN = new Set<string>([...Object.keys(configShape), 'PORT', ...startDefaults.keys()]);
+const KNOWN = new Set<string>([...Object.keys(configShape), 'PORT', 'HOST', ...startDefaults.keys()]);
 
 /** The default of every variable as the services see it ('' for none), rendered as .env would write it. */
 function defaults(): Map<string, string> {
@@ -24,6 +24,7 @@ function defaults(): Map<string, string> {
   const out = new Map<string, string>();
   for (const [key, value] of Object.entries(parsed)) out.set(key, value === undefined ? '' : Array.isArray(value) ? value.join(',') : String(value));
   for (const [key, value] of startDefaults) out.set(key, value);
+  out.set('HOST', DEFAULT_HOST);
   return out;
 }
 
@@ -77,6 +78,8 @@ describe('docker-compose.yml', () => {
       expect(s.env_file).toEqual([{ path: '.env', required: false }]);
       expect(s.environment.REDIS_HOST).toBe('redis');
       expect(s.environment.DB_HOST).toBe('postgres');
+      // Whatever HOST a host-side .env says (env_file), a container listens on every interface.
+      expect(s.environment.HOST).toBe('0.0.0.0');
     }
     expect(services.producer.ports).toEqual(['${PRODUCER_PORT:-8001}:8001']);
     expect(services.gateway.ports).toEqual(['${GATEWAY_PORT:-8002}:8002']);
@@ -114,6 +117,11 @@ describe('Dockerfile', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     for (const s of stages) expect(s.split('\n')[0]).toMatch(/^FROM node:20-(bookworm|bullseye|trixie)(-slim)?( AS \w+)?$/);
     expect(text).not.toMatch(/^FROM .*alpine/im);
+  });
+
+  it('needs no frontend image (no `# syntax=` line: BuildKit would fetch it on every build) and listens on every interface', () => {
+    expect(text).not.toMatch(/^#\s*syntax\s*=/im);
+    expect(final).toMatch(/^ENV HOST=0\.0\.0\.0$/m);
   });
 
   it('installs production dependencies only in the final stage and runs as a non-root user', () => {
@@ -255,6 +263,7 @@ describe('deploy/k8s (kustomize)', () => {
     for (const n of names) expect(KNOWN, n).toContain(n);
     // And the config values parse: a bad default here would stop every pod at start-up.
     expect(() => parseConfig(configShape, named('ConfigMap', 'logstream-config').data)).not.toThrow();
+    expect(named('ConfigMap', 'logstream-config').data.HOST).toBe('0.0.0.0');
   });
 });
 

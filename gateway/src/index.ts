@@ -1,5 +1,5 @@
 // Gateway start-up and shutdown only.
-import { listenPort } from '../../shared/src/config.js';
+import { listenHost, listenPort } from '../../shared/src/config.js';
 import { connectionConfig, createPool } from '../../shared/src/db.js';
 import { listen, onShutdown } from '../../shared/src/lifecycle.js';
 import { createLogger } from '../../shared/src/logger.js';
@@ -15,6 +15,7 @@ const cfg = loadGatewayConfig();
 requireNativeUws('gateway');
 const log = createLogger('gateway', cfg.LOG_LEVEL);
 const port = listenPort(DEFAULT_PORT);
+const host = listenHost();
 
 await prepareDatabase(cfg, log);
 const db = createPool(cfg, { max: 10 });
@@ -33,11 +34,11 @@ listener = await listenForRows(connectionConfig(cfg), cfg.NOTIFY_CHANNEL, log, {
     hub.requestFetch();
   },
 });
-const server = await listen(app, port).catch((err: Error) => {
-  log.fatal(err.message);
+const server = await listen(app, port, host).catch((err: Error) => {
+  console.error(`gateway: ${err.message}`);
   process.exit(1);
 });
-log.info({ port: server.port, head: hub.head }, `gateway listening on http://localhost:${server.port} (UI: http://localhost:${server.port}/ui)`);
+log.info({ host: server.host, port: server.port, head: hub.head }, `gateway listening on ${server.summary}, page at ${server.url}/ui`);
 
 onShutdown(log, async () => {
   server.close();

@@ -1,7 +1,7 @@
 // Processor start-up and shutdown only; the loop is in worker.ts.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { listenPort } from '../../shared/src/config.js';
+import { listenHost, listenPort } from '../../shared/src/config.js';
 import { requireNativeUws } from '../../shared/src/uws.js';
 import { PROBE_TIMEOUT_MS, withTimeout } from '../../shared/src/timeout.js';
 import { createPool } from '../../shared/src/db.js';
@@ -18,6 +18,7 @@ const cfg = loadProcessorConfig();
 requireNativeUws('processor');
 const log = createLogger('processor', cfg.LOG_LEVEL);
 const port = listenPort(DEFAULT_PORT);
+const host = listenHost();
 const consumer = cfg.CONSUMER_NAME ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
 await prepareDatabase(cfg, log);
@@ -38,12 +39,12 @@ const dbReady = async () => {
   }
 };
 const app = createHealthApp({ redis, reader, stream: cfg.REDIS_STREAM, group: cfg.REDIS_GROUP, log, metrics, dbReady });
-const server = await listen(app, port).catch((err: Error) => {
-  log.fatal(err.message);
+const server = await listen(app, port, host).catch((err: Error) => {
+  console.error(`processor: ${err.message}`);
   process.exit(1);
 });
 worker.start();
-log.info({ consumer, port: server.port, stream: cfg.REDIS_STREAM, group: cfg.REDIS_GROUP }, 'processor started');
+log.info({ consumer, host: server.host, port: server.port, stream: cfg.REDIS_STREAM, group: cfg.REDIS_GROUP }, `processor started, health and metrics on ${server.summary}`);
 
 onShutdown(log, async () => {
   // SIGTERM: finish the batch in hand, ack it, and exit (the blocking read ends within BLOCK_MS).

@@ -1,5 +1,5 @@
 // Producer start-up and shutdown only; the surface is in app.ts.
-import { listenPort } from '../../shared/src/config.js';
+import { listenHost, listenPort } from '../../shared/src/config.js';
 import { requireNativeUws } from '../../shared/src/uws.js';
 import { createLogger } from '../../shared/src/logger.js';
 import { closeRedis, createRedis, requestOptions } from '../../shared/src/redis.js';
@@ -13,6 +13,7 @@ const cfg = loadProducerConfig();
 requireNativeUws('producer');
 const log = createLogger('producer', cfg.LOG_LEVEL);
 const port = listenPort(DEFAULT_PORT);
+const host = listenHost();
 
 // Requests fail fast while Redis is down (503 within ~2 s) instead of queueing offline without bound.
 const redis = createRedis(cfg, requestOptions);
@@ -28,11 +29,11 @@ redis.on('close', () => {
 
 const backlog = startBacklogGuard(redis, cfg.REDIS_STREAM, cfg.STREAM_MAX_BACKLOG);
 const app = createProducerApp({ cfg, redis, log, metrics: producerMetrics(), backlog });
-const server = await listen(app, port).catch((err: Error) => {
-  log.fatal(err.message);
+const server = await listen(app, port, host).catch((err: Error) => {
+  console.error(`producer: ${err.message}`);
   process.exit(1);
 });
-log.info({ port: server.port, stream: cfg.REDIS_STREAM }, `producer listening on http://localhost:${server.port}`);
+log.info({ host: server.host, port: server.port, stream: cfg.REDIS_STREAM }, `producer listening on ${server.summary}`);
 
 onShutdown(log, async () => {
   server.close();

@@ -121,6 +121,24 @@ export function loadConfig<S extends z.ZodRawShape>(shape: S, serviceName: strin
 
 export type BaseConfig = z.infer<z.ZodObject<typeof baseShape>>;
 
+/**
+ * The listen address: HOST when set, otherwise the loopback interface. Tokens are off by default, so a service
+ * started on a laptop is reachable from this machine only until HOST says otherwise; the image sets HOST=0.0.0.0
+ * (containers are reached through their published ports, i.e. from outside their own loopback).
+ */
+export function listenHost(env: NodeJS.ProcessEnv = process.env): string {
+  if (env === process.env) loadEnvFile();
+  const raw = env.HOST;
+  if (raw === undefined || raw === '') return DEFAULT_HOST;
+  if (!/^[A-Za-z0-9.:%_-]{1,253}$/.test(raw)) {
+    console.error(`invalid configuration: HOST=${JSON.stringify(raw)}: expected an IP address or host name, e.g. 127.0.0.1 or 0.0.0.0 (all interfaces)`);
+    process.exit(1);
+  }
+  return raw;
+}
+
+export const DEFAULT_HOST = '127.0.0.1';
+
 /** The listen port: PORT when set, otherwise the service's default from CONTRACT §1. */
 export function listenPort(defaultPort: number, env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.PORT;

@@ -1,30 +1,67 @@
 // Listening and graceful shutdown, shared by every service.
+import { createServer } from 'node:net';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from './logger.js';
 import { loadUws } from './uws.js';
 
 export interface Listening {
+  host: string;
   port: number;
+  /** Where to reach it from this machine: the host itself, or localhost for a wildcard address. */
+  url: string;
+  /** For the start-up line: the URL and who can reach it, e.g. "http://127.0.0.1:8001 (this machine only)". */
+  summary: string;
   close(): void;
 }
 
-export function listen(app: TemplatedApp, port: number, host = '0.0.0.0'): Promise<Listening> {
+/** uWS's exclusive-port listen option (ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT in its index.d.ts). */
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
+type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => void;
+
+/**
+ * Listen on host:port, or reject with one line saying why not. uWS sets SO_REUSEPORT by default, so a second
+ * service on a taken port used to "listen" too and the kernel split the connections between the two (issue 12);
+ * the exclusive option makes the bind fail instead.
+ */
+export function listen(app: TemplatedApp, port: number, host: string): Promise<Listening> {
   const uws = loadUws();
   return new Promise((resolve, reject) => {
-    app.listen(host, port, (socket: us_listen_socket | false) => {
+    // The native listen takes (host, port, options, cb); its typings only declare the form without a host.
+    (app.listen as unknown as ListenWithOptions).call(app, host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
       if (!socket) {
-        reject(new Error(`cannot listen on ${host}:${port}: the port is in use or not allowed (set PORT to another port)`));
+        void whyNotListening(host, port).then((why) => reject(new Error(`cannot listen on ${host}:${port}: ${why}`)));
         return;
       }
       let open = true;
+      const actual = uws.us_socket_local_port(socket);
+      const wildcard = host === '0.0.0.0' || host === '::';
+      const url = `http://${wildcard ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${actual}`;
+      const reach = wildcard ? `every interface, ${host}` : /^(127\.|::1$|localhost$)/.test(host) ? 'this machine only; HOST=0.0.0.0 for every interface' : host;
       resolve({
-        port: uws.us_socket_local_port(socket),
+        host,
+        port: actual,
+        url,
+        summary: `${url} (${reach})`,
         close: () => {
           if (open) uws.us_listen_socket_close(socket);
           open = false;
         },
       });
     });
+  });
+}
+
+/** uWS only says "false": bind the address with Node to learn the reason (only ever run after a failure). */
+function whyNotListening(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') resolve(`port ${port} is already in use (stop what listens there, or set PORT to another port)`);
+      else if (err.code === 'EACCES') resolve(`port ${port} needs privileges this process lacks (set PORT to 1024 or above)`);
+      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') resolve(`${host} is not an address of this machine (set HOST, e.g. 127.0.0.1 or 0.0.0.0)`);
+      else resolve(`${err.code ?? err.message} (port ${port})`);
+    });
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(`port ${port} could not be bound (it may be in use; set PORT to another port)`)));
   });
 }
 
