@@ -1,6 +1,7 @@
 // Stream entries as the processor sees them, and their conversion into the JSON rows handed to PostgreSQL.
 import { parseEvent } from '../../shared/src/event.js';
 import { EVENT_FIELD } from '../../shared/src/keys.js';
+import { uuid5 } from '../../shared/src/uuid5.js';
 
 export interface Entry {
   id: string;
@@ -22,15 +23,29 @@ export function fieldsToObject(fields: string[]): Record<string, string> {
 
 export type RowResult = { ok: true; json: string } | { ok: false; reason: string };
 
+/** Entries written by the producer: the event as JSON in field `e`, with its event id. */
+export function isProducerEntry(fields: string[]): boolean {
+  return fields.length === 2 && fields[0] === EVENT_FIELD;
+}
+
+/**
+ * The event id of an entry written by another tool, which carries none: derived from the stream's identity and the
+ * entry id, so a redelivered entry gets the same id (stored once) while the same entry id in another stream, on
+ * another Redis server, gets another (stored too: issue 11.3, rows are unique by event id alone).
+ */
+export function entryEventId(streamIdentity: string, entryId: string): string {
+  return uuid5(`stream-entry\n${streamIdentity}\n${entryId}`);
+}
+
 /**
  * The row for one entry as JSON, with the stream id spliced in. Entries written by the producer carry the event
  * JSON in field `e` and are passed through without re-serializing (one serialization per row, at the producer).
  * Entries written by other tools (`XADD logs * message hi level warn`) are validated and normalized here.
  */
-export function entryRow(entry: Entry, now = Date.now()): RowResult {
+export function entryRow(entry: Entry, streamIdentity: string, now = Date.now()): RowResult {
   const fields = entry.fields!;
   const sid = JSON.stringify(entry.id);
-  if (fields.length === 2 && fields[0] === EVENT_FIELD) {
+  if (isProducerEntry(fields)) {
     const json = fields[1]!;
     if (json.length > 2 && json.charCodeAt(0) === 123 /* { */) return { ok: true, json: `{"sid":${sid},${json.slice(1)}` };
     return { ok: false, reason: `field "${EVENT_FIELD}" does not hold a JSON object` };
@@ -49,6 +64,6 @@ export function entryRow(entry: Entry, now = Date.now()): RowResult {
   const e = parsed.event;
   return {
     ok: true,
-    json: JSON.stringify({ sid: entry.id, eid: null, message: e.message, level: e.level, service: e.service, ts: e.ts ?? now, rt: now, attributes: e.attributes }),
+    json: JSON.stringify({ sid: entry.id, eid: entryEventId(streamIdentity, entry.id), message: e.message, level: e.level, service: e.service, ts: e.ts ?? now, rt: now, attributes: e.attributes }),
   };
 }

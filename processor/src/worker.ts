@@ -12,7 +12,8 @@ import { deadLetter, type DeadLetter } from './dead-letter.js';
 import type { ProcessorMetrics } from './metrics.js';
 import { deliveryCounts, readNew, reclaimIdle } from './read-batch.js';
 import { isPoisonError, storeRows } from './store-batch.js';
-import { entryRow, type Entry } from './stream-entries.js';
+import { entryRow, isProducerEntry, type Entry } from './stream-entries.js';
+import { streamIdentity } from './stream-identity.js';
 import { retireIdleConsumers } from './retire-consumers.js';
 import { trimAcknowledged } from './trim-stream.js';
 
@@ -40,6 +41,8 @@ export class Worker {
   /** Last outcome of talking to PostgreSQL, for /ready. */
   dbHealthy = true;
   private readonly keys;
+  /** The stream's identity (stream-identity.ts), fetched when the first entry written by another tool needs it. */
+  private identity: string | undefined;
 
   constructor(private readonly d: WorkerDeps) {
     this.keys = streamKeys(d.cfg.REDIS_STREAM);
@@ -83,6 +86,7 @@ export class Worker {
         if (isNoGroupError(err)) {
           // Redis restarted without the stream (or someone deleted it): recreate the group and carry on.
           log.warn('consumer group missing; recreating it');
+          this.identity = undefined;
           await ensureGroup(redis, this.keys.stream, cfg.REDIS_GROUP).catch(() => {});
           continue;
         }
@@ -112,12 +116,15 @@ export class Worker {
     const rows: { entry: Entry; json: string }[] = [];
     const letters: DeadLetter[] = [];
     const gone: string[] = [];
+    if (this.identity === undefined && entries.some((e) => e.fields !== null && !isProducerEntry(e.fields))) {
+      this.identity = await streamIdentity(redis, this.keys);
+    }
     for (const entry of entries) {
       if (entry.fields === null) {
         gone.push(entry.id);
         continue;
       }
-      const row = entryRow(entry);
+      const row = entryRow(entry, this.identity ?? '');
       // Undecodable entries cannot succeed on a retry: dead-letter them at once.
       if (row.ok) rows.push({ entry, json: row.json });
       else letters.push({ entry, reason: `undecodable: ${row.reason}`, deliveries: 1 });

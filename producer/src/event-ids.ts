@@ -4,19 +4,9 @@
 // (logs.event_id is UNIQUE, the insert is ON CONFLICT DO NOTHING). The body is part of the id, so a key reused for
 // a different body stores that body rather than dropping it; the token is too, so that clients never collide.
 import { createHash } from 'node:crypto';
-
-/** RFC 9562 name-based (SHA-1, version 5) UUIDs under a namespace of our own. */
-const NAMESPACE = Buffer.from('8f1f3a52d6c04b0e9a4e3c7b2f6d1e05', 'hex');
+import { uuid5 } from '../../shared/src/uuid5.js';
 
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
-function uuid5(name: string): string {
-  const h = createHash('sha1').update(NAMESPACE).update(name).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
 
 /** The id of each of `count` events of a request: the same for the same token, key and body. */
 export function idempotentEventIds(token: string | undefined, key: string, body: Uint8Array, count: number): string[] {

@@ -4,10 +4,15 @@ export interface StreamKeys {
   stream: string;
   /** Dead letters: entries that could not be stored after MAX_DELIVERIES attempts. */
   dlq: string;
+  /**
+   * A random id the stream's processors agree on (SET NX), so that the event ids derived for entries written by other
+   * tools differ between two streams, even on two Redis servers whose entry ids repeat (issue 11.3).
+   */
+  identity: string;
 }
 
 export function streamKeys(stream: string): StreamKeys {
-  return { stream, dlq: `${stream}:dlq` };
+  return { stream, dlq: `${stream}:dlq`, identity: `${stream}:identity` };
 }
 
 /** The field of a stream entry that holds the event as JSON. */

@@ -65,7 +65,7 @@ export async function createTestEnv(prefix: string, opts: TestEnvOptions = {}): 
     pool,
     redis,
     async cleanup() {
-      await redis.del(env.REDIS_STREAM!, `${env.REDIS_STREAM}:dlq`).catch(() => {});
+      await redis.del(env.REDIS_STREAM!, `${env.REDIS_STREAM}:dlq`, `${env.REDIS_STREAM}:identity`).catch(() => {});
       redis.disconnect();
       // Not awaited first: pool.end() waits for a query still running (Ctrl-C during the bench's index build);
       // DROP … WITH (FORCE) ends it.
