@@ -97,7 +97,7 @@ describe('POST /send', () => {
       ['{"message":"a","level":[]}', 'invalid_event'],
       ['{"message":"a","service":{"x":1}}', 'invalid_event'],
       ['{"message":"a","attributes":[1,2]}', 'invalid_event'],
-      ['{"message":"a","attributes":{"nested":{"x":1}}}', 'invalid_event'],
+      ['{"message":"a","attributes":{"nested":{"x":1},"big":"' + 'x'.repeat(70_000) + '"}}', 'invalid_event'],
       ['{"message":"a","timestamp":true}', 'invalid_event'],
       // One bad event rejects the whole batch, however many good ones come with it.
       ['[{"message":"good-1"},{"message":"good-2"},{"message":5}]', 'invalid_event'],
@@ -110,7 +110,7 @@ describe('POST /send', () => {
     await expectServing();
   });
 
-  it('rejects absurd timestamps, unknown levels and NUL bytes', async () => {
+  it('rejects absurd timestamps, unknown levels and NUL bytes (aliases and custom pino numbers are accepted: levels-and-nesting.test.ts)', async () => {
     const bad = [
       { message: 'a', timestamp: 1e20 },
       { message: 'a', timestamp: -1 },
@@ -118,9 +118,9 @@ describe('POST /send', () => {
       { message: 'a', timestamp: '9999-12-31T23:59:59Z' },
       { message: 'a', timestamp: '2026-13-45T99:99:99Z' },
       { message: 'a', timestamp: 'yesterday' },
-      { message: 'a', level: 'verbose' },
-      { message: 'a', level: 35 },
-      { message: 'a', level: 'WARNING' },
+      { message: 'a', level: 'loud' },
+      { message: 'a', level: -35 },
+      { message: 'a', level: 3.5 },
       { message: 'a\u0000b' },
       { message: 'a', service: 'x\u0000' },
       { message: 'a', attributes: { k: 'v\u0000' } },
@@ -202,8 +202,8 @@ describe('POST /send', () => {
 describe('GET /send', () => {
   it('rejects bad parameters, invalid UTF-8 and NUL with 400', async () => {
     const bad = [
-      'message=a&level=verbose',
-      'message=a&level=99',
+      'message=a&level=loud',
+      'message=a&level=-5',
       'message=a&timestamp=notatime',
       'message=a&timestamp=99999999999999999',
       'message=a&service=a%27b%22c',
@@ -230,7 +230,7 @@ describe('WebSocket /publish', () => {
 
   it('answers bad frames with error frames and keeps the connection open', async () => {
     const c = await openWs(url());
-    const bad: (string | Buffer)[] = ['{"message":', '[{"message":"a"},{"message":5}]', '{"message":"a","level":"verbose"}', '[]', `[${Array(MAX_BATCH_EVENTS + 1).fill('{"message":"m"}').join(',')}]`, '{"message":"a\\u0000"}'];
+    const bad: (string | Buffer)[] = ['{"message":', '[{"message":"a"},{"message":5}]', '{"message":"a","level":"loud"}', '[]', `[${Array(MAX_BATCH_EVENTS + 1).fill('{"message":"m"}').join(',')}]`, '{"message":"a\\u0000"}'];
     for (const f of bad) c.ws.send(f);
     c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
     await c.waitFrames(bad.length + 1);

@@ -1,7 +1,8 @@
 // The log event (CONTRACT §3): validation of what clients send, and the normalized form that travels
 // through the stream. Shared by the producer, the processor (entries written by other tools) and the page.
 import { z } from 'zod';
-import { LEVELS, levelValue } from './levels.js';
+import { flattenAttributes } from './flatten-attributes.js';
+import { customLevelValue, LEVEL_ALIASES, LEVEL_NUMBER_ATTRIBUTE, LEVELS, levelValue } from './levels.js';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const MAX_ATTRIBUTES = 64;
@@ -22,11 +23,11 @@ const messageSchema = z
   .refine(noNul, 'message must not contain NUL (\\u0000) characters');
 
 const levelSchema = z
-  .union([z.string(), z.number()], { error: `level must be one of ${LEVELS.join(', ')} or 10-60` })
+  .union([z.string(), z.number()], { error: `level must be one of ${LEVELS.join(', ')}, an alias such as warning or err, or a pino number` })
   .transform((v, ctx) => {
     const value = levelValue(v);
     if (value === undefined) {
-      ctx.addIssue({ code: 'custom', message: `unknown level ${JSON.stringify(v)}: use one of ${LEVELS.join(', ')} or 10, 20, 30, 40, 50, 60` });
+      ctx.addIssue({ code: 'custom', message: `unknown level ${JSON.stringify(v)}: use one of ${LEVELS.join(', ')}, an alias (${Object.keys(LEVEL_ALIASES).join(', ')}), or a pino level number` });
       return z.NEVER;
     }
     return value;
@@ -103,36 +104,56 @@ export type ParseResult = { ok: true; event: ValidEvent } | { ok: false; issues:
 
 const KNOWN = new Set(['message', 'msg', 'level', 'service', 'timestamp', 'time', 'attributes']);
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
 /**
  * Map a pino line (or any event with extra top-level fields) onto the event shape: `msg` → message,
- * `time` → timestamp, other top-level fields → attributes (nested values as JSON strings).
+ * `time` → timestamp, other top-level fields → attributes, nested objects flattened into dotted keys
+ * (flatten-attributes.ts). A custom pino level number becomes the standard level below it, the number kept in
+ * the `level_number` attribute.
  */
 function fromPino(raw: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   out.message = raw.message !== undefined ? raw.message : raw.msg;
-  if (raw.level !== undefined) out.level = raw.level;
   if (raw.service !== undefined) out.service = raw.service;
   const ts = raw.timestamp !== undefined ? raw.timestamp : raw.time;
   if (ts !== undefined) out.timestamp = ts;
-  let extra: Record<string, unknown> | undefined;
+  let extra: Map<string, unknown> | undefined;
   for (const key of Object.keys(raw)) {
     if (KNOWN.has(key)) continue;
-    const value = raw[key];
-    extra ??= {};
-    extra[key] = value !== null && typeof value === 'object' ? JSON.stringify(value) : value;
+    extra ??= new Map();
+    extra.set(key, raw[key]);
   }
-  if (raw.attributes !== undefined) {
-    out.attributes = extra && raw.attributes !== null && typeof raw.attributes === 'object' && !Array.isArray(raw.attributes)
-      ? { ...extra, ...(raw.attributes as object) }
-      : raw.attributes;
-  } else if (extra) {
-    out.attributes = extra;
+  if (raw.level !== undefined) {
+    const custom = customLevel(raw.level);
+    if (custom === undefined) out.level = raw.level;
+    else {
+      out.level = custom;
+      extra ??= new Map();
+      extra.set(LEVEL_NUMBER_ATTRIBUTE, Number(raw.level));
+    }
   }
   // When both message and msg are present, msg is kept as an attribute rather than lost.
   if (raw.message !== undefined && raw.msg !== undefined) {
-    out.attributes = { ...((out.attributes as object) ?? {}), msg: raw.msg };
+    extra ??= new Map();
+    extra.set('msg', raw.msg);
+  }
+  if (raw.attributes !== undefined && !isObject(raw.attributes)) {
+    out.attributes = raw.attributes; // refused by validation, with its path
+  } else if (extra || raw.attributes !== undefined) {
+    // Explicit attributes win over top-level fields of the same name.
+    const fields = new Map(extra);
+    if (raw.attributes !== undefined) for (const [k, v] of Object.entries(raw.attributes)) fields.set(k, v);
+    out.attributes = flattenAttributes(Object.fromEntries(fields));
   }
   return out;
+}
+
+/** The standard level for a custom pino level number (35, "35"), or undefined when it is standard or not a number. */
+function customLevel(level: unknown): number | undefined {
+  const n = typeof level === 'number' ? level : typeof level === 'string' && /^\d{1,9}$/.test(level) ? Number(level) : undefined;
+  if (n === undefined || levelValue(n) !== undefined) return undefined;
+  return customLevelValue(n);
 }
 
 /** Validate one decoded JSON value as an event; `index` is its position in the request. */

@@ -19,7 +19,7 @@ describe('event validation', () => {
     expect(r.event.message).toBe('boom');
     expect(r.event.level).toBe(50);
     expect(r.event.ts).toBe(1764180000000);
-    expect(r.event.attributes).toEqual({ pid: 42, hostname: 'web-1', err: '{"type":"Error","message":"x"}', reqId: 'r1' });
+    expect(r.event.attributes).toEqual({ pid: 42, hostname: 'web-1', 'err.type': 'Error', 'err.message': 'x', reqId: 'r1' });
   });
 
   it.each([
@@ -29,7 +29,8 @@ describe('event validation', () => {
     [{ message: 'x'.repeat(64 * 1024 + 1) }, 'message', 'bytes'],
     [{ message: 'a\u0000b' }, 'message', 'NUL'],
     [{ message: 'x', level: 'loud' }, 'level', 'unknown level'],
-    [{ message: 'x', level: 35 }, 'level', 'unknown level'],
+    [{ message: 'x', level: -5 }, 'level', 'unknown level'],
+    [{ message: 'x', level: 35.5 }, 'level', 'unknown level'],
     // `in` would find these on Object.prototype (found by the property test in parsers.property.test.ts).
     [{ message: 'x', level: '__proto__' }, 'level', 'unknown level'],
     [{ message: 'x', level: 'toString' }, 'level', 'unknown level'],
@@ -38,7 +39,7 @@ describe('event validation', () => {
     [{ message: 'x', timestamp: 'yesterday' }, 'timestamp', 'RFC 3339'],
     [{ message: 'x', timestamp: 8.64e15 }, 'timestamp', 'out of range'],
     [{ message: 'x', timestamp: '3026-01-01T00:00:00Z' }, 'timestamp', 'out of range'],
-    [{ message: 'x', attributes: { nested: { a: 1 } } }, 'attributes.nested', 'flat'],
+    [{ message: 'x', attributes: { k: 'x'.repeat(64 * 1024 + 1) } }, 'attributes.k', 'too long'],
     [{ message: 'x', attributes: [1, 2] }, 'attributes', 'object'],
   ])('rejects %j at %s', (raw, path, text) => {
     const r = parseEvent(raw);
