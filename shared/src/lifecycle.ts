@@ -94,4 +94,28 @@ export function onShutdown(log: Logger, stop: () => Promise<void>, timeoutMs = 1
   };
   process.on('SIGTERM', () => handler('SIGTERM'));
   process.on('SIGINT', () => handler('SIGINT'));
+  // Already draining (a signal came first): the parent leaving must not cut that short.
+  stopWithParent(() => {
+    if (stoppingSince === 0) handler('parent exited');
+  });
+}
+
+const PARENT_CHECK_MS = 1_000;
+
+/**
+ * Stop when the process that started this one is gone. `kill <npm pid>` (or a script's `kill $!`) used to leave the
+ * service running, orphaned and still consuming (issue 12): npm passes the signal to its `sh -c`, which dies without
+ * passing it on. The npm scripts `exec` node so that the signal reaches it, and this covers what no signal reaches:
+ * a SIGKILLed npm, `npm start` or test runner. A service whose parent is init (systemd, a container's PID 1) has
+ * nothing to watch; under a supervisor it runs on its own.
+ */
+function stopWithParent(stop: () => void): void {
+  const parent = process.ppid;
+  if (parent <= 1) return;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    stop();
+  }, PARENT_CHECK_MS);
+  timer.unref();
 }
