@@ -3,7 +3,8 @@
 // with max(id): ids are taken in commit order without gaps, so stored = max(id) - max(id) before the run).
 import { startLoad } from './load.js';
 import { wallMs } from './load-child.js';
-import { cpuDelta, cpuOf, pidsNamed } from './proc.js';
+import { pgCpuBetween, pgCpuSnapshot } from './pg-cpu.js';
+import { cpuDelta, cpuOf } from './proc.js';
 import type { Ctx } from './context.js';
 import type { Stack } from './stack.js';
 import { round } from './results.js';
@@ -12,6 +13,8 @@ export interface IngestFigures {
   processors: number;
   events: number;
   stored: number;
+  /** Rows of this run counted in logs at the end: equal to events when each was stored exactly once. */
+  counted: number;
   seconds: number;
   storedPerSec: number;
   acceptedPerSec: number;
@@ -20,7 +23,10 @@ export interface IngestFigures {
   request: unknown;
   retried503: number;
   errors: number;
-  /** CPU seconds per 1,000 events stored, per process group. */
+  /**
+   * CPU seconds per 1,000 events stored, per process group (producer, processors, gateway, postgres backends of
+   * the bench database, postgres shared processes, redis, load generator) and their total.
+   */
   cpuPer1k: Record<string, number>;
 }
 
@@ -53,7 +59,7 @@ export async function ingestRun(ctx: Ctx, stack: Stack, total: number): Promise<
   const maxId = async () => Number((await db.query<{ n: string }>('SELECT coalesce(max(id), 0) AS n FROM logs')).rows[0]!.n);
   const base = await maxId();
   const servicePids = () => new Map(stack.services().map((s) => [s.proc.pid!, s.name === 'processor' ? 'processors' : s.name]));
-  const pgBefore = cpuOf(pidsNamed('postgres'));
+  const pgBefore = await pgCpuSnapshot(db);
   const svcBefore = cpuOf([...servicePids().keys()]);
   const redisBefore = ctx.redisPid ? cpuOf([ctx.redisPid]) : new Map<number, number>();
 
@@ -73,30 +79,32 @@ export async function ingestRun(ctx: Ctx, stack: Stack, total: number): Promise<
     await new Promise((r) => setTimeout(r, 50));
   }
   const result = loadResult ?? (await load.result);
-  const benchBackends = (await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => r.pid);
-  const pgAfter = cpuOf(pidsNamed('postgres'));
+  const pg = pgCpuBetween(pgBefore, await pgCpuSnapshot(db));
   const svcAfter = cpuOf([...servicePids().keys()]);
   const redisAfter = ctx.redisPid ? cpuOf([ctx.redisPid]) : new Map<number, number>();
   const { rows: countRows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM logs WHERE id > $1', [base]);
   if (countRows[0]!.n !== result.accepted) ctx.log(`  warning: ${countRows[0]!.n} rows stored for ${result.accepted} accepted events`);
 
-  const per1k = (cpu: number) => round(cpu / (result.accepted / 1000), 3);
+  const per1k = (cpu: number) => cpu / (result.accepted / 1000);
   const cpuPer1k: Record<string, number> = {};
   const pidNames = servicePids();
   for (const [pid, cpu] of svcAfter) {
     const name = pidNames.get(pid)!;
-    cpuPer1k[name] = round((cpuPer1k[name] ?? 0) + per1k(cpu - (svcBefore.get(pid) ?? 0)), 3);
+    cpuPer1k[name] = (cpuPer1k[name] ?? 0) + per1k(cpu - (svcBefore.get(pid) ?? 0));
   }
-  cpuPer1k['postgres (bench backends)'] = per1k(cpuDelta(pgBefore, pgAfter, benchBackends));
-  cpuPer1k['postgres (other processes)'] = per1k(cpuDelta(pgBefore, pgAfter) - cpuDelta(pgBefore, pgAfter, benchBackends));
+  cpuPer1k['postgres backends'] = per1k(pg.bench);
+  cpuPer1k['postgres shared'] = per1k(pg.shared);
   cpuPer1k.redis = per1k(cpuDelta(redisBefore, redisAfter));
   cpuPer1k['load generator'] = per1k(result.sendCpuSec);
+  cpuPer1k.total = Object.values(cpuPer1k).reduce((a, b) => a + b, 0);
+  for (const k of Object.keys(cpuPer1k)) cpuPer1k[k] = round(cpuPer1k[k]!, 4);
   const seconds = (storedAt - t0) / 1000;
   if (result.errors > 0) ctx.log(`  ${result.errors} failed requests; last: ${result.lastError}`);
   return {
     processors,
     events: result.accepted,
     stored,
+    counted: countRows[0]!.n,
     seconds: round(seconds, 2),
     storedPerSec: round(stored / seconds, 0),
     acceptedPerSec: round(result.acceptedPerSec, 0),

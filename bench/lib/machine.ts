@@ -13,6 +13,56 @@ export interface Machine {
   /** 1-minute load average when the run started and ended: other work on the machine skews the figures. */
   loadavgStart: number;
   loadavgEnd?: number;
+  /** 1-, 5- and 15-minute load averages when the run started. */
+  loadavg?: number[];
+  /** CPUs this process may use (nproc). */
+  nproc?: number;
+  /** Share of the machine's CPU time busy in the second before the run started: other work, not the bench. */
+  busyBefore?: number;
+  /** Share of CPU time stolen by the hypervisor over the whole run (/proc/stat steal). */
+  steal?: number;
+  /** A fixed single-core integer loop, million iterations/s (median of 3): the machine's speed in one figure. */
+  loopMops?: number;
+}
+
+/** The machine-wide CPU counters of /proc/stat's first line, in ticks. */
+export interface CpuTimes {
+  total: number;
+  idle: number;
+  steal: number;
+}
+
+export function cpuTimes(): CpuTimes {
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is already in user).
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { total: f.reduce((a, b) => a + b, 0), idle: f[3]! + f[4]!, steal: f[7]! };
+}
+
+/** Share of the ticks between two samples that were stolen, and that were busy (not idle, not stolen). */
+export function cpuShares(a: CpuTimes, b: CpuTimes): { steal: number; busy: number } {
+  const total = b.total - a.total;
+  if (total <= 0) return { steal: 0, busy: 0 };
+  const steal = (b.steal - a.steal) / total;
+  return { steal, busy: 1 - (b.idle - a.idle) / total - steal };
+}
+
+/** Million iterations per second of a fixed xorshift loop on one core (median of 3 runs of ~0.1-0.3 s). */
+export function singleCoreLoop(iterations = 20_000_000): number {
+  const rates: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    let x = 2463534242;
+    const start = performance.now();
+    for (let i = 0; i < iterations; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+    }
+    const ms = performance.now() - start;
+    if (x === 42) console.log(''); // keeps the loop from being optimised away
+    rates.push(iterations / ms / 1000);
+  }
+  rates.sort((a, b) => a - b);
+  return Math.round(rates[1]! * 10) / 10;
 }
 
 export interface Versions {
@@ -35,6 +85,8 @@ export function machine(): Machine {
     memoryGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
     os: `${os.type()} ${os.release()}`,
     loadavgStart: Math.round(os.loadavg()[0]! * 100) / 100,
+    loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    nproc: os.availableParallelism(),
   };
 }
 

@@ -62,6 +62,8 @@ export const fanout: Scenario = async (ctx) => {
     const s = r.sendToReceive;
     const gatewayCpu = after.cpuSec - idle.cpuSec;
     return {
+      repetitions: 1,
+      ratios: [],
       figures: { ...r, subscribers, seconds, batch, client, subscriberProcesses: processes, gatewayRssMb: { before: before.rssMb, idle: idle.rssMb, after: after.rssMb }, gatewayKbPerIdleConnection: perConnKb, gatewayCpuSec: gatewayCpu, serverPush: server, publish },
       rows: [
         { metric: `subscribers connected (in ${round(r.connectSeconds)} s)`, value: r.clients, unit: '', target: `${subscribers}`, pass: r.clients === subscribers },

@@ -38,6 +38,8 @@ export const latency: Scenario = async (ctx) => {
     if (r.sendErrors > 0) ctx.log(`  ${r.sendErrors} failed sends; last: ${r.lastError}`);
     const s = r.sendToReceive;
     return {
+      repetitions: 1,
+      ratios: [],
       figures: { ...r, seconds, server },
       rows: [
         { metric: `send→receive p50 (${Math.round(r.rate)} events/s)`, value: s.p50, unit: 'ms', target: '≤ 10 ms', pass: s.p50 !== null && s.p50 <= 10 },

@@ -56,7 +56,7 @@ export const soak: Scenario = async (ctx) => {
     }
     rows.push({ metric: `stream lag at ${first.t} s → ${last.t} s`, value: `${first.lag} → ${last.lag}`, unit: '', target: 'no growth', pass: last.lag <= Math.max(first.lag, rate) });
     rows.push({ metric: 'live subscriber: rows received / dropped', value: `${r.received} / ${r.dropped}`, unit: '', target: `${r.accepted} / 0`, pass: r.received === r.accepted && r.dropped === 0 });
-    return { figures: { rate, seconds, samples, load: r }, rows };
+    return { repetitions: 1, ratios: [], figures: { rate, seconds, samples, load: r }, rows };
   } finally {
     await stack.stop();
   }

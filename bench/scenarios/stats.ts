@@ -113,7 +113,7 @@ export const stats: Scenario = async (ctx) => {
       }
     }
     rows.push({ metric: 'optional search index build (npm run search-index -- on)', value: round(indexSeconds), unit: 's', pass: null });
-    return { figures: { rows: total, tableSize: sizeRows[0]!.size, generateSeconds: round(generateSeconds), searchIndexSeconds: round(indexSeconds), queries: out }, rows };
+    return { repetitions: 1, ratios: [], figures: { rows: total, tableSize: sizeRows[0]!.size, generateSeconds: round(generateSeconds), searchIndexSeconds: round(indexSeconds), queries: out }, rows };
   } finally {
     await stack.stop();
   }

@@ -1,0 +1,80 @@
+// The bench's statistics (issue 17): medians and spreads of repetitions, ratios paired per repetition, ratio
+// targets, and the verdict of `--compare` (worse only beyond both runs' own spread).
+import { describe, expect, it } from 'vitest';
+import { ratioRow, fmtSpread } from '../bench/lib/results.js';
+import { compareSpreads, median, meets, pairedRatios, relativeSpread, repeat, spread } from '../bench/lib/stats.js';
+
+describe('bench statistics', () => {
+  it('takes the median of odd and even counts without reordering its input', () => {
+    const xs = [5, 1, 3];
+    expect(median(xs)).toBe(3);
+    expect(xs).toEqual([5, 1, 3]);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(() => median([])).toThrow();
+  });
+
+  it('reports median and min–max, leaving out what was not measured', () => {
+    expect(spread([3, null, 1, undefined, Number.NaN, 2])).toEqual({ median: 2, min: 1, max: 3, values: [3, 1, 2] });
+    expect(spread([null, undefined])).toBeNull();
+    expect(relativeSpread(spread([90, 100, 110])!)).toBeCloseTo(0.2);
+  });
+
+  it('divides each figure by the baseline of its own repetition, not medians by medians', () => {
+    // The machine slowed down in the second repetition: both sides moved, the ratio did not.
+    // (Out of order, too: a ratio pairs the repetition's own figures.)
+    const figures = [50, 25, 48];
+    const baselines = [100, 50, 96];
+    expect(pairedRatios([...figures].reverse(), baselines)).not.toEqual([0.5, 0.5, 0.5]);
+    expect(pairedRatios(figures, baselines)).toEqual([0.5, 0.5, 0.5]);
+    // A repetition missing one side, or with a zero baseline, gives no ratio.
+    expect(pairedRatios([1, 2, null, 4], [2, 0, 3, 8])).toEqual([0.5, 0.5]);
+    expect(() => pairedRatios([1], [1, 2])).toThrow();
+  });
+
+  it('builds a ratio row whose pass follows the median and the target direction', () => {
+    const row = ratioRow({
+      key: 'k',
+      metric: 'm',
+      better: 'higher',
+      target: { op: '≥', value: 0.4 },
+      figure: { name: 'stored', unit: '/s', values: [30, 45, 38] },
+      baseline: { name: 'ceiling', unit: '/s', values: [100, 100, 100] },
+    });
+    expect(row.ratio).toMatchObject({ median: 0.38, min: 0.3, max: 0.45 });
+    expect(row.pass).toBe(false);
+    expect(row.figure.spread?.median).toBe(38);
+    expect(fmtSpread(row.ratio, '', true)).toBe('0.38× (0.3×–0.45×)');
+    expect(meets({ op: '≤', value: 1.5 }, 1.5)).toBe(true);
+    expect(meets({ op: '≤', value: 1.5 }, 1.51)).toBe(false);
+    const untargeted = ratioRow({ key: 'k', metric: 'm', better: 'lower', figure: { name: 'a', unit: '', values: [1] }, baseline: { name: 'b', unit: '', values: [null] } });
+    expect(untargeted.ratio).toBeNull();
+    expect(untargeted.pass).toBeNull();
+  });
+
+  it('alternates which side of a repetition goes first', async () => {
+    const order = await repeat(4, async (i, baselineFirst) => `${i}:${baselineFirst}`);
+    expect(order).toEqual(['0:true', '1:false', '2:true', '3:false']);
+  });
+});
+
+describe('bench --compare verdict', () => {
+  const s = (...values: number[]) => spread(values)!;
+
+  it('calls a change within either run\'s spread the same', () => {
+    expect(compareSpreads(s(1.0, 1.1, 1.2), s(1.1, 1.18, 1.3), 'lower')).toBe('same'); // new median inside the old range
+    expect(compareSpreads(s(1.0, 1.1, 1.2), s(1.0, 1.3, 1.35), 'lower')).toBe('same'); // old median inside the new range
+  });
+
+  it('flags a worse ratio beyond both spreads, in the direction that is worse', () => {
+    expect(compareSpreads(s(1.0, 1.1, 1.2), s(1.4, 1.5, 1.6), 'lower')).toBe('worse');
+    expect(compareSpreads(s(1.0, 1.1, 1.2), s(1.4, 1.5, 1.6), 'higher')).toBe('better');
+    expect(compareSpreads(s(0.5, 0.55, 0.6), s(0.3, 0.32, 0.35), 'higher')).toBe('worse');
+    expect(compareSpreads(s(0.5, 0.55, 0.6), s(0.3, 0.32, 0.35), 'lower')).toBe('better');
+  });
+
+  it('lets a noisy run hide a change that a quiet run would show', () => {
+    const old = s(1.0, 1.1, 1.2);
+    expect(compareSpreads(old, s(1.3, 1.35, 1.4), 'lower')).toBe('worse');
+    expect(compareSpreads(old, s(0.9, 1.35, 2.0), 'lower')).toBe('same');
+  });
+});
