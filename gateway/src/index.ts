@@ -10,6 +10,7 @@ import { DEFAULT_PORT, loadGatewayConfig } from './config.js';
 import { LiveHub } from './live-hub.js';
 import { gatewayMetrics } from './metrics.js';
 import { listenForRows, type NotificationSource } from './notifications.js';
+import { loadTextFold } from './text-match.js';
 
 const cfg = loadGatewayConfig();
 requireNativeUws('gateway');
@@ -21,7 +22,9 @@ await prepareDatabase(cfg, log);
 const db = createPool(cfg, { max: 10 });
 const metrics = gatewayMetrics();
 const app = loadUws().App();
-const hub = new LiveHub(app, db, log, metrics, { softLimit: cfg.LIVE_MAX_BACKPRESSURE, scanIntervalMs: 50, pollIntervalMs: cfg.POLL_INTERVAL_MS });
+const text = await loadTextFold(db);
+if (!text.perCharacter) log.warn('the database lower-cases in context (an ICU collation): /live text matches may differ from /logs for rare strings (final sigma, dotted I); use a libc collation such as C.UTF-8');
+const hub = new LiveHub(app, db, log, metrics, { softLimit: cfg.LIVE_MAX_BACKPRESSURE, scanIntervalMs: 50, pollIntervalMs: cfg.POLL_INTERVAL_MS }, text.fold);
 let listener: NotificationSource | undefined;
 registerGatewayRoutes(app, { cfg, db, log, metrics, hub, listener: () => listener });
 

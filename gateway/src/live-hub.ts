@@ -2,12 +2,13 @@
 // fanned out natively by uWS topics. Slow clients are moved off their topic and told exactly what they missed.
 import type pg from 'pg';
 import type { Logger } from '../../shared/src/logger.js';
-import { filterKey, matches, type Filter } from '../../shared/src/protocol.js';
+import { filterKey, matchesFields, type Filter } from '../../shared/src/protocol.js';
 import { splitFrames } from './frames.js';
 import type { TemplatedApp, WebSocket } from '../../shared/src/uws.js';
 import type { GatewayMetrics } from './metrics.js';
 import { headId, PAGE_ROWS, rowsAfter } from './new-rows.js';
 import type { LiveRow } from './row-json.js';
+import type { TextFold } from './text-match.js';
 
 export interface LiveSocketData {
   filter: Filter;
@@ -29,6 +30,8 @@ export type LiveSocket = WebSocket<LiveSocketData>;
 
 interface Group {
   filter: Filter;
+  /** filter.q lower-cased as PostgreSQL does (text-match.ts). */
+  foldedQ: string;
   topic: string;
   members: Set<LiveSocket>;
   /** Bytes published to the topic since its members' buffers were last checked. */
@@ -81,6 +84,7 @@ export class LiveHub {
     private readonly log: Logger,
     private readonly metrics: GatewayMetrics,
     private readonly opts: HubOptions,
+    private readonly text: TextFold,
   ) {}
 
   async start(): Promise<void> {
@@ -209,9 +213,12 @@ export class LiveHub {
     const now = Date.now();
     for (const r of rows) if (r.rt) this.metrics.ingestPushLatency.observe((now - r.rt) / 1000);
     const lastId = rows[rows.length - 1]!.id;
+    // Each message is folded once per fetch, not once per group.
+    const folded: (string | undefined)[] = new Array(rows.length);
+    const foldedAt = (i: number) => (folded[i] ??= this.text.fold(rows[i]!.message));
     // A group exists only while it has members (leave() deletes the last one's group).
     for (const g of this.groups.values()) {
-      const matching = rows.filter((r) => matches(g.filter, r));
+      const matching = rows.filter((r, i) => matchesFields(g.filter, r) && (g.foldedQ === '' || this.text.contains(foldedAt(i), g.foldedQ)));
       for (const frame of splitFrames(matching, this.opts.softLimit / 2)) {
         if (g.bytesSinceScan + frame.text.length > this.opts.softLimit) this.scanGroup(g);
         this.app.publish(g.topic, frame.text);
@@ -245,10 +252,11 @@ export class LiveHub {
   /** Put a socket on its filter's topic, from the current head on. Synchronous: no row can slip in between. */
   joinLive(ws: LiveSocket): void {
     const data = ws.getUserData();
-    const key = filterKey(data.filter);
+    const foldedQ = this.text.fold(data.filter.q);
+    const key = filterKey(data.filter, foldedQ);
     let g = this.groups.get(key);
     if (!g) {
-      g = { filter: data.filter, topic: `live:${key}`, members: new Set(), bytesSinceScan: 0, publishedUpTo: this.head };
+      g = { filter: data.filter, foldedQ, topic: `live:${key}`, members: new Set(), bytesSinceScan: 0, publishedUpTo: this.head };
       this.groups.set(key, g);
     }
     if (!g.members.has(ws)) this.liveSubscribers++;

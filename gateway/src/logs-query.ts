@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { badRequest } from '../../shared/src/errors.js';
 import { parseFilter, type Filter } from '../../shared/src/protocol.js';
 import { SEARCH_INDEX_EXISTS_SQL } from '../../shared/src/search-index.js';
+import { textMatchSql } from './text-match.js';
 import { ITEM_JSON_SQL } from './row-json.js';
 
 export const MAX_LIMIT = 1000;
@@ -71,6 +72,8 @@ export function filterWhere(filter: Filter, values: unknown[]): string[] {
     where.push(`level >= $${values.length}`);
   }
   if (filter.q !== '') {
+    // ILIKE is lower(message) LIKE lower(pattern) in a UTF-8 database: the same folding as textMatchSql, and the
+    // form the optional trigram index serves.
     values.push(likePattern(filter.q));
     where.push(`message ILIKE $${values.length}`);
   }
@@ -153,14 +156,15 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
   let from = Math.max(Number(low), q.after === undefined ? 0 : q.after + 1);
   let to = Math.min(Number(high), q.before === undefined ? Number.MAX_SAFE_INTEGER : q.before - 1);
 
-  // Matches in ids [a, b]. By default the text test is strpos on lower(), which cannot use the trigram index, so
-  // the plan stays a scan of the id range; `viaIndex` uses ILIKE instead, leaving the planner free to use it.
+  // Matches in ids [a, b]. By default the text test is strpos on lower() (text-match.ts), which cannot use the
+  // trigram index, so the plan stays a scan of the id range; `viaIndex` uses ILIKE instead, leaving the planner free
+  // to use it.
   const inRange = (a: number, b: number, limit: number, viaIndex = false) => {
     const values: unknown[] = [];
     const where = filterWhere(viaIndex ? q.filter : { ...q.filter, q: '' }, values);
     if (!viaIndex) {
       values.push(q.filter.q);
-      where.push(`strpos(lower(message), $${values.length}) > 0`);
+      where.push(textMatchSql('message', `$${values.length}`));
     }
     values.push(a, b);
     where.push(`id BETWEEN $${values.length - 1} AND $${values.length}`);

@@ -23,7 +23,7 @@ export interface Filter {
   services: string[];
   /** Minimum level value (10-60); 0 = all. */
   minLevel: number;
-  /** Case-insensitive substring of message, lower-cased; '' = none. */
+  /** Text to find in message, as typed; matched case-insensitively by gateway/src/text-match.ts; '' = none. */
   q: string;
 }
 
@@ -80,18 +80,21 @@ export function parseFilter(input: unknown): FilterResult {
     const path = issue.path.join('.');
     return { ok: false, path, message: `${path ? path + ': ' : ''}${issue.message}` };
   }
-  return { ok: true, filter: { services: r.data.service ?? [], minLevel: r.data.level ?? 0, q: (r.data.q ?? '').toLowerCase() } };
+  return { ok: true, filter: { services: r.data.service ?? [], minLevel: r.data.level ?? 0, q: r.data.q ?? '' } };
 }
 
-/** A canonical string for a filter: subscribers with equal keys share one frame (and one uWS topic). */
-export function filterKey(f: Filter): string {
-  return `s=${f.services.join(',')}&l=${f.minLevel}&q=${encodeURIComponent(f.q)}`;
+/**
+ * A canonical string for a filter: subscribers with equal keys share one frame (and one uWS topic). `foldedQ` is
+ * q lower-cased as PostgreSQL does it (gateway/src/text-match.ts), so that "Timeout" and "timeout" share a group.
+ */
+export function filterKey(f: Filter, foldedQ: string): string {
+  return `s=${f.services.join(',')}&l=${f.minLevel}&q=${encodeURIComponent(foldedQ)}`;
 }
 
-export function matches(f: Filter, row: { level: number; service: string; message: string }): boolean {
+/** The level and service part of a filter; the text part (q) is gateway/src/text-match.ts, one definition with SQL's. */
+export function matchesFields(f: Filter, row: { level: number; service: string }): boolean {
   if (row.level < f.minLevel) return false;
   if (f.services.length > 0 && !f.services.includes(row.service)) return false;
-  if (f.q !== '' && !row.message.toLowerCase().includes(f.q)) return false;
   return true;
 }
 

@@ -166,9 +166,8 @@ describe('query parsers', () => {
         if (r.ok) {
           const f = r.filter;
           expect([0, ...LEVEL_NUMBERS]).toContain(f.minLevel);
-          // The limit applies to what the user typed; lower-casing can lengthen it ('İ' → 'i̇', 1 → 2 code units).
-          expect(f.q.length).toBeLessThanOrEqual(MAX_Q_CHARS * 2);
-          expect(f.q).toBe(f.q.toLowerCase());
+          // q is kept as typed (case folding is PostgreSQL's, gateway/src/text-match.ts).
+          expect(f.q.length).toBeLessThanOrEqual(MAX_Q_CHARS);
           expect(f.q.includes('\u0000')).toBe(false);
           expect([...f.services].sort()).toEqual(f.services);
           expect(new Set(f.services).size).toBe(f.services.length);
@@ -238,10 +237,10 @@ describe('level names', () => {
   });
 });
 
-describe('q lower-casing', () => {
-  it('accepts a q at the limit even when lower-casing lengthens it (found by the property above)', () => {
+describe('q as typed', () => {
+  it('accepts a q at the limit and keeps it as typed (no JavaScript lower-casing: İ stays İ)', () => {
     const r = parseFilter({ q: 'İ'.repeat(MAX_Q_CHARS) });
-    expect(r.ok && r.filter.q.length).toBe(MAX_Q_CHARS * 2);
+    expect(r.ok && r.filter.q).toBe('İ'.repeat(MAX_Q_CHARS));
     expect(parseFilter({ q: 'x'.repeat(MAX_Q_CHARS + 1) }).ok).toBe(false);
   });
 });
