@@ -7,10 +7,12 @@
 // and the exit status is then 1.
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { DEFAULT_HOST, loadEnvFile } from '../shared/src/config.js';
 import { LEVELS, levelValue } from '../shared/src/levels.js';
 
 const USAGE = `usage: <command> | npm run -s ship -- [--url URL] [--service NAME] [--level LEVEL] [--token TOKEN]
-  --url      the producer (default $PRODUCER_URL or http://localhost:8001)
+  --url      the producer (default $PRODUCER_URL, else http://127.0.0.1:$PRODUCER_PORT, port 8001 by default;
+             both also read from .env)
   --service  service of events that do not name one (default: the producer's, "default")
   --level    level of events that do not give one, e.g. error for a process's stderr (default: info)
   --token    ingest token when the producer has INGEST_TOKENS (default $INGEST_TOKEN)`;
@@ -27,8 +29,21 @@ interface Args {
   token?: string;
 }
 
+/** The producer `npm start` runs on this machine: PRODUCER_URL, else PRODUCER_PORT on HOST (when it is one address). */
+function defaultUrl(env: NodeJS.ProcessEnv): string {
+  if (env.PRODUCER_URL) return env.PRODUCER_URL.replace(/\/+$/, '');
+  const port = env.PRODUCER_PORT || '8001';
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+    console.error(`ship: PRODUCER_PORT=${JSON.stringify(port)}: expected an integer from 1 to 65535`);
+    process.exit(2);
+  }
+  const host = !env.HOST || env.HOST === '0.0.0.0' || env.HOST === '::' ? DEFAULT_HOST : env.HOST;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 function parseArgs(argv: string[]): Args {
-  const out: Args = { url: process.env.PRODUCER_URL ?? 'http://localhost:8001', token: process.env.INGEST_TOKEN || undefined };
+  loadEnvFile();
+  const out: Args = { url: defaultUrl(process.env), token: process.env.INGEST_TOKEN || undefined };
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i]!;
     const value = argv[i + 1];

@@ -16,7 +16,7 @@ const configShape = { ...baseShape, ...ingestShape, ...processorShape, ...gatewa
 const startDefaults = new Map<string, string>(
   [...read('scripts/start.ts').matchAll(/^\s+([A-Z][A-Z0-9_]+): z\.coerce[^\n]*\.default\((\d+)\)/gm)].map((m) => [m[1]!, m[2]!]),
 );
-const KNOWN = new Set<string>([...Object.keys(configShape), 'PORT', 'HOST', ...startDefaults.keys()]);
+const KNOWN = new Set<string>([...Object.keys(configShape), 'PORT', 'HOST', 'PRODUCER_URL', ...startDefaults.keys()]);
 
 /** The default of every variable as the services see it ('' for none), rendered as .env would write it. */
 function defaults(): Map<string, string> {

@@ -2,11 +2,16 @@
 // they are and text as messages, with --service and --level for what a line does not say; invalid events are
 // reported by line number and left out; a producer that is not up yet gets the lines once it is.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/free-port.js';
 import { startService, stopAll } from './helpers/services.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers/test-env.js';
 
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 let t: TestEnv;
 
 beforeAll(async () => {
@@ -86,6 +91,33 @@ describe('npm run ship', () => {
     expect(await s.exited).toBe(0);
     expect((await streamEvents()).map((e) => e.message)).toEqual(['waited 1', 'waited 2']);
     expect(s.stderr()).toContain('2 lines shipped');
+    await producer.stop();
+  });
+
+  it('finds the producer on PRODUCER_PORT, from the environment or from .env, without --url', async () => {
+    await t.redis.del(t.stream);
+    const producer = await startService('producer', t.env);
+    const run = (cwd: string, env: Record<string, string>, line: string) => {
+      const base = { ...process.env };
+      for (const name of ['PRODUCER_URL', 'PRODUCER_PORT', 'HOST']) delete base[name];
+      const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/ship.ts'], { cwd, env: { ...base, ...env }, stdio: ['pipe', 'ignore', 'ignore'] });
+      proc.stdin!.end(`${line}\n`);
+      return new Promise<number | null>((r) => proc.once('exit', r));
+    };
+    expect(await run(ROOT, { PRODUCER_PORT: String(producer.port) }, 'via PRODUCER_PORT')).toBe(0);
+    // .env is read from the repository root: a copy of the script's tree with a .env of its own (the real root's
+    // .env is the developer's).
+    const copy = mkdtempSync(join(tmpdir(), 'ship-env-'));
+    try {
+      for (const f of ['scripts/ship.ts', 'shared/src/config.ts', 'shared/src/levels.ts']) cpSync(`${ROOT}${f}`, join(copy, f));
+      writeFileSync(join(copy, 'package.json'), '{"type":"module"}');
+      symlinkSync(`${ROOT}node_modules`, join(copy, 'node_modules'));
+      writeFileSync(join(copy, '.env'), `PRODUCER_PORT=${producer.port}\n`);
+      expect(await run(copy, {}, 'via .env')).toBe(0);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+    expect((await streamEvents()).map((e) => e.message)).toEqual(['via PRODUCER_PORT', 'via .env']);
     await producer.stop();
   });
 });

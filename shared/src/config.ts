@@ -8,7 +8,8 @@ import { z } from 'zod';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 let envFileLoaded = false;
-function loadEnvFile(): void {
+/** Read the repo root's `.env` into process.env once (also for scripts that take no config schema, e.g. ship). */
+export function loadEnvFile(): void {
   if (envFileLoaded) return;
   envFileLoaded = true;
   const path = `${REPO_ROOT}.env`;
