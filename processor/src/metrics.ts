@@ -5,6 +5,7 @@ export function processorMetrics() {
   return {
     registry,
     batchSize: new prom.Histogram({ name: 'logstream_batch_size', help: 'Entries per batch read from the stream', buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000], registers: [registry] }),
+    batchBytes: new prom.Histogram({ name: 'logstream_batch_bytes', help: 'Characters of entry data per batch read from the stream (bounded by BATCH_MAX_BYTES, 16 MiB, plus one read of large events)', buckets: [1024, 16384, 262144, 1048576, 4194304, 16777216, 67108864, 268435456], registers: [registry] }),
     insertDuration: new prom.Histogram({ name: 'logstream_insert_duration_seconds', help: 'Duration of one batch insert statement', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
     rowsStored: new prom.Counter({ name: 'logstream_rows_stored_total', help: 'Rows inserted into PostgreSQL', registers: [registry] }),
     deadLetters: new prom.Counter({ name: 'logstream_dead_letters_total', help: 'Entries moved to the dead-letter stream', registers: [registry] }),

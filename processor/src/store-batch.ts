@@ -50,3 +50,13 @@ export function isPoisonError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
+
+/**
+ * Errors of the batch as a whole that a smaller batch may not meet: RangeError (building a JSON string over V8's
+ * ~512 MiB limit: "Invalid string length", issue 11) and SQLSTATE class 54 (program_limit_exceeded), besides poison.
+ */
+export function isSplittableError(err: unknown): boolean {
+  if (err instanceof RangeError) return true;
+  const code = (err as { code?: unknown }).code;
+  return isPoisonError(err) || (typeof code === 'string' && code.startsWith('54'));
+}

@@ -11,7 +11,8 @@ import { ensureGroup, isNoGroupError } from './consumer-group.js';
 import { deadLetter, type DeadLetter } from './dead-letter.js';
 import type { ProcessorMetrics } from './metrics.js';
 import { deliveryCounts, readNew, reclaimIdle } from './read-batch.js';
-import { isPoisonError, storeRows } from './store-batch.js';
+import { BATCH_MAX_BYTES, entryChars, MAX_ENTRY_CHARS, nextReadCount, splitByBytes } from './batch-bytes.js';
+import { isSplittableError, storeRows } from './store-batch.js';
 import { entryRow, isProducerEntry, type Entry } from './stream-entries.js';
 import { streamIdentity } from './stream-identity.js';
 import { retireIdleConsumers } from './retire-consumers.js';
@@ -38,6 +39,8 @@ export class Worker {
   private nextClaimAt = 0;
   private claimCursor = '0-0';
   private nextTrimAt = Date.now() + TRIM_INTERVAL_MS;
+  /** COUNT of the next read, adapted to the size of the entries (batch-bytes.ts). */
+  private readCount: number;
   /** Last outcome of talking to PostgreSQL, for /ready. */
   dbHealthy = true;
   private readonly keys;
@@ -46,6 +49,7 @@ export class Worker {
 
   constructor(private readonly d: WorkerDeps) {
     this.keys = streamKeys(d.cfg.REDIS_STREAM);
+    this.readCount = d.cfg.BATCH_SIZE;
   }
 
   start(): void {
@@ -76,7 +80,7 @@ export class Worker {
         let entries: Entry[] = [];
         if (Date.now() >= this.nextClaimAt) entries = await this.reclaim();
         if (entries.length === 0) {
-          entries = await readNew(reader, this.keys.stream, cfg.REDIS_GROUP, this.d.consumer, cfg.BATCH_SIZE, cfg.BLOCK_MS);
+          entries = await readNew(reader, this.keys.stream, cfg.REDIS_GROUP, this.d.consumer, this.readCount, cfg.BLOCK_MS);
         }
         // Entries read are ours now: they are handled even when a stop was requested meanwhile.
         if (entries.length > 0) await this.handle(entries);
@@ -99,7 +103,7 @@ export class Worker {
 
   private async reclaim(): Promise<Entry[]> {
     const { cfg, redis } = this.d;
-    const r = await reclaimIdle(redis, this.keys.stream, cfg.REDIS_GROUP, this.d.consumer, cfg.CLAIM_IDLE_MS, this.claimCursor, cfg.BATCH_SIZE);
+    const r = await reclaimIdle(redis, this.keys.stream, cfg.REDIS_GROUP, this.d.consumer, cfg.CLAIM_IDLE_MS, this.claimCursor, this.readCount);
     this.claimCursor = r.next;
     // A complete scan waits for the next interval; a partial one continues on the next turn.
     if (r.next === '0-0') this.nextClaimAt = Date.now() + cfg.CLAIM_INTERVAL_MS;
@@ -119,9 +123,16 @@ export class Worker {
     if (this.identity === undefined && entries.some((e) => e.fields !== null && !isProducerEntry(e.fields))) {
       this.identity = await streamIdentity(redis, this.keys);
     }
+    let bytes = 0;
     for (const entry of entries) {
       if (entry.fields === null) {
         gone.push(entry.id);
+        continue;
+      }
+      const chars = entryChars(entry.fields);
+      bytes += chars;
+      if (chars > MAX_ENTRY_CHARS) {
+        letters.push({ entry, reason: `entry of ${chars} characters is over the per-event limit of ${MAX_ENTRY_CHARS} (MAX_EVENT_BYTES)`, deliveries: 1 });
         continue;
       }
       const row = entryRow(entry, this.identity ?? '');
@@ -130,20 +141,28 @@ export class Worker {
       else letters.push({ entry, reason: `undecodable: ${row.reason}`, deliveries: 1 });
     }
     metrics.batchSize.observe(entries.length);
+    metrics.batchBytes.observe(bytes);
+    this.readCount = nextReadCount(this.readCount, entries.length, bytes, cfg.BATCH_SIZE);
 
-    let attempt = 0;
-    let outcome: { stored: string[]; poison: { entry: Entry; reason: string }[] };
-    for (;;) {
-      try {
-        outcome = await this.storeIsolating(rows);
-        this.dbHealthy = true;
-        break;
-      } catch (err) {
-        this.dbHealthy = false;
-        if (this.stopping && attempt >= 2) throw err; // leave them pending: another processor reclaims them
-        const delay = retryDelay(attempt++);
-        if (attempt === 1 || attempt % 20 === 0) log.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot store batch; keeping entries pending and retrying');
-        await sleep(delay);
+    // Statements of at most BATCH_MAX_BYTES each (one for an ordinary batch), stored in stream order; a run once
+    // stored is not stored again when a later one has to wait for PostgreSQL.
+    const outcome: { stored: string[]; poison: { entry: Entry; reason: string }[] } = { stored: [], poison: [] };
+    for (const run of splitByBytes(rows, (r) => r.json.length, BATCH_MAX_BYTES)) {
+      let attempt = 0;
+      for (;;) {
+        try {
+          const r = await this.storeIsolating(run);
+          outcome.stored.push(...r.stored);
+          outcome.poison.push(...r.poison);
+          this.dbHealthy = true;
+          break;
+        } catch (err) {
+          this.dbHealthy = false;
+          if (this.stopping && attempt >= 2) throw err; // leave them pending: another processor reclaims them
+          const delay = retryDelay(attempt++);
+          if (attempt === 1 || attempt % 20 === 0) log.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot store batch; keeping entries pending and retrying');
+          await sleep(delay);
+        }
       }
     }
 
@@ -165,8 +184,9 @@ export class Worker {
   }
 
   /**
-   * Store rows in one statement; when PostgreSQL rejects the batch for its data, split it in halves until the bad
-   * entries are isolated, so the others of the batch are still stored. Connection errors propagate.
+   * Store rows in one statement; when PostgreSQL rejects the batch for its data, or the batch is too big to be one
+   * statement (a JSON string past V8's limit, PostgreSQL's program_limit_exceeded), split it in halves until the
+   * bad entries are isolated, so the others of the batch are still stored. Connection errors propagate.
    */
   private async storeIsolating(rows: { entry: Entry; json: string }[]): Promise<{ stored: string[]; poison: { entry: Entry; reason: string }[] }> {
     if (rows.length === 0) return { stored: [], poison: [] };
@@ -178,7 +198,7 @@ export class Worker {
       metrics.rowsStored.inc(r.inserted);
       return { stored: rows.map((r) => r.entry.id), poison: [] };
     } catch (err) {
-      if (!isPoisonError(err) || isConnectionError(err)) throw err;
+      if (!isSplittableError(err) || isConnectionError(err)) throw err;
       if (rows.length === 1) return { stored: [], poison: [{ entry: rows[0]!.entry, reason: (err as Error).message }] };
       const mid = rows.length >> 1;
       const a = await this.storeIsolating(rows.slice(0, mid));

@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import type { StreamEvent, ValidEvent } from '../../shared/src/event.js';
+import { MAX_EVENT_BYTES, type StreamEvent, type ValidEvent } from '../../shared/src/event.js';
+import { eventTooLarge } from '../../shared/src/errors.js';
 import { EVENT_FIELD } from '../../shared/src/keys.js';
 
 const XADD_BATCH_LUA = readFileSync(new URL('./scripts/xadd-batch-1.lua', import.meta.url), 'utf8');
@@ -34,6 +35,10 @@ export async function publishEvents(redis: Redis, stream: string, events: readon
       attributes: e.attributes,
     };
     payloads[i] = JSON.stringify(entry);
+    // Measured on the entry itself, the size every later stage holds (MAX_EVENT_BYTES); checked before any XADD,
+    // so a batch with one oversized event stores nothing (CONTRACT §3, all or nothing).
+    const bytes = payloads[i]!.length <= MAX_EVENT_BYTES / 3 ? 0 : Buffer.byteLength(payloads[i]!, 'utf8');
+    if (bytes > MAX_EVENT_BYTES) throw eventTooLarge(i, bytes, MAX_EVENT_BYTES);
   }
   return await withXaddBatch(redis).xaddBatch(stream, ...payloads);
 }

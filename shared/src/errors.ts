@@ -24,6 +24,10 @@ export const invalidEvent = (details: Issue[]) =>
 export const unauthorized = () => new HttpError(401, 'unauthorized', 'send "Authorization: Bearer <token>" with a valid token', undefined, { 'WWW-Authenticate': 'Bearer' });
 export const notFound = (message = 'no such path') => new HttpError(404, 'not_found', message);
 export const tooLarge = (limit: number) => new HttpError(413, 'payload_too_large', `request body is over the limit of ${limit} bytes; send smaller batches`);
+export const eventTooLarge = (index: number, bytes: number, limit: number) =>
+  new HttpError(413, 'event_too_large', `event ${index} is ${bytes} bytes serialized, over the limit of ${limit} bytes per event; split it or shorten its message and attributes; nothing was stored`, [
+    { index, path: '', message: `event is ${bytes} bytes, over ${limit}` },
+  ]);
 export const unsupportedType = (type: string) =>
   new HttpError(415, 'unsupported_media_type', `content type ${JSON.stringify(type)} is not supported; use application/json or application/x-ndjson`);
 export const unavailable = (message: string, retryAfterS = 1) =>

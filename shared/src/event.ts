@@ -8,6 +8,14 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const MAX_ATTRIBUTES = 64;
 export const MAX_ATTRIBUTE_KEY_CHARS = 128;
 export const MAX_BATCH_EVENTS = 10_000;
+/**
+ * Cap on one event as it travels (its stream entry: the serialized JSON, event id and timestamps included), 256 KiB.
+ * Within the field limits an event could be 64 attributes of 64 Ki characters, ~12-24 MB of JSON: a batch of 1,000
+ * of those was over V8's largest string (~512 MiB) in the processor, and a page of 150 in the gateway (issue 11).
+ * 256 KiB is Loki's default max_line_size and CloudWatch's long-standing event limit; it keeps a full read of
+ * BATCH_SIZE=1,000 entries under 256 MiB and lets every byte budget of the pipeline hold at least 16 events.
+ */
+export const MAX_EVENT_BYTES = 256 * 1024;
 export const SERVICE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** Timestamps outside [1970, now + 1 day] are rejected as absurd rather than stored. */
 export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
