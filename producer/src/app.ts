@@ -1,7 +1,7 @@
 // The producer's HTTP and WebSocket surface (CONTRACT §3, §7, §8) on uWebSockets.js.
 import type { Redis } from 'ioredis';
 import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
-import { parseBatch } from '../../shared/src/event.js';
+import { parseBatch, type ValidEvent } from '../../shared/src/event.js';
 import { badRequest, HttpError, invalidEvent, isConnectionError, notFound, tooManyRequests, unauthorized, unavailable } from '../../shared/src/errors.js';
 import { route, timedRoute } from '../../shared/src/http-routes.js';
 import type { Logger } from '../../shared/src/logger.js';
@@ -10,9 +10,11 @@ import type { BacklogGuard } from './backlog-guard.js';
 import type { ProducerConfig } from './config.js';
 import { bodyKind, decodeFrame, decodeJson, decodeNdjson } from './decode-events.js';
 import { IDEMPOTENCY_KEY, idempotentEventIds } from './event-ids.js';
+import type { IngestContext } from './ingest-context.js';
 import type { ProducerMetrics } from './metrics.js';
 import { publishEvents } from './publish-events.js';
 import { createRateLimiter } from './rate-limit.js';
+import { mountShipperRoutes } from './shipper-routes.js';
 
 export interface ProducerDeps {
   cfg: ProducerConfig;
@@ -20,6 +22,8 @@ export interface ProducerDeps {
   log: Logger;
   metrics: ProducerMetrics;
   backlog: BacklogGuard;
+  /** Receives the ingest mechanism, for the listeners outside this app (OTLP_HTTP_PORT, SYSLOG_PORT). */
+  onIngest?: (ctx: IngestContext) => void;
 }
 
 interface PublishSocket {
@@ -56,6 +60,12 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   async function ingest(raws: unknown[], token: string | undefined, transport: string, eventIds?: (count: number) => string[]): Promise<{ accepted: number; ids: string[] }> {
     const parsed = parseBatch(raws);
     if (!parsed.ok) throw invalidEvent(parsed.issues);
+    return await publish(parsed.events, token, transport, eventIds);
+  }
+
+  /** Admit and publish a validated batch (the shipper protocols that answer per record validate one by one). */
+  async function publish(events: ValidEvent[], token: string | undefined, transport: string, eventIds?: (count: number) => string[]): Promise<{ accepted: number; ids: string[] }> {
+    const parsed = { events };
     admit(token, parsed.events.length);
     if (redis.status !== 'ready') throw unavailable('Redis is unavailable; retry shortly', 2);
     let ids: string[];
@@ -72,6 +82,11 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   const countRejection = (err: unknown) => {
     if (err instanceof HttpError) metrics.rejected.inc({ reason: err.code });
   };
+
+  // Loki push, OTLP/HTTP logs, Elasticsearch _bulk (issue 14): decoders into the same ingest.
+  const shippers: IngestContext = { cfg, log, metrics, ingest, publish, countRejection };
+  mountShipperRoutes(app, shippers);
+  deps.onIngest?.(shippers);
 
   app.get('/send', timedRoute(log, metrics.requestDuration, 'GET /send', async (res, req, state) => {
     const query = parseQuery(req.getQuery());
@@ -190,7 +205,7 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   app.any('/*', route(log, (res, req, state) => {
     const url = req.getUrl();
     if (url === '/send' || url === '/publish') throw new HttpError(405, 'method_not_allowed', `${req.getMethod().toUpperCase()} is not allowed on ${url}`);
-    throw notFound(`no such path ${url.slice(0, 200)}: the producer serves GET/POST /send, WebSocket /publish, /health, /ready, /metrics`);
+    throw notFound(`no such path ${url.slice(0, 200)}: the producer serves GET/POST /send, WebSocket /publish, POST /loki/api/v1/push, /health, /ready, /metrics`);
   }));
   return app;
 }

@@ -1,0 +1,24 @@
+// What a shipper protocol module (loki-push.ts, otlp-logs.ts, elastic-bulk.ts, syslog-server.ts) gets from the
+// producer: the one ingest mechanism (validation, limits, rate limits, backpressure, one Redis call per request,
+// metrics by transport), so that each module only decodes its protocol into raw events (issue 14).
+import type { ValidEvent } from '../../shared/src/event.js';
+import type { Logger } from '../../shared/src/logger.js';
+import type { ProducerConfig } from './config.js';
+import type { ProducerMetrics } from './metrics.js';
+
+export interface Accepted {
+  accepted: number;
+  ids: string[];
+}
+
+export interface IngestContext {
+  cfg: ProducerConfig;
+  log: Logger;
+  metrics: ProducerMetrics;
+  /** Validate raw events all or nothing (a 400 HttpError names every bad one), admit, and publish in one call. */
+  ingest(raws: unknown[], token: string | undefined, transport: string): Promise<Accepted>;
+  /** Admit and publish events already validated one by one (protocols that answer per record). */
+  publish(events: ValidEvent[], token: string | undefined, transport: string): Promise<Accepted>;
+  /** Count a refused request in logstream_events_rejected_total. */
+  countRejection(err: unknown): void;
+}

@@ -1,0 +1,8 @@
+// The shipper protocols served on the producer's port (issue 14). Each module only decodes; ingest is shared.
+import type { TemplatedApp } from '../../shared/src/uws.js';
+import type { IngestContext } from './ingest-context.js';
+import { mountLoki } from './loki-push.js';
+
+export function mountShipperRoutes(app: TemplatedApp, ctx: IngestContext): void {
+  mountLoki(app, ctx);
+}
