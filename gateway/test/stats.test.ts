@@ -13,6 +13,7 @@ let gateway: Service;
 let seq = 0;
 
 interface Sent {
+  eid: string;
   ts: number;
   level: LevelName;
   service: string;
@@ -20,7 +21,7 @@ interface Sent {
 }
 
 async function store(rows: Sent[]): Promise<void> {
-  const json = rows.map((r) => ({ sid: `0-${++seq}`, eid: randomUUID(), ts: r.ts, rt: Date.now(), level: LEVEL_VALUES[r.level], service: r.service, message: r.message, attributes: {} }));
+  const json = rows.map((r) => ({ sid: `0-${++seq}`, eid: r.eid, ts: r.ts, rt: Date.now(), level: LEVEL_VALUES[r.level], service: r.service, message: r.message, attributes: {} }));
   await storeRows(t.pool, JSON.stringify(json), t.channel);
 }
 
@@ -32,6 +33,7 @@ async function stats(query: string): Promise<{ status: number; body: any }> {
 // A deterministic spread of rows over the last 50 minutes: every level, three services, two messages.
 const now = Date.now();
 const sent: Sent[] = Array.from({ length: 3000 }, (_, i) => ({
+  eid: randomUUID(),
   ts: now - 5_000 - ((i * 997) % (50 * 60_000)),
   level: LEVELS[(i * 7) % 6]!,
   service: ['api', 'web', 'worker'][i % 3]!,
@@ -52,7 +54,7 @@ beforeAll(async () => {
   // budget itself is stats-budget.test.ts's subject).
   gateway = await startService('gateway', { ...t.env, SEARCH_BUDGET_MS: '10000' });
   for (let i = 0; i < sent.length; i += 500) await store(sent.slice(i, i + 500));
-  // A redelivered batch (same stream ids) must not be counted again.
+  // A redelivered batch (same stream and event ids) must not be counted again.
   seq -= 500;
   await store(sent.slice(sent.length - 500));
 });
