@@ -20,8 +20,8 @@ interface Sent {
   message: string;
 }
 
-async function store(rows: Sent[]): Promise<void> {
-  const json = rows.map((r) => ({ sid: `0-${++seq}`, eid: r.eid, ts: r.ts, rt: Date.now(), level: LEVEL_VALUES[r.level], service: r.service, message: r.message, attributes: {} }));
+async function store(rows: (Omit<Sent, 'eid'> & { eid?: string })[]): Promise<void> {
+  const json = rows.map((r) => ({ sid: `0-${++seq}`, eid: r.eid ?? randomUUID(), ts: r.ts, rt: Date.now(), level: LEVEL_VALUES[r.level], service: r.service, message: r.message, attributes: {} }));
   await storeRows(t.pool, JSON.stringify(json), t.channel);
 }
 
