@@ -20,6 +20,8 @@ const p = params<{
 const SERVICE = 'bench-fanout';
 
 interface SubResult {
+  /** Bytes the subscribers read after they were all connected. */
+  bytes: number;
   clients: number;
   sampled: number;
   complete: number;
@@ -38,6 +40,8 @@ type Summary = ReturnType<Histogram['summary']>;
 
 /** What this generator reports (load-child's finish adds cpuSec); bench/scenarios/fanout.ts reads it. */
 export interface FanoutResult {
+  /** Bytes the subscribers read while the events were sent (frames, with headers for the native client). */
+  bytes: number;
   clients: number;
   connectSeconds: number;
   sent: number;
@@ -124,6 +128,7 @@ const latency = new Histogram();
 for (const r of results) latency.merge(r.latency);
 const sum = (k: keyof Omit<SubResult, 'latency'>) => results.reduce((n, r) => n + r[k], 0);
 finish({
+  bytes: sum('bytes'),
   clients,
   connectSeconds,
   sent: ok,

@@ -19,6 +19,7 @@ interface Client {
 
 const latency = new Histogram();
 const clients: Client[] = [];
+let bytes = 0;
 // Each item starts with {"id" (json_build_object writes '{"id" : 1', jsonb '{"id": 1').
 const ID = Buffer.from('{"id"');
 const L = 'l'.charCodeAt(0);
@@ -42,6 +43,8 @@ function connect(index: number): Promise<void> {
         resolve();
         return;
       }
+      // Payload bytes only (the native client also counts frame headers): what the server sent, near enough.
+      bytes += data.length;
       // '{"type":"logs"…' and '{"type":"dropped"…': byte 9 tells them apart without parsing.
       const kind = data[9];
       if (kind === L) {
@@ -76,6 +79,7 @@ for (let i = 0; i < p.count; i += PARALLEL) {
   await Promise.all(Array.from({ length: Math.min(PARALLEL, p.count - i) }, (_, j) => connect(i + j)));
 }
 const cpuAtConnected = process.cpuUsage();
+bytes = 0; // counted from here, as the native client does
 notify({ type: 'connected', clients: clients.length, seconds: (Date.now() - t0) / 1000 });
 
 const { expected, timeoutMs } = (await fromParent('report')) as unknown as { expected: number; timeoutMs: number };
@@ -84,6 +88,7 @@ while (Date.now() < deadline && clients.some((c) => !c.closed && c.dropped === 0
 const complete = clients.filter((c) => !c.closed && c.dropped === 0 && c.items === expected).length;
 const cpu = process.cpuUsage(cpuAtConnected);
 const result = {
+  bytes,
   receiveCpuSec: (cpu.user + cpu.system) / 1e6,
   clients: clients.length,
   sampled: clients.filter((c) => c.sampled).length,

@@ -59,6 +59,7 @@ typedef struct {
 
 static conn_t *conns;
 static int count, opened, connected, epfd;
+static long long bytes_in; // every byte read from the sockets: what the server wrote to them
 static const char *host, *path;
 static int port;
 static char request[1024];
@@ -208,6 +209,7 @@ static void on_readable(conn_t *c) {
     close_conn(c);
     return;
   }
+  bytes_in += r;
   double now = wall_ms();
   const char *p = rbuf;
   size_t n = (size_t)r;
@@ -318,6 +320,7 @@ int main(int argc, char **argv) {
     }
   }
   double cpu0 = cpu_s();
+  long long bytes0 = bytes_in;
   printf("connected %d %.3f\n", connected, mono_s() - t0);
   fflush(stdout);
 
@@ -351,10 +354,10 @@ int main(int argc, char **argv) {
     frames += c->frames;
     items += c->items;
   }
-  printf("{\"receiveCpuSec\":%.3f,\"clients\":%d,\"sampled\":%d,\"complete\":%ld,\"short\":%ld,\"extra\":%ld,"
+  printf("{\"bytes\":%lld,\"receiveCpuSec\":%.3f,\"clients\":%d,\"sampled\":%d,\"complete\":%ld,\"short\":%ld,\"extra\":%ld,"
          "\"droppedClients\":%ld,\"droppedRows\":%ld,\"closed\":%ld,\"frames\":%ld,\"items\":%ld,"
          "\"latency\":{\"max\":%.3f,\"sum\":%.3f,\"n\":%ld,\"counts\":[",
-         cpu, count, count, complete, shortc, extra, droppedClients, droppedRows, closed, frames, items, hist_max, hist_sum, hist_n);
+         bytes_in - bytes0, cpu, count, count, complete, shortc, extra, droppedClients, droppedRows, closed, frames, items, hist_max, hist_sum, hist_n);
   int first = 1;
   for (int b = 0; b <= B3; b++) {
     if (!hist[b]) continue;

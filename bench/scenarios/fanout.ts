@@ -1,20 +1,34 @@
-// fanout: 10,000 /live subscribers on one gateway, 100 events/s. Targets (issue 3): p99 ≤ 250 ms from store to
-// client with 0 dropped for clients that keep up; gateway memory per idle connection.
-// The latency measured is send→receive (the send time travels in the message), which includes the producer,
-// Redis and the processor: an upper bound of store→receive.
+// fanout: 10,000 /live subscribers on one gateway, 100 events/s as single GET /send, against a bare uWS pub/sub
+// server (bench/bare-uws.ts) that publishes the same frames (the gateway's row shape and frame builder, as many
+// rows per frame as the gateway's run just sent) at the same rate to the same 10,000 native clients (issue 17).
+// Each repetition runs the gateway, then the bare server with the frame spacing the gateway showed. Ratios: send→receive p99, bytes written to the
+// subscribers, CPU of the server process; the goal is ≤ 1.5× the bare server's p99. Checks: every client got
+// every row, none dropped (issue 3); gateway memory per idle connection.
+// The gateway's latency is send→receive through the producer, Redis, a processor and PostgreSQL; the bare
+// server's is GET /send straight to the publishing process.
 import type { Scenario } from '../lib/context.js';
 import type { FanoutResult } from '../load-fanout.js';
 import { startLoad } from '../lib/load.js';
 import { buildNative } from '../lib/native.js';
 import { procSample } from '../lib/proc.js';
 import { bucketQuantile, bucketsBetween, formatBound, histogramBuckets } from '../lib/prom.js';
-import { round } from '../lib/results.js';
+import { fmtSpread, ratioRow, round, type Row } from '../lib/results.js';
 import { startStack } from '../lib/stack.js';
+import { MIN_REPETITIONS, repeat, spread } from '../lib/stats.js';
 
 const PUSH = 'logstream_store_push_latency_seconds';
 const PUBLISH = 'logstream_live_publish_seconds';
+const RATE = 100;
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Run {
+  result: FanoutResult;
+  /** CPU seconds of the server process (gateway or bare server) while the events were sent and received. */
+  serverCpuSec: number;
+  elapsed: number;
+  rss: { before: number; idle: number; after: number };
+}
 
 export const fanout: Scenario = async (ctx) => {
   // Knobs for exploring (not needed for the standard run): BENCH_FANOUT_SUBSCRIBERS, _SECONDS, _BATCH (events per POST),
@@ -25,60 +39,105 @@ export const fanout: Scenario = async (ctx) => {
   const binary = client === 'native' ? buildNative('ws-subscribers') : undefined;
   const processes = Number(process.env.BENCH_FANOUT_PROCESSES ?? (client === 'native' ? 1 : 2));
   const subscribers = Number(process.env.BENCH_FANOUT_SUBSCRIBERS ?? (ctx.quick ? 1000 : 10_000));
-  const seconds = Number(process.env.BENCH_FANOUT_SECONDS ?? (ctx.quick ? 3 : 20));
+  const seconds = Number(process.env.BENCH_FANOUT_SECONDS ?? (ctx.quick ? 3 : 10));
   const batch = Number(process.env.BENCH_FANOUT_BATCH ?? 1);
   const stack = await startStack('fanout', { producer: true, gateway: true, processors: 2, profileDir: ctx.profileDir });
+  const bare = startLoad<unknown>('bare-uws.ts', { spacing: 'gateway' }, (t) => ctx.log(`  bare uWS: ${t}`));
   try {
-    const gwPid = stack.gateway!.proc.pid!;
-    // A few requests first, so that the baseline includes a warmed-up gateway (JIT, pools, the page bundle).
-    for (let i = 0; i < 5; i++) await fetch(`${stack.gateway!.url}/logs?limit=1`).then((r) => r.text());
-    await settle(1000);
-    const before = procSample(gwPid)!;
-    const load = startLoad<FanoutResult>(
-      'load-fanout.ts',
-      { gatewayUrl: stack.gateway!.url, producerUrl: stack.producer!.url, subscribers, processes, rate: 100, seconds, sampleEvery: 20, batch, binary },
-      (t) => ctx.log(`  ${t}`),
-    );
-    const connected = (await load.next('connected')) as unknown as { clients: number; connectSeconds: number };
-    await settle(2000);
-    const idle = procSample(gwPid)!;
-    const perConnKb = ((idle.rssMb - before.rssMb) * 1024) / connected.clients;
-    ctx.log(`  gateway RSS ${round(before.rssMb)} MB → ${round(idle.rssMb)} MB with ${connected.clients} idle subscribers (${round(perConnKb)} KB each)`);
-    const push0 = await histogramBuckets(stack.gateway!.url, PUSH);
-    const publish0 = await histogramBuckets(stack.gateway!.url, PUBLISH);
-    const goAt = Date.now();
-    load.send({ type: 'go' });
-    const r = await load.result;
-    // The gateway's own view: producer receipt → app.publish. What send→receive adds on top is delivery: uWS
-    // writing 10,000 sockets, the loopback, and the subscriber processes reading.
-    const push = bucketsBetween(push0, await histogramBuckets(stack.gateway!.url, PUSH));
-    const server = { p50: bucketQuantile(push, 0.5), p99: bucketQuantile(push, 0.99) };
-    // One publish: uWS writing a frame to every subscriber's socket (timed to the next turn of the event loop).
-    const publishes = bucketsBetween(publish0, await histogramBuckets(stack.gateway!.url, PUBLISH));
-    const publish = { p50: bucketQuantile(publishes, 0.5), p99: bucketQuantile(publishes, 0.99) };
-    const after = procSample(gwPid)!;
-    const elapsed = (Date.now() - goAt) / 1000;
-    if (r.sendErrors > 0) ctx.log(`  ${r.sendErrors} failed sends; last: ${r.lastError}`);
-    const s = r.sendToReceive;
-    const gatewayCpu = after.cpuSec - idle.cpuSec;
-    return {
-      repetitions: 1,
-      ratios: [],
-      figures: { ...r, subscribers, seconds, batch, client, subscriberProcesses: processes, gatewayRssMb: { before: before.rssMb, idle: idle.rssMb, after: after.rssMb }, gatewayKbPerIdleConnection: perConnKb, gatewayCpuSec: gatewayCpu, serverPush: server, publish },
-      rows: [
-        { metric: `subscribers connected (in ${round(r.connectSeconds)} s)`, value: r.clients, unit: '', target: `${subscribers}`, pass: r.clients === subscribers },
-        { metric: `send→receive p50 (${r.sampledClients === r.clients ? 'every client' : `${r.sampledClients} sampled clients`}, ${client} clients)`, value: s.p50, unit: 'ms', pass: null },
-        { metric: `rows per frame (${batch === 1 ? 'single events' : `POSTs of ${batch}`})`, value: round(r.rowsPerFrame, 2), unit: '', pass: null },
-        { metric: 'send→receive p99 (≥ store→receive)', value: s.p99, unit: 'ms', target: '≤ 250 ms', pass: s.p99 !== null && s.p99 <= 250 },
-        { metric: 'server side: producer receipt → gateway publish, p50 / p99', value: `${formatBound(server.p50)} / ${formatBound(server.p99)}`, unit: '', pass: null },
-        { metric: `one publish to ${r.clients} sockets, p50 / p99`, value: `${formatBound(publish.p50)} / ${formatBound(publish.p99)}`, unit: '', pass: null },
-        { metric: `clients with every row, none dropped (${r.sent} rows)`, value: r.complete, unit: '', target: `${r.clients}`, pass: r.complete === r.clients },
-        { metric: 'rows dropped (clients that fell behind)', value: `${r.droppedRows} (${r.droppedClients})`, unit: '', target: '0', pass: r.droppedRows === 0 },
-        { metric: 'gateway memory per idle connection', value: round(perConnKb, 1), unit: 'KB', pass: null },
-        { metric: 'CPU while sending: gateway / subscriber processes', value: `${round((gatewayCpu / elapsed) * 100, 0)}% / ${round((r.subscriberCpuSec / elapsed) * 100, 0)}% of a core`, unit: '', pass: null },
-      ],
+    const gw = stack.gateway!;
+    const { port } = (await bare.next('listening')) as unknown as { port: number };
+    const bareUrl = `http://127.0.0.1:${port}`;
+    // A few requests first, so that the gateway is warmed up (JIT, pools, the page bundle).
+    for (let i = 0; i < 5; i++) await fetch(`${gw.url}/logs?limit=1`).then((r) => r.text());
+
+    const once = async (serverPid: number, serverUrl: string, producerUrl: string, label: string): Promise<Run> => {
+      await settle(500);
+      const before = procSample(serverPid)!;
+      const load = startLoad<FanoutResult>(
+        'load-fanout.ts',
+        { gatewayUrl: serverUrl, producerUrl, subscribers, processes, rate: RATE, seconds, sampleEvery: 20, batch, binary },
+        (t) => ctx.log(`  ${label}: ${t}`),
+      );
+      await load.next('connected');
+      await settle(1000);
+      const idle = procSample(serverPid)!;
+      const goAt = Date.now();
+      load.send({ type: 'go' });
+      const result = await load.result;
+      const after = procSample(serverPid)!;
+      if (result.sendErrors > 0) ctx.log(`  ${label}: ${result.sendErrors} failed sends; last: ${result.lastError}`);
+      return { result, serverCpuSec: after.cpuSec - idle.cpuSec, elapsed: (Date.now() - goAt) / 1000, rss: { before: before.rssMb, idle: idle.rssMb, after: after.rssMb } };
     };
+
+    const reps = await repeat(MIN_REPETITIONS, async (i) => {
+      const [push0, publish0] = await Promise.all([histogramBuckets(gw.url, PUSH), histogramBuckets(gw.url, PUBLISH)]);
+      const gateway = await once(gw.proc.pid!, gw.url, stack.producer!.url, 'gateway');
+      // The gateway's own view: producer receipt → app.publish, and one publish (uWS writing a frame to every
+      // subscriber's socket, timed to the next turn of the event loop).
+      const push = bucketsBetween(push0, await histogramBuckets(gw.url, PUSH));
+      const publishes = bucketsBetween(publish0, await histogramBuckets(gw.url, PUBLISH));
+      const server = { push: { p50: bucketQuantile(push, 0.5), p99: bucketQuantile(push, 0.99) }, publish: { p50: bucketQuantile(publishes, 0.5), p99: bucketQuantile(publishes, 0.99) } };
+      // Frames as far apart as the gateway's were: rows per frame ÷ rows per second.
+      bare.send({ type: 'spacing', ms: (1000 * gateway.result.rowsPerFrame) / RATE });
+      const bareRun = await once(bare.pid, bareUrl, bareUrl, 'bare uWS');
+      ctx.log(`  run ${i + 1}: p99 gateway ${gateway.result.sendToReceive.p99} ms, bare uWS ${bareRun.result.sendToReceive.p99} ms`);
+      return { gateway, bare: bareRun, server };
+    });
+
+    const col = <T>(f: (r: (typeof reps)[number]) => T) => reps.map(f);
+    const g = (f: (r: Run) => number | null) => col((r) => f(r.gateway));
+    const b = (f: (r: Run) => number | null) => col((r) => f(r.bare));
+    const cpuShare = (r: Run) => r.serverCpuSec / r.elapsed;
+    const ratios = [
+      ratioRow({
+        key: 'p99-vs-bare',
+        metric: `send→receive p99 to ${subscribers.toLocaleString('en')} subscribers ÷ bare uWS pub/sub server`,
+        better: 'lower',
+        target: { op: '≤', value: 1.5 },
+        figure: { name: 'gateway: send→receive p99', unit: 'ms', values: g((r) => r.result.sendToReceive.p99) },
+        baseline: { name: 'bare uWS: send→receive p99', unit: 'ms', values: b((r) => r.result.sendToReceive.p99) },
+      }),
+      ratioRow({
+        key: 'p50-vs-bare',
+        metric: 'send→receive p50 ÷ bare uWS pub/sub server',
+        better: 'lower',
+        figure: { name: 'gateway: send→receive p50', unit: 'ms', values: g((r) => r.result.sendToReceive.p50) },
+        baseline: { name: 'bare uWS: send→receive p50', unit: 'ms', values: b((r) => r.result.sendToReceive.p50) },
+      }),
+      ratioRow({
+        key: 'bytes-vs-bare',
+        metric: 'bytes written to the subscribers ÷ bare uWS',
+        better: 'lower',
+        figure: { name: 'gateway: MB written to the subscribers', unit: 'MB', values: g((r) => r.result.bytes / 1e6) },
+        baseline: { name: 'bare uWS: MB written to the subscribers', unit: 'MB', values: b((r) => r.result.bytes / 1e6) },
+      }),
+      ratioRow({
+        key: 'cpu-vs-bare',
+        metric: 'CPU of the gateway process ÷ of the bare uWS process',
+        better: 'lower',
+        figure: { name: 'gateway: CPU, share of a core', unit: '', values: g(cpuShare) },
+        baseline: { name: 'bare uWS: CPU, share of a core', unit: '', values: b(cpuShare) },
+      }),
+    ];
+    const perConnKb = g((r) => ((r.rss.idle - r.rss.before) * 1024) / r.result.clients);
+    const clientsOk = col((r) => r.gateway.result.clients === subscribers && r.bare.result.clients === subscribers).every(Boolean);
+    const complete = g((r) => r.result.complete);
+    const dropped = reps.reduce((n, r) => n + r.gateway.result.droppedRows, 0);
+    const bound = (f: (r: (typeof reps)[number]) => number | null) => formatBound(spread(col(f))?.median ?? null);
+    const rows: Row[] = [
+      { metric: `subscribers connected, every run (gateway in ${fmtSpread(spread(g((r) => r.result.connectSeconds)), 's')})`, value: subscribers, unit: '', target: `${subscribers}`, pass: clientsOk },
+      { metric: `clients with every row, none dropped (gateway, ${reps[0]!.gateway.result.sent} rows a run)`, value: fmtSpread(spread(complete)), unit: '', target: `${subscribers}`, pass: complete.every((c) => c === subscribers) },
+      { metric: 'rows dropped (clients that fell behind), gateway', value: dropped, unit: '', target: '0', pass: dropped === 0 },
+      { metric: `rows per frame (${batch === 1 ? 'single events' : `POSTs of ${batch}`}): gateway / bare`, value: `${fmtSpread(spread(g((r) => round(r.result.rowsPerFrame, 2))))} / ${fmtSpread(spread(b((r) => round(r.result.rowsPerFrame, 2))))}`, unit: '', pass: null },
+      { metric: 'gateway server side (medians): producer receipt → publish, p50 / p99', value: `${bound((r) => r.server.push.p50)} / ${bound((r) => r.server.push.p99)}`, unit: '', pass: null },
+      { metric: `gateway: one publish to ${subscribers} sockets (medians), p50 / p99`, value: `${bound((r) => r.server.publish.p50)} / ${bound((r) => r.server.publish.p99)}`, unit: '', pass: null },
+      { metric: 'gateway memory per idle connection', value: fmtSpread(spread(perConnKb), 'KB'), unit: '', pass: null },
+      { metric: `subscriber process CPU, share of a core (${client} clients): gateway / bare runs`, value: `${fmtSpread(spread(g((r) => r.result.subscriberCpuSec / r.elapsed)))} / ${fmtSpread(spread(b((r) => r.result.subscriberCpuSec / r.elapsed)))}`, unit: '', pass: null },
+    ];
+    return { repetitions: reps.length, ratios, rows, figures: { subscribers, seconds, rate: RATE, batch, client, subscriberProcesses: processes, repetitions: reps } };
   } finally {
+    bare.send({ type: 'stop' });
+    await bare.result.catch(() => {});
     await stack.stop();
   }
 };
