@@ -38,6 +38,12 @@ function option(name: string): string[] {
   return out;
 }
 
+/** Redis answers a malformed id with a bare "ERR Invalid stream ID": say what an id looks like instead. */
+function checkId(id: string): string {
+  if (!/^\d{1,20}(-\d{1,20})?$/.test(id)) fail(`dlq: ${JSON.stringify(id)} is not a dead-letter id: ids look like 1764180000000-0 (the first column of \`npm run dlq -- list\`)`, 2);
+  return id;
+}
+
 const line = (e: DeadLetterEntry) => `${e.id}\t${e.originalId}\t${e.deliveries}\t${e.failedAt}\t${e.reason.replace(/\s+/g, ' ').slice(0, 160)}`;
 
 if (!command || command === 'help' || command === '--help') fail(USAGE, command ? 0 : 2);
@@ -55,7 +61,7 @@ try {
     }
     case 'show': {
       const id = rest[0] ?? fail('show needs a dead-letter id (see `npm run dlq -- list`)');
-      const e = await getDeadLetter(redis, keys, id);
+      const e = await getDeadLetter(redis, keys, checkId(id));
       if (!e) fail(`no dead letter ${id} in ${keys.dlq}`, 1);
       console.log(JSON.stringify(e, null, 2));
       break;
@@ -69,6 +75,7 @@ try {
       }
       const all = flag('--all');
       if (!all && rest.length === 0) fail('replay needs dead-letter ids or --all');
+      rest.forEach(checkId);
       const entries: DeadLetterEntry[] = [];
       if (all) entries.push(...(await listDeadLetters(redis, keys, 1_000_000)).entries);
       for (const id of rest) entries.push((await getDeadLetter(redis, keys, id)) ?? fail(`no dead letter ${id} in ${keys.dlq}`, 1));

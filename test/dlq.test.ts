@@ -37,7 +37,7 @@ describe('dead letters and npm run dlq', () => {
     // Written straight to the stream, bypassing the producer's validation, in one batch with good entries.
     const tx = t.redis.multi();
     tx.xadd(t.stream, '*', 'message', 'good raw 1', 'service', 'dlq-good');
-    tx.xadd(t.stream, '*', 'message', 'bad level', 'level', 'verbose', 'service', 'dlq-fix');
+    tx.xadd(t.stream, '*', 'message', 'bad level', 'level', 'loud', 'service', 'dlq-fix');
     tx.xadd(t.stream, '*', 'message', 'nul\u0000raw', 'service', 'dlq-nul');
     // Producer format with a NUL escape: passed through to PostgreSQL, which rejects it (SQLSTATE 22P05).
     tx.xadd(t.stream, '*', 'e', JSON.stringify({ eid: '7d1c2a4e-0000-4000-8000-000000000001', message: 'nul\u0000json', level: 30, service: 'dlq-nul', ts: Date.now(), rt: Date.now(), attributes: {} }));
@@ -56,7 +56,7 @@ describe('dead letters and npm run dlq', () => {
     expect(list.code, list.err).toBe(0);
     expect(list.out).toMatch(/^3 dead letter\(s\)/);
     for (const id of [badLevelId, nulRawId, nulJsonId]) expect(list.out).toContain(`\t${id}\t`);
-    expect(list.out).toMatch(/unknown level "verbose"/);
+    expect(list.out).toMatch(/unknown level "loud"/);
     expect(list.out).toMatch(/NUL/);
     // Rejected by PostgreSQL after MAX_DELIVERIES=2 attempts; undecodable ones at once.
     const jsonLine = list.out.split('\n').find((l) => l.includes(nulJsonId))!;
@@ -67,8 +67,17 @@ describe('dead letters and npm run dlq', () => {
     expect(show.code, show.err).toBe(0);
     const entry = JSON.parse(show.out);
     expect(entry).toMatchObject({ id: dlqId, originalId: badLevelId, deliveries: 1 });
-    expect(entry.fields).toEqual(['message', 'bad level', 'level', 'verbose', 'service', 'dlq-fix']);
-    expect(dlq('show', '1-1').code).toBe(1);
+    expect(entry.fields).toEqual(['message', 'bad level', 'level', 'loud', 'service', 'dlq-fix']);
+    const missing = dlq('show', '1-1');
+    expect(missing.code).toBe(1);
+    expect(missing.err.trim()).toBe(`no dead letter 1-1 in ${t.stream}:dlq`);
+    // Not an id at all: what ids look like, not Redis's "ERR Invalid stream ID".
+    for (const args of [['show', 'abc'], ['replay', dlqId, '12x']]) {
+      const bad = dlq(...args);
+      expect(bad.code).toBe(2);
+      expect(bad.err.trim()).toBe(`dlq: "${args[args.length - 1]}" is not a dead-letter id: ids look like 1764180000000-0 (the first column of \`npm run dlq -- list\`)`);
+    }
+    expect(await dlqLen()).toBe(3);
   });
 
   it('replays a fixed dead letter to the stream, where it is stored, and deletes it from the DLQ', async () => {

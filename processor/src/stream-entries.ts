@@ -1,5 +1,7 @@
 // Stream entries as the processor sees them, and their conversion into the JSON rows handed to PostgreSQL.
+import { z } from 'zod';
 import { parseEvent } from '../../shared/src/event.js';
+import { LEVEL_VALUES } from '../../shared/src/levels.js';
 import { EVENT_FIELD } from '../../shared/src/keys.js';
 import { uuid5 } from '../../shared/src/uuid5.js';
 
@@ -66,4 +68,35 @@ export function entryRow(entry: Entry, streamIdentity: string, now = Date.now())
     ok: true,
     json: JSON.stringify({ sid: entry.id, eid: entryEventId(streamIdentity, entry.id), message: e.message, level: e.level, service: e.service, ts: e.ts ?? now, rt: now, attributes: e.attributes }),
   };
+}
+
+const levelNumbers = new Set<number>(Object.values(LEVEL_VALUES));
+/** The shape the producer writes (StreamEvent). Checked only for an entry PostgreSQL rejected, never on the hot path. */
+const producerEvent = z.object({
+  eid: z.uuid(),
+  message: z.string(),
+  level: z.number().refine((n) => levelNumbers.has(n), { message: `must be one of the level numbers ${[...levelNumbers].join(', ')}` }),
+  service: z.string(),
+  ts: z.number(),
+  rt: z.number(),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+});
+
+/**
+ * Why an entry in the producer's format can never be stored, or undefined when it could be (PostgreSQL may then
+ * have rejected it for another reason, such as a NUL character, which a retry does not fix either but which the
+ * MAX_DELIVERIES rule covers). Entries in this format are passed to PostgreSQL unparsed, so a foreign writer's entry
+ * with `"level":"verbose"` used to be retried MAX_DELIVERIES times, minutes apart, before it was dead-lettered
+ * (issue 12): it is undecodable, and goes to the dead letters at once.
+ */
+export function producerEntryProblem(fields: string[]): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(fields[1]!);
+  } catch {
+    return `field "${EVENT_FIELD}" is not JSON`;
+  }
+  const r = producerEvent.safeParse(value);
+  if (r.success) return undefined;
+  return r.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`).join('; ');
 }

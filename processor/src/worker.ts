@@ -13,7 +13,7 @@ import type { ProcessorMetrics } from './metrics.js';
 import { deliveryCounts, readNew, reclaimIdle } from './read-batch.js';
 import { BATCH_MAX_BYTES, entryChars, MAX_ENTRY_CHARS, nextReadCount, splitByBytes } from './batch-bytes.js';
 import { isSplittableError, storeRows } from './store-batch.js';
-import { entryRow, isProducerEntry, type Entry } from './stream-entries.js';
+import { entryRow, isProducerEntry, producerEntryProblem, type Entry } from './stream-entries.js';
 import { streamIdentity } from './stream-identity.js';
 import { retireIdleConsumers } from './retire-consumers.js';
 import { trimAcknowledged } from './trim-stream.js';
@@ -170,7 +170,9 @@ export class Worker {
       const counts = await deliveryCounts(redis, this.keys.stream, cfg.REDIS_GROUP, outcome.poison.map((p) => p.entry.id));
       for (const p of outcome.poison) {
         const deliveries = counts.get(p.entry.id) ?? 1;
-        if (deliveries >= cfg.MAX_DELIVERIES) letters.push({ entry: p.entry, reason: `rejected by PostgreSQL: ${p.reason}`, deliveries });
+        const undecodable = isProducerEntry(p.entry.fields!) ? producerEntryProblem(p.entry.fields!) : undefined;
+        if (undecodable) letters.push({ entry: p.entry, reason: `undecodable: ${undecodable}`, deliveries });
+        else if (deliveries >= cfg.MAX_DELIVERIES) letters.push({ entry: p.entry, reason: `rejected by PostgreSQL: ${p.reason}`, deliveries });
         else log.warn({ id: p.entry.id, deliveries, reason: p.reason }, 'entry rejected by PostgreSQL; left pending for a retry');
       }
     }

@@ -107,7 +107,8 @@ describe('processor worker', () => {
   it('isolates an entry PostgreSQL rejects, stores the rest of its batch, and dead-letters it', async () => {
     await ensureGroup(t.redis, t.stream, t.group);
     const events = Array.from({ length: 9 }, (_, i) => event(`mixed-${i}`));
-    events.splice(4, 0, event('poison', { level: 'not-a-number' }));
+    // Decodable, but PostgreSQL refuses a NUL character in text.
+    events.splice(4, 0, event('poison\u0000'));
     const ids = await xadd(events);
     // An entry written by another tool with an invalid level never reaches PostgreSQL: straight to the DLQ.
     const foreign = await t.redis.xadd(t.stream, '*', 'message', 'foreign', 'level', 'loud');
@@ -122,7 +123,24 @@ describe('processor worker', () => {
     expect(letters.find((l) => l.id === ids[4])!.reason).toMatch(/rejected by PostgreSQL/);
     expect(letters.find((l) => l.id === foreign)!.reason).toMatch(/undecodable: level/);
     await waitFor('nothing pending', async () => ((await t.redis.xpending(t.stream, t.group)) as [number])[0] === 0);
-    expect(await count(`message = 'poison'`)).toBe(0);
+    expect(await count(`message LIKE 'poison%'`)).toBe(0);
+  });
+
+  it('dead-letters an entry in the producer format that can never decode (an unknown level) at once, not after MAX_DELIVERIES', async () => {
+    await ensureGroup(t.redis, t.stream, t.group);
+    const [bad] = await xadd([event('unknown-level', { level: 'verbose' })]);
+    const [good] = await xadd([event('beside-it')]);
+    startWorker('undecodable', { MAX_DELIVERIES: '5' });
+    await waitFor('the good row stored', async () => (await count(`message = 'beside-it'`)) === 1);
+    const letter = await waitFor('its dead letter', async () => {
+      const d = await t.redis.xrange(`${t.stream}:dlq`, '-', '+');
+      return d.map(([, f]) => Object.fromEntries(replyToMap(f)) as Record<string, string>).find((l) => l.id === bad);
+    });
+    expect(letter.reason).toMatch(/^undecodable: level: /);
+    expect(letter.deliveries).toBe('1');
+    expect(good).toBeDefined();
+    await waitFor('nothing pending', async () => ((await t.redis.xpending(t.stream, t.group)) as [number])[0] === 0);
+    expect(await count(`message = 'unknown-level'`)).toBe(0);
   });
 
   it('accepts plain entries written by other tools (XADD logs * message … level …)', async () => {
