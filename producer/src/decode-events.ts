@@ -51,7 +51,18 @@ export function decodeNdjson(text: string): unknown[] {
 /** A /publish frame: an event, an array of events, or plain text (= {"message": text}). */
 export function decodeFrame(text: string): unknown[] {
   const trimmed = text.trimStart();
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) return decodeJson(text);
+  // Text that starts like JSON is JSON: a client that meant an event and got it wrong is told so rather than having
+  // its broken JSON stored as a message (issue 12 point 8).
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      return decodeJson(text);
+    } catch (err) {
+      if (err instanceof HttpError && err.message.startsWith('malformed JSON')) {
+        throw badRequest(`${err.message}; a frame that starts with { or [ is read as JSON: to send such text as a message, send {"message":"…"}`);
+      }
+      throw err;
+    }
+  }
   if (text.length === 0) throw badRequest('empty frame: send an event, an array of events, or plain text');
   return [{ message: text }];
 }

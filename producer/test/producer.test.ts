@@ -129,6 +129,8 @@ describe('producer', () => {
     ws.close();
     expect(replies.map((r) => r.type)).toEqual(['ack', 'ack', 'ack', 'error', 'error', 'ack']);
     expect(replies.map((r) => r.accepted ?? 0)).toEqual([1, 2, 1, 0, 0, 1]);
+    expect(replies[3]).toMatchObject({ error: 'bad_request' });
+    expect(replies[3].message).toMatch(/^malformed JSON: .*; a frame that starts with \{ or \[ is read as JSON: to send such text as a message, send \{"message":"…"\}$/);
     const stream = await streamEvents();
     expect(stream.get(replies[2].ids[0]).message).toBe('plain text line');
     expect(replies[1].ids.map((id: string) => stream.get(id).message)).toEqual(['ws two', 'ws three']);
