@@ -1,0 +1,279 @@
+// LogQL AST → SQL on the logs table (and its rollups, migration 002). Pure functions: each returns SQL text and its
+// parameters, so that the translation is unit-tested as text and run against PostgreSQL separately.
+//
+// The labels of a row are `service`, `level` (its name), every attribute, and, after `| json` or `| logfmt`, the
+// fields of its message (logql_json / logql_logfmt, migration 016); an attribute wins over a message field of the
+// same name, as a stream label wins over an extracted one in Loki. A missing label reads as "", as in Loki.
+import { LEVELS } from '../../../shared/src/levels.js';
+import type { LabelExpr, LogQuery, Matcher, Stage } from './ast.js';
+import { LogQLError, unsupported } from './parse.js';
+
+export type Parser = 'json' | 'logfmt';
+
+/** SQL for the level's name. */
+export const LEVEL_NAME_SQL = `(ARRAY['trace','debug','info','warn','error','fatal'])[level / 10]`;
+
+/** A row's Loki timestamp in ns, as text: its µs (what PostgreSQL stores) and id % 1000 below them, so that no two
+ * rows of a µs share a timestamp and a client resuming from `start` = last + 1 misses and repeats nothing. */
+export const ROW_NS_SQL = `(((extract(epoch FROM "timestamp") * 1000000)::bigint * 1000) + id % 1000)::text`;
+
+/** A timestamptz from a µs count given as a parameter (exact: no float seconds on the way). */
+const tsAt = (placeholder: string) => `(timestamptz 'epoch' + ${placeholder}::bigint * interval '1 microsecond')`;
+
+const quoteLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/** Labels that are columns; every other name is an attribute or a parsed field. */
+export const STREAM_LABELS = ['service', 'level'] as const;
+const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export class Sql {
+  readonly values: unknown[] = [];
+  param(v: unknown): string {
+    this.values.push(v);
+    return `$${this.values.length}`;
+  }
+}
+
+/** The parsers in effect at each stage: a label filter sees the fields of the parsers before it. */
+function parsersBefore(stages: Stage[], index: number): Parser[] {
+  const out: Parser[] = [];
+  for (let i = 0; i < index; i++) {
+    const s = stages[i]!;
+    if (s.kind === 'parser' && !out.includes(s.parser)) out.push(s.parser);
+  }
+  return out;
+}
+
+export const parsersOf = (q: LogQuery): Parser[] => parsersBefore(q.stages, q.stages.length);
+
+/** Column aliases of the parsed message, computed once per row by a LATERAL join (see fromSql). */
+export const PARSED_COLUMN: Record<Parser, string> = { json: 'pj.fields', logfmt: 'pl.fields' };
+
+/** SQL text of a label's value (NULL when missing). */
+export function labelSql(name: string, parsers: Parser[]): string {
+  if (name === 'service') return 'service';
+  if (name === 'level') return LEVEL_NAME_SQL;
+  if (!LABEL_NAME.test(name)) throw new LogQLError(`invalid label name ${JSON.stringify(name)}`, 'syntax');
+  const lit = quoteLiteral(name);
+  const parts = [`attributes->>${lit}`, ...parsers.map((p) => `${PARSED_COLUMN[p]}->>${lit}`)];
+  return parts.length === 1 ? parts[0]! : `coalesce(${parts.join(', ')})`;
+}
+
+/** Loki anchors label regexes (`=~ "api|web"` is `^(?:api|web)$`); `(?i)` in front becomes PostgreSQL's ~*. */
+function regexOp(re: string, negate: boolean, anchored: boolean): { op: string; pattern: string } {
+  let pattern = re;
+  let insensitive = false;
+  if (pattern.startsWith('(?i)')) {
+    insensitive = true;
+    pattern = pattern.slice(4);
+  }
+  if (anchored) pattern = `^(?:${pattern})$`;
+  return { op: `${negate ? '!' : ''}~${insensitive ? '*' : ''}`, pattern };
+}
+
+/** The level names a string matcher accepts, decided here so that the condition is on the indexed number. */
+function levelsMatching(op: Matcher['op'], value: string): number[] {
+  let test: (name: string) => boolean;
+  if (op === '=' || op === '!=') test = (n) => n === value;
+  else {
+    const { pattern } = regexOp(value, false, true);
+    let re: RegExp;
+    try {
+      re = new RegExp(pattern, value.startsWith('(?i)') ? 'i' : '');
+    } catch (err) {
+      throw new LogQLError(`invalid regular expression ${JSON.stringify(value)}: ${(err as Error).message}`, 'syntax');
+    }
+    test = (n) => re.test(n);
+  }
+  const negate = op === '!=' || op === '!~';
+  return LEVELS.map((n, i) => ({ n, v: (i + 1) * 10 })).filter(({ n }) => test(n) !== negate).map(({ v }) => v);
+}
+
+/** One string comparison of a label (a selector matcher, or a string label filter). */
+function matchSql(sql: Sql, name: string, op: Matcher['op'], value: string, parsers: Parser[]): string {
+  if (name === 'level') {
+    const levels = levelsMatching(op, value);
+    if (levels.length === LEVELS.length) return 'true';
+    if (levels.length === 0) return 'false';
+    return levels.length === 1 ? `level = ${levels[0]}` : `level = ANY(${sql.param(levels)}::smallint[])`;
+  }
+  const raw = labelSql(name, parsers);
+  // A missing label is "": `host=""` matches rows without host, `host!="web-1"` too (Loki's rule).
+  const emptyMatches = op === '=' ? value === '' : op === '!=' ? value !== '' : undefined;
+  const expr = name === 'service' || emptyMatches === false ? raw : `coalesce(${raw}, '')`;
+  if (op === '=') return `${expr} = ${sql.param(value)}`;
+  if (op === '!=') return `${expr} <> ${sql.param(value)}`;
+  const r = regexOp(value, op === '!~', true);
+  return `${name === 'service' ? raw : `coalesce(${raw}, '')`} ${r.op} ${sql.param(r.pattern)}`;
+}
+
+function labelExprSql(sql: Sql, e: LabelExpr, parsers: Parser[]): string {
+  if (e.kind !== 'compare') return `(${labelExprSql(sql, e.left, parsers)} ${e.kind.toUpperCase()} ${labelExprSql(sql, e.right, parsers)})`;
+  if (typeof e.value === 'string') return matchSql(sql, e.name, e.op as Matcher['op'], e.value, parsers);
+  // Numeric: a label that is missing or not a number does not match (Loki would flag it with __error__).
+  const op = e.op === '==' ? '=' : e.op === '!=' ? '<>' : e.op;
+  if (op === '=~' || op === '!~') throw new LogQLError(`${e.op} needs a string`, 'syntax');
+  const value = e.name === 'level' ? `NULL::text` : labelSql(e.name, parsers);
+  return `logql_num(${value}) ${op} ${sql.param(e.value)}::float8`;
+}
+
+function lineFilterSql(sql: Sql, op: string, value: string): string {
+  if (op === '|=' || op === '!=') {
+    // Loki's |= is a case-sensitive substring; "" matches every line.
+    if (value === '') return op === '|=' ? 'true' : 'false';
+    return `strpos(message, ${sql.param(value)}) ${op === '|=' ? '>' : '='} 0`;
+  }
+  const r = regexOp(value, op === '!~', false);
+  return `message ${r.op} ${sql.param(r.pattern)}`;
+}
+
+/** Every condition of a log query (selector, line filters, label filters), ANDed. */
+export function whereSql(sql: Sql, q: LogQuery): string[] {
+  const where = q.matchers.map((m) => matchSql(sql, m.name, m.op, m.value, []));
+  q.stages.forEach((s, i) => {
+    if (s.kind === 'line') where.push(lineFilterSql(sql, s.op, s.value));
+    else if (s.kind === 'label') where.push(labelExprSql(sql, s.expr, parsersBefore(q.stages, i)));
+  });
+  return where.filter((w) => w !== 'true');
+}
+
+/** FROM clause: the logs table, plus the parsed message once per row when a parser is used. */
+export function fromSql(q: LogQuery): string {
+  const parsers = parsersOf(q);
+  let from = 'logs';
+  if (parsers.includes('json')) from += ' CROSS JOIN LATERAL (SELECT logql_json(logs.message) AS fields) pj';
+  if (parsers.includes('logfmt')) from += ' CROSS JOIN LATERAL (SELECT logql_logfmt(logs.message) AS fields) pl';
+  return from;
+}
+
+/** Labels removed by `| drop`. */
+export function droppedLabels(q: LogQuery): Set<string> {
+  return new Set(q.stages.flatMap((s) => (s.kind === 'drop' ? s.names : [])));
+}
+
+/** Conditions for a row's ns timestamp (ROW_NS_SQL) at or after `ns`, exactly (sub-µs digits are id % 1000). */
+export function atOrAfterSql(sql: Sql, ns: bigint): string {
+  const us = ns / 1000n;
+  const rem = Number(ns % 1000n);
+  const ts = tsAt(sql.param(String(us)));
+  return rem === 0 ? `"timestamp" >= ${ts}` : `"timestamp" >= ${ts} AND ("timestamp" > ${ts} OR id % 1000 >= ${rem})`;
+}
+
+/** Conditions for a row's ns timestamp strictly before `ns`. */
+export function beforeSql(sql: Sql, ns: bigint): string {
+  const us = ns / 1000n;
+  const rem = Number(ns % 1000n);
+  const ts = tsAt(sql.param(String(us)));
+  return rem === 0 ? `"timestamp" < ${ts}` : `"timestamp" <= ${ts} AND ("timestamp" < ${ts} OR id % 1000 < ${rem})`;
+}
+
+/** Columns of a log query's rows: enough to build the Loki labels (lokiLabels) and the entry. */
+export function rowColumnsSql(q: LogQuery): string {
+  const parsers = parsersOf(q);
+  return [
+    'id',
+    `${ROW_NS_SQL} AS ns`,
+    'service',
+    'level',
+    'message',
+    'attributes',
+    ...parsers.map((p) => `${PARSED_COLUMN[p]} AS ${p}_fields`),
+  ].join(', ');
+}
+
+export interface LogSelect {
+  start: bigint;
+  end: bigint;
+  limit: number;
+  direction: 'forward' | 'backward';
+}
+
+/** A log query between [start, end), `limit` entries in timestamp order. */
+export function logSelectSql(q: LogQuery, s: LogSelect): { text: string; values: unknown[] } {
+  const sql = new Sql();
+  const where = [atOrAfterSql(sql, s.start), beforeSql(sql, s.end), ...whereSql(sql, q)];
+  const order = s.direction === 'forward' ? 'ASC' : 'DESC';
+  const limit = sql.param(s.limit);
+  return { text: `SELECT ${rowColumnsSql(q)} FROM ${fromSql(q)} WHERE ${where.join(' AND ')} ORDER BY "timestamp" ${order}, id ${order} LIMIT ${limit}`, values: sql.values };
+}
+
+/** Can the query be counted from the rollups? Only selectors on service and level, nothing after them that filters. */
+export function rollupEligible(q: LogQuery, groupBy: string[] | undefined): boolean {
+  if (!q.matchers.every((m) => m.name === 'service' || m.name === 'level')) return false;
+  if (!q.stages.every((s) => s.kind === 'drop' || s.kind === 'parser')) return false;
+  return groupBy !== undefined && groupBy.every((l) => l === 'service' || l === 'level');
+}
+
+export interface BinPlan {
+  /** Lower bound (exclusive) of bin 0, ms since the epoch. */
+  lowMs: number;
+  binMs: number;
+  bins: number;
+  /** Labels to group by in SQL, or undefined for every label (the full label set). */
+  groupBy?: string[];
+}
+
+const msToUs = (ms: number) => String(BigInt(ms) * 1000n);
+
+/**
+ * Counts and bytes per bin and label set: bin j holds rows in (low + j·bin, low + (j+1)·bin], the half-open side of
+ * Loki's range windows (t − range, t].
+ */
+export function binnedSql(q: LogQuery, plan: BinPlan): { text: string; values: unknown[] } {
+  const sql = new Sql();
+  const high = plan.lowMs + plan.bins * plan.binMs;
+  const where = [`"timestamp" > ${tsAt(sql.param(msToUs(plan.lowMs)))}`, `"timestamp" <= ${tsAt(sql.param(msToUs(high)))}`, ...whereSql(sql, q)];
+  const low = sql.param(plan.lowMs);
+  const bin = sql.param(plan.binMs);
+  const j = `(ceil((extract(epoch FROM "timestamp") * 1000 - ${low}::numeric) / ${bin}::numeric) - 1)::int`;
+  const groups = groupColumns(q, plan.groupBy);
+  const cols = [`${j} AS j`, ...groups.map((g) => `${g.sql} AS ${g.alias}`), 'count(*)::float8 AS n', 'sum(octet_length(message))::float8 AS bytes'];
+  return {
+    text: `SELECT ${cols.join(', ')} FROM ${fromSql(q)} WHERE ${where.join(' AND ')} GROUP BY ${['1', ...groups.map((_, i) => String(i + 2))].join(', ')}`,
+    values: sql.values,
+  };
+}
+
+/** Group columns: the named labels (aliases g0, g1 …), or every label (service, level, attributes, parsed fields). */
+export function groupColumns(q: LogQuery, groupBy: string[] | undefined): { sql: string; alias: string }[] {
+  const parsers = parsersOf(q);
+  if (groupBy) return groupBy.map((l, i) => ({ sql: labelSql(l, parsers), alias: `g${i}` }));
+  if (parsers.includes('logfmt')) {
+    throw unsupported('a metric over | logfmt without sum by (…)', 'name the labels to count by, as in sum by (status) (count_over_time({…} | logfmt [5m]))');
+  }
+  return [
+    { sql: 'service', alias: 'service' },
+    { sql: 'level', alias: 'level' },
+    { sql: 'attributes', alias: 'attributes' },
+    ...(parsers.includes('json') ? [{ sql: PARSED_COLUMN.json, alias: 'json_fields' }] : []),
+  ];
+}
+
+/**
+ * The same counts from a rollup table (minute or hour): rows of minute m are in [m, m + 1 minute), so the table
+ * gives the bins of [low + j·bin, low + (j+1)·bin); edgeSql counts the rows exactly on bin edges to move them
+ * into the bin Loki puts them in.
+ */
+export function rollupSql(q: LogQuery, plan: BinPlan, table: 'logs_per_minute' | 'logs_per_hour'): { text: string; values: unknown[] } {
+  const sql = new Sql();
+  const col = table === 'logs_per_minute' ? 'minute' : 'hour';
+  const high = plan.lowMs + plan.bins * plan.binMs;
+  const where = [`${col} >= ${sql.param(new Date(plan.lowMs).toISOString())}::timestamptz`, `${col} < ${sql.param(new Date(high).toISOString())}::timestamptz`, ...whereSql(sql, q)];
+  const low = sql.param(plan.lowMs);
+  const bin = sql.param(plan.binMs);
+  const groups = groupColumns(q, plan.groupBy);
+  const cols = [`floor((extract(epoch FROM ${col}) * 1000 - ${low}::numeric) / ${bin}::numeric)::int AS j`, ...groups.map((g) => `${g.sql} AS ${g.alias}`), 'sum(n)::float8 AS n'];
+  return { text: `SELECT ${cols.join(', ')} FROM ${table} WHERE ${where.join(' AND ')} GROUP BY ${['1', ...groups.map((_, i) => String(i + 2))].join(', ')}`, values: sql.values };
+}
+
+/** Rows exactly on a bin edge: e is the edge's index (edge e = low + e·bin). */
+export function edgeSql(q: LogQuery, plan: BinPlan): { text: string; values: unknown[] } {
+  const sql = new Sql();
+  const edges = Array.from({ length: plan.bins + 1 }, (_, e) => new Date(plan.lowMs + e * plan.binMs).toISOString());
+  const where = [`"timestamp" = ANY(${sql.param(edges)}::timestamptz[])`, ...whereSql(sql, q)];
+  const low = sql.param(plan.lowMs);
+  const bin = sql.param(plan.binMs);
+  const groups = groupColumns(q, plan.groupBy);
+  const cols = [`round((extract(epoch FROM "timestamp") * 1000 - ${low}::numeric) / ${bin}::numeric)::int AS j`, ...groups.map((g) => `${g.sql} AS ${g.alias}`), 'count(*)::float8 AS n'];
+  return { text: `SELECT ${cols.join(', ')} FROM logs WHERE ${where.join(' AND ')} GROUP BY ${['1', ...groups.map((_, i) => String(i + 2))].join(', ')}`, values: sql.values };
+}
