@@ -12,6 +12,8 @@ import { registerLiveSocket } from './live-socket.js';
 import { DEFAULT_SEARCH, getLog, parseLogsQuery, parseRowId, queryLogs } from './logs-query.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { NotificationSource } from './notifications.js';
+import { registerLokiRoutes } from './loki/routes.js';
+import { registerLokiTail } from './loki/tail.js';
 import { loadStaticFiles } from './static-files.js';
 import { parseStatsQuery, queryStats } from './stats-query.js';
 
@@ -29,6 +31,8 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
   const { cfg, db, log, metrics, hub } = d;
   const files = loadStaticFiles();
   registerLiveSocket(app, { cfg, db, hub, log, metrics });
+  registerLokiRoutes(app, { cfg, db, log, metrics });
+  registerLokiTail(app, { cfg, db, hub, log, metrics });
 
   const authorize = (req: HttpRequest, query: Map<string, string>) => {
     if (!tokenAllowed(cfg.READ_TOKENS, presentedToken(req.getHeader('authorization'), query.get('token')))) throw unauthorized();
@@ -91,6 +95,6 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
   }
 
   app.any('/*', route(log, (_res, req) => {
-    throw notFound(`no such path ${req.getUrl().slice(0, 200)}: the gateway serves /logs, /logs/<id>, /stats, WebSocket /live, /ui, /health, /ready, /metrics`);
+    throw notFound(`no such path ${req.getUrl().slice(0, 200)}: the gateway serves /logs, /logs/<id>, /stats, WebSocket /live, /loki/api/v1/…, /ui, /health, /ready, /metrics`);
   }));
 }

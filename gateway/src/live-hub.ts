@@ -194,6 +194,14 @@ export class LiveHub {
     if (id <= this.head) return;
     this.head = id;
     this.metrics.head.set(id);
+    for (const fn of this.headListeners) fn(id);
+  }
+
+  /** Called with the new head each time it moves: Loki tails (loki/tail.ts) read their own rows up to it. */
+  private readonly headListeners = new Set<(head: number) => void>();
+  onHead(fn: (head: number) => void): () => void {
+    this.headListeners.add(fn);
+    return () => this.headListeners.delete(fn);
   }
 
   private resolveHeadWaiters(): void {

@@ -277,3 +277,19 @@ export function edgeSql(q: LogQuery, plan: BinPlan): { text: string; values: unk
   const cols = [`round((extract(epoch FROM "timestamp") * 1000 - ${low}::numeric) / ${bin}::numeric)::int AS j`, ...groups.map((g) => `${g.sql} AS ${g.alias}`), 'count(*)::float8 AS n'];
   return { text: `SELECT ${cols.join(', ')} FROM logs WHERE ${where.join(' AND ')} GROUP BY ${['1', ...groups.map((_, i) => String(i + 2))].join(', ')}`, values: sql.values };
 }
+
+/** Rows of a tail in commit order: ids in (after, upTo], and at or after `start` while replaying. */
+export function tailSelectSql(q: LogQuery, after: number, upTo: number, start: bigint | undefined, limit: number): { text: string; values: unknown[] } {
+  const sql = new Sql();
+  const where = [`id > ${sql.param(after)}`, `id <= ${sql.param(upTo)}`, ...(start !== undefined ? [atOrAfterSql(sql, start)] : []), ...whereSql(sql, q)];
+  return { text: `SELECT ${rowColumnsSql(q)} FROM ${fromSql(q)} WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${sql.param(limit)}`, values: sql.values };
+}
+
+/** Labels and timestamps of the matching rows in [from, to]: what a tail skipped (Loki's dropped_entries). */
+export function droppedSql(q: LogQuery, from: number, to: number, limit: number): { text: string; values: unknown[] } {
+  const sql = new Sql();
+  const parsers = parsersOf(q);
+  const cols = ['id', `${ROW_NS_SQL} AS ns`, 'service', 'level', 'attributes', ...parsers.map((p) => `${PARSED_COLUMN[p]} AS ${p}_fields`)];
+  const where = [`id >= ${sql.param(from)}`, `id <= ${sql.param(to)}`, ...whereSql(sql, q)];
+  return { text: `SELECT ${cols.join(', ')} FROM ${fromSql(q)} WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${sql.param(limit)}`, values: sql.values };
+}

@@ -1,0 +1,271 @@
+// Loki's query endpoints (issue 16), as functions of the request parameters → the JSON body, in Loki's shapes:
+// `status`, `data.resultType`, ns timestamps as strings, matrix times as float seconds, values as strings, `stats`.
+import type pg from 'pg';
+import { HttpError } from '../../../shared/src/errors.js';
+import { isLogQuery, type LogQuery, type Query } from '../logql/ast.js';
+import { evalMetric, MAX_ENTRIES, MAX_POINTS, runLogQuery, type ExecStats, type MetricResult } from '../logql/evaluate.js';
+import { rowLabels, labelsKey, type Labels } from '../logql/labels.js';
+import { atOrAfterSql, beforeSql, fromSql, labelSql, parsersOf, rollupEligible, Sql, whereSql } from '../logql/to-sql.js';
+import { HOUR_NS, lokiBadRequest, LokiError, parseDirection, parseDurationParam, parseLimit, parseQueryText, parseTimeNs, nowNs, timeRange } from './params.js';
+
+/**
+ * Every Loki query runs under this statement timeout, so that no query (a regex with catastrophic backtracking, a
+ * month of rows read by a line filter) can hold a connection for longer; PostgreSQL cancels it and the client is
+ * told (503 query_timeout). 10 s as /stats (stats-query.ts STATS_TIMEOUT_MS).
+ */
+export const LOKI_QUERY_TIMEOUT_MS = 10_000;
+/** Rows read to list label names, values and series (newest first in the window): a sample, as Loki's own index
+ * answers "may use a larger time span"; bench, 5 M rows: 10,000 rows ≈ 15 ms. */
+export const LABEL_SAMPLE_ROWS = 10_000;
+const MAX_LABEL_VALUES = 10_000;
+const DEFAULT_LIMIT = 100;
+
+export async function withLokiTx<T>(db: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>, timeoutMs = LOKI_QUERY_TIMEOUT_MS): Promise<T> {
+  const c = await db.connect();
+  try {
+    await c.query('BEGIN READ ONLY');
+    await c.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
+    const out = await fn(c);
+    await c.query('COMMIT');
+    return out;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw mapPgError(err, timeoutMs);
+  } finally {
+    c.release();
+  }
+}
+
+/** PostgreSQL errors a query can cause: a bad regex is the client's (400), a timeout is reported as such. */
+export function mapPgError(err: unknown, timeoutMs: number): unknown {
+  const code = (err as { code?: string }).code;
+  // 2201B invalid_regular_expression; 2201X/22P02 cannot happen for our casts (logql_num checks first).
+  if (code === '2201B') return new LokiError(400, 'bad_logql', `invalid regular expression: ${(err as Error).message.replace(/^invalid regular expression: /, '')}`);
+  if (code === '57014') {
+    return new HttpError(503, 'query_timeout', `the query ran for over ${timeoutMs / 1000} s and was cancelled: narrow the time range or the selector, or simplify the regular expression`, undefined, { 'Retry-After': '10' });
+  }
+  return err;
+}
+
+function statsBlock(s: ExecStats, started: number, entries: number) {
+  const execTime = (performance.now() - started) / 1000;
+  const zeroStore = { totalChunksRef: 0, totalChunksDownloaded: 0, chunksDownloadTime: 0, chunk: { headChunkBytes: 0, headChunkLines: 0, decompressedBytes: s.bytes, decompressedLines: s.lines, compressedBytes: 0, totalDuplicates: 0 } };
+  return {
+    summary: {
+      bytesProcessedPerSecond: execTime > 0 ? Math.round(s.bytes / execTime) : 0,
+      linesProcessedPerSecond: execTime > 0 ? Math.round(s.lines / execTime) : 0,
+      totalBytesProcessed: s.bytes,
+      totalLinesProcessed: s.lines,
+      execTime,
+      queueTime: 0,
+      subqueries: 0,
+      totalEntriesReturned: entries,
+      splits: 0,
+      shards: 0,
+      totalPostFilterLines: s.lines,
+      totalStructuredMetadataBytesProcessed: 0,
+    },
+    querier: { store: zeroStore },
+    ingester: { totalReached: 0, totalChunksMatched: 0, totalBatches: 0, totalLinesSent: 0, store: zeroStore },
+  };
+}
+
+/** Go's strconv.FormatFloat(v, 'f', -1, 64) for the values Loki prints; NaN and infinities as Prometheus writes them. */
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
+  return String(v);
+}
+
+const seconds = (ms: number) => ms / 1000;
+
+function logQuerySelect(p: URLSearchParams, start: bigint, end: bigint) {
+  const interval = parseDurationParam('interval', p.get('interval'));
+  return {
+    start,
+    end,
+    limit: parseLimit(p.get('limit'), DEFAULT_LIMIT, MAX_ENTRIES),
+    direction: parseDirection(p.get('direction')),
+    intervalNs: interval !== undefined ? BigInt(interval) * 1_000_000n : undefined,
+  };
+}
+
+/** GET|POST /loki/api/v1/query_range */
+export async function queryRange(db: pg.Pool, p: URLSearchParams): Promise<unknown> {
+  const query = parseQueryText(p.get('query'));
+  const { start, end } = timeRange(p, HOUR_NS);
+  // Parsed for log queries too (where Loki ignores it), so that a bad step is a 400 whatever the query.
+  const step = parseDurationParam('step', p.get('step'));
+  const started = performance.now();
+  const stats: ExecStats = { lines: 0, bytes: 0 };
+  if (isLogQuery(query)) {
+    const sel = logQuerySelect(p, start, end);
+    const { streams, entries } = await withLokiTx(db, (c) => runLogQuery(c, query, sel, stats));
+    return { status: 'success', data: { resultType: 'streams', result: streams, stats: statsBlock(stats, started, entries) } };
+  }
+  const startMs = Number(start / 1_000_000n);
+  const endMs = Number(end / 1_000_000n);
+  const stepMs = step ?? Math.max(Math.floor((endMs - startMs) / 1000 / 250), 1) * 1000;
+  // Evaluation times are multiples of the step (Loki with align_queries_with_step): the same request always gets the
+  // same points, and minute steps line up with the rollups.
+  const first = Math.floor(startMs / stepMs) * stepMs;
+  const last = Math.floor(endMs / stepMs) * stepMs;
+  const points = (last - first) / stepMs + 1;
+  if (points > MAX_POINTS) throw lokiBadRequest(`exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)`);
+  const result = await withLokiTx(db, (c) => evalMetric(c, query, { startMs: first, stepMs, points }, stats));
+  return { status: 'success', data: { resultType: result.scalar ? 'scalar' : 'matrix', result: matrix(result, first, stepMs), stats: statsBlock(stats, started, 0) } };
+}
+
+function matrix(r: MetricResult, first: number, stepMs: number) {
+  if (r.scalar) return r.series[0]!.values.map((v, i) => [seconds(first + i * stepMs), formatValue(v!)]);
+  return r.series.map((s) => ({
+    metric: s.metric,
+    values: s.values.flatMap((v, i) => (v === undefined ? [] : [[seconds(first + i * stepMs), formatValue(v)]])),
+  }));
+}
+
+/** GET|POST /loki/api/v1/query (instant): a vector (or scalar) at `time`; a log query returns streams up to it. */
+export async function queryInstant(db: pg.Pool, p: URLSearchParams): Promise<unknown> {
+  const query = parseQueryText(p.get('query'));
+  const time = parseTimeNs('time', p.get('time'), nowNs());
+  const started = performance.now();
+  const stats: ExecStats = { lines: 0, bytes: 0 };
+  if (isLogQuery(query)) {
+    const sel = logQuerySelect(p, time - HOUR_NS, time + 1n);
+    const { streams, entries } = await withLokiTx(db, (c) => runLogQuery(c, query, sel, stats));
+    return { status: 'success', data: { resultType: 'streams', result: streams, stats: statsBlock(stats, started, entries) } };
+  }
+  const ms = Number(time / 1_000_000n);
+  const r = await withLokiTx(db, (c) => evalMetric(c, query, { startMs: ms, stepMs: 0, points: 1 }, stats));
+  const result = r.scalar
+    ? [seconds(ms), formatValue(r.series[0]!.values[0]!)]
+    : r.series.filter((s) => s.values[0] !== undefined).map((s) => ({ metric: s.metric, value: [seconds(ms), formatValue(s.values[0]!)] }));
+  return { status: 'success', data: { resultType: r.scalar ? 'scalar' : 'vector', result, stats: statsBlock(stats, started, 0) } };
+}
+
+/** A `query` / `match[]` parameter that must be a stream selector (with optional pipeline). */
+function selectorParam(raw: string | null, name: string): LogQuery | undefined {
+  if (raw === null || raw.trim() === '') return undefined;
+  const q: Query = parseQueryText(raw);
+  if (!isLogQuery(q)) throw lokiBadRequest(`${name} must be a log stream selector such as {service="api"}, not a metric query`);
+  return q;
+}
+
+const SIX_HOURS_NS = 6n * HOUR_NS;
+
+/** Conditions of a window and an optional selector, on the logs table. */
+function windowWhere(sql: Sql, q: LogQuery | undefined, start: bigint, end: bigint): string[] {
+  return [atOrAfterSql(sql, start), beforeSql(sql, end), ...(q ? whereSql(sql, q) : [])];
+}
+
+/** Newest LABEL_SAMPLE_ROWS rows of the window (matching q), as a subquery with the given columns. */
+function sampleSql(sql: Sql, q: LogQuery | undefined, start: bigint, end: bigint, columns: string): string {
+  const where = windowWhere(sql, q, start, end);
+  return `SELECT ${columns} FROM ${q ? fromSql(q) : 'logs'} WHERE ${where.join(' AND ')} ORDER BY "timestamp" DESC LIMIT ${LABEL_SAMPLE_ROWS}`;
+}
+
+const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** GET /loki/api/v1/labels: service, level and the attribute names of the window (from its newest rows). */
+export async function labelNames(db: pg.Pool, p: URLSearchParams): Promise<unknown> {
+  const { start, end } = timeRange(p, SIX_HOURS_NS);
+  const q = selectorParam(p.get('query'), 'query');
+  const rows = await withLokiTx(db, async (c) => {
+    const sql = new Sql();
+    const sample = sampleSql(sql, q, start, end, 'attributes');
+    // A row without attributes still yields one (NULL) key: an empty answer means no row at all.
+    const { rows } = await c.query<{ k: string | null }>(`SELECT DISTINCT k FROM (${sample}) s LEFT JOIN LATERAL jsonb_object_keys(s.attributes) k ON true`, sql.values);
+    return rows;
+  });
+  if (rows.length === 0) return { status: 'success', data: [] };
+  const names = new Set<string>(['level', 'service']);
+  for (const r of rows) if (r.k !== null && LABEL_NAME.test(r.k)) names.add(r.k);
+  return { status: 'success', data: [...names].sort() };
+}
+
+/** Window rounded out to whole minutes (or hours past a day), for the rollups. */
+function rollupWindow(start: bigint, end: bigint): { table: string; col: string; from: Date; to: Date } {
+  const s = Number(start / 1_000_000n);
+  const e = Number((end + 999_999n) / 1_000_000n);
+  const hourly = e - s > 24 * 3600_000;
+  const unit = hourly ? 3600_000 : 60_000;
+  return { table: hourly ? 'logs_per_hour' : 'logs_per_minute', col: hourly ? 'hour' : 'minute', from: new Date(Math.floor(s / unit) * unit), to: new Date(Math.ceil(e / unit) * unit) };
+}
+
+/** GET /loki/api/v1/label/<name>/values */
+export async function labelValues(db: pg.Pool, name: string, p: URLSearchParams): Promise<unknown> {
+  if (!LABEL_NAME.test(name)) throw lokiBadRequest(`invalid label name ${JSON.stringify(name.slice(0, 80))}`);
+  const { start, end } = timeRange(p, SIX_HOURS_NS);
+  const q = selectorParam(p.get('query'), 'query');
+  const values = await withLokiTx(db, async (c) => {
+    const sql = new Sql();
+    let text: string;
+    if ((name === 'service' || name === 'level') && (!q || rollupEligible(q, []))) {
+      // From the rollups: every value of the window, whatever its size (a 24 h window is at most 1,440 × levels ×
+      // services rows), rounded out to whole minutes.
+      const w = rollupWindow(start, end);
+      const where = [`${w.col} >= ${sql.param(w.from.toISOString())}::timestamptz`, `${w.col} < ${sql.param(w.to.toISOString())}::timestamptz`, 'n > 0', ...(q ? whereSql(sql, q) : [])];
+      text = `SELECT DISTINCT ${labelSql(name, [])} AS v FROM ${w.table} WHERE ${where.join(' AND ')}`;
+    } else {
+      const parsers = q ? parsersOf(q) : [];
+      text = `SELECT DISTINCT v FROM (${sampleSql(sql, q, start, end, `${labelSql(name, parsers)} AS v`)}) s WHERE v IS NOT NULL`;
+    }
+    return (await c.query<{ v: string | null }>(`${text} ORDER BY 1 LIMIT ${MAX_LABEL_VALUES}`, sql.values)).rows;
+  });
+  return { status: 'success', data: values.map((r) => r.v).filter((v): v is string => v !== null && v !== '') };
+}
+
+/** GET|POST /loki/api/v1/series: the label sets of the newest rows matching any `match[]`. */
+export async function series(db: pg.Pool, p: URLSearchParams): Promise<unknown> {
+  const matches = p.getAll('match[]').concat(p.getAll('match'));
+  if (matches.length === 0) throw lokiBadRequest('at least one match[] selector is required, such as match[]={service="api"}');
+  const { start, end } = timeRange(p, SIX_HOURS_NS);
+  const selectors = matches.map((m) => selectorParam(m, 'match[]')!);
+  const rows = await withLokiTx(db, async (c) => {
+    const out: { service: string; level: number; attributes: Record<string, unknown> }[] = [];
+    for (const q of selectors) {
+      const sql = new Sql();
+      const r = await c.query(`SELECT DISTINCT service, level, attributes FROM (${sampleSql(sql, q, start, end, 'service, level, attributes')}) s`, sql.values);
+      out.push(...r.rows);
+    }
+    return out;
+  });
+  const seen = new Map<string, Labels>();
+  for (const r of rows) {
+    const l = rowLabels(r, new Set());
+    seen.set(labelsKey(l), l);
+  }
+  return { status: 'success', data: [...seen.values()] };
+}
+
+/** GET|POST /loki/api/v1/index/stats: streams (service × level), entries and bytes of a selector in a window. */
+export async function indexStats(db: pg.Pool, p: URLSearchParams): Promise<unknown> {
+  const { start, end } = timeRange(p, HOUR_NS);
+  const q = selectorParam(p.get('query'), 'query');
+  return withLokiTx(db, async (c) => {
+    if (!q || rollupEligible(q, [])) {
+      // From the rollups (whole minutes), bytes estimated from the newest rows' average: Loki's own figure is an
+      // estimate too ("a probabilistic technique").
+      const sql = new Sql();
+      const w = rollupWindow(start, end);
+      const where = [`${w.col} >= ${sql.param(w.from.toISOString())}::timestamptz`, `${w.col} < ${sql.param(w.to.toISOString())}::timestamptz`, 'n > 0', ...(q ? whereSql(sql, q) : [])];
+      const counted = await c.query<{ streams: number; entries: string }>(`SELECT count(DISTINCT (service, level))::int AS streams, coalesce(sum(n), 0)::text AS entries FROM ${w.table} WHERE ${where.join(' AND ')}`, sql.values);
+      const sample = new Sql();
+      const avg = await c.query<{ b: number | null }>(`SELECT avg(octet_length(message))::float8 AS b FROM (${sampleSql(sample, q, start, end, 'message').replace(`LIMIT ${LABEL_SAMPLE_ROWS}`, 'LIMIT 1000')}) s`, sample.values);
+      const entries = Number(counted.rows[0]!.entries);
+      const streams = counted.rows[0]!.streams;
+      return { streams, chunks: streams, entries, bytes: Math.round(entries * (avg.rows[0]!.b ?? 0)) };
+    }
+    const sql = new Sql();
+    const where = windowWhere(sql, q, start, end);
+    const r = await c.query<{ streams: number; entries: string; bytes: string }>(
+      `SELECT count(DISTINCT (service, level))::int AS streams, count(*)::text AS entries, coalesce(sum(octet_length(message)), 0)::text AS bytes FROM ${fromSql(q)} WHERE ${where.join(' AND ')}`,
+      sql.values,
+    );
+    const row = r.rows[0]!;
+    return { streams: row.streams, chunks: row.streams, entries: Number(row.entries), bytes: Number(row.bytes) };
+  });
+}
+
+/** GET /loki/api/v1/status/buildinfo: the Loki version whose API this follows (Grafana reads it for features). */
+export const BUILD_INFO = { version: '2.9.0', revision: 'logstream', branch: 'main', buildUser: 'logstream', buildDate: '', goVersion: '' };

@@ -1,0 +1,205 @@
+// WebSocket /loki/api/v1/tail (issue 16): Loki's tail frames {"streams":[…],"dropped_entries":[…]}, fed by the live
+// hub's head (the same NOTIFY/poll machinery as /live). Each tail keeps an id cursor: it first sends every matching
+// row stored since `start`, then every row committed after, in commit order, so nothing is missed or sent twice
+// (ids commit in order, CONTRACT §4). No one-hour limit and no cap on tails beyond the gateway's connections.
+// A client that reads slower than rows arrive is paced (rows wait in PostgreSQL, not in memory); one that falls more
+// than TAIL_MAX_LAG_ROWS behind has the rows in between skipped and listed, each one, in dropped_entries.
+import type pg from 'pg';
+import { presentedToken, tokenAllowed } from '../../../shared/src/auth.js';
+import { HttpError, unauthorized } from '../../../shared/src/errors.js';
+import type { Logger } from '../../../shared/src/logger.js';
+import { parseQuery, statusLine, type TemplatedApp, type WebSocket } from '../../../shared/src/uws.js';
+import type { GatewayConfig } from '../config.js';
+import type { LiveHub } from '../live-hub.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { isLogQuery, type LogQuery } from '../logql/ast.js';
+import { labelsKey, rowLabels, type LabelledRow } from '../logql/labels.js';
+import { droppedLabels, droppedSql, tailSelectSql } from '../logql/to-sql.js';
+import { lokiBadRequest, nowNs, parseLimit, parseQueryText, parseTimeNs, HOUR_NS } from './params.js';
+import { mapPgError, LOKI_QUERY_TIMEOUT_MS } from './query-api.js';
+
+/** Rows read per query (as the live hub's page, new-rows.ts PAGE_ROWS). */
+const TAIL_PAGE_ROWS = 1000;
+/** A tail this many ids behind the head skips to it (and reports each skipped row) instead of catching up. */
+export const TAIL_MAX_LAG_ROWS = 100_000;
+/** Loki's cap on delay_for. */
+const MAX_DELAY_S = 5;
+
+interface TailData {
+  query: LogQuery;
+  start: bigint;
+  limit: number;
+  delayMs: number;
+  /** Every matching row with id ≤ cursor has been sent (or reported dropped). */
+  cursor: number;
+  /** The head when the tail opened: rows up to it are the replay, sent only from `start` on; later rows all. */
+  replayUpTo: number;
+  busy: boolean;
+  again: boolean;
+  closed: boolean;
+  unsubscribe?: () => void;
+}
+
+type TailSocket = WebSocket<TailData>;
+
+interface Row extends LabelledRow {
+  id: string;
+  ns: string;
+  message?: string;
+}
+
+export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db: pg.Pool; hub: LiveHub; log: Logger; metrics: GatewayMetrics }): void {
+  const { cfg, db, hub, log, metrics } = d;
+
+  const query = async <T extends pg.QueryResultRow>(sql: { text: string; values: unknown[] }) => {
+    const c = await db.connect();
+    try {
+      await c.query(`SET statement_timeout = ${LOKI_QUERY_TIMEOUT_MS}`);
+      return (await c.query<T>(sql.text, sql.values)).rows;
+    } catch (err) {
+      throw mapPgError(err, LOKI_QUERY_TIMEOUT_MS);
+    } finally {
+      await c.query('RESET statement_timeout').catch(() => {});
+      c.release();
+    }
+  };
+
+  const send = (ws: TailSocket, body: string) => {
+    if (!ws.getUserData().closed) ws.send(body);
+  };
+
+  /** One frame: the rows grouped into streams by label set (commit order kept within each). */
+  function framesOf(data: TailData, rows: Row[]): string[] {
+    const dropped = droppedLabels(data.query);
+    const frames: string[] = [];
+    for (let i = 0; i < rows.length; i += data.limit) {
+      const streams = new Map<string, { stream: Record<string, string>; values: [string, string][] }>();
+      for (const r of rows.slice(i, i + data.limit)) {
+        const stream = rowLabels(r, dropped);
+        const key = labelsKey(stream);
+        let s = streams.get(key);
+        if (!s) streams.set(key, (s = { stream, values: [] }));
+        s.values.push([r.ns, r.message!]);
+      }
+      frames.push(JSON.stringify({ streams: [...streams.values()], dropped_entries: [] }));
+    }
+    return frames;
+  }
+
+  /** Skip (cursor, upTo]: list every matching row in it as dropped, in frames of TAIL_PAGE_ROWS. */
+  async function skip(ws: TailSocket, upTo: number): Promise<void> {
+    const data = ws.getUserData();
+    const dropped = droppedLabels(data.query);
+    let from = data.cursor + 1;
+    while (from <= upTo && !data.closed) {
+      const rows = await query<Row>(droppedSql(data.query, from, upTo, TAIL_PAGE_ROWS));
+      if (rows.length > 0) {
+        send(ws, JSON.stringify({ streams: [], dropped_entries: rows.map((r) => ({ labels: rowLabels(r, dropped), timestamp: r.ns })) }));
+        metrics.rowsDropped.inc(rows.length);
+      }
+      from = rows.length === TAIL_PAGE_ROWS ? Number(rows[rows.length - 1]!.id) + 1 : upTo + 1;
+    }
+    data.cursor = upTo;
+  }
+
+  /** Send what is new up to the hub's head; one run at a time per tail, re-run when the head moved meanwhile. */
+  async function pump(ws: TailSocket): Promise<void> {
+    const data = ws.getUserData();
+    if (data.busy) {
+      data.again = true;
+      return;
+    }
+    data.busy = true;
+    try {
+      do {
+        data.again = false;
+        if (data.delayMs > 0 && data.cursor >= data.replayUpTo) await new Promise((r) => setTimeout(r, data.delayMs));
+        for (;;) {
+          if (data.closed) return;
+          const head = hub.head;
+          if (head <= data.cursor) break;
+          // Paced: while the socket holds more than the soft limit, rows stay in PostgreSQL; drain() resumes.
+          if (ws.getBufferedAmount() > cfg.LIVE_MAX_BACKPRESSURE) {
+            if (head - data.cursor > TAIL_MAX_LAG_ROWS) await skip(ws, head - TAIL_PAGE_ROWS);
+            return;
+          }
+          const replay = data.cursor < data.replayUpTo;
+          const upTo = replay ? Math.min(head, data.replayUpTo) : head;
+          const rows = await query<Row>(tailSelectSql(data.query, data.cursor, upTo, replay ? data.start : undefined, TAIL_PAGE_ROWS));
+          if (data.closed) return;
+          for (const frame of framesOf(data, rows)) send(ws, frame);
+          metrics.rowsSent.inc(rows.length);
+          data.cursor = rows.length === TAIL_PAGE_ROWS ? Number(rows[rows.length - 1]!.id) : upTo;
+        }
+      } while (data.again);
+    } finally {
+      data.busy = false;
+    }
+  }
+
+  const fail = (ws: TailSocket) => (err: unknown) => {
+    const data = ws.getUserData();
+    log.warn({ err: (err as Error).message }, 'loki tail failed');
+    if (data.closed) return;
+    const message = err instanceof HttpError ? err.message : 'the database is unavailable; reconnect with start=<last timestamp + 1>';
+    ws.end(err instanceof HttpError && err.status === 400 ? 1008 : 1011, message.slice(0, 120));
+  };
+
+  app.ws<TailData>('/loki/api/v1/tail', {
+    maxPayloadLength: 16 * 1024,
+    maxBackpressure: cfg.LIVE_MAX_BACKPRESSURE * 8 + 256 * 1024,
+    closeOnBackpressureLimit: true as unknown as number,
+    idleTimeout: 60,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      let data: TailData;
+      try {
+        const raw = parseQuery(req.getQuery());
+        const p = new URLSearchParams(req.getQuery() ?? '');
+        if (!tokenAllowed(cfg.READ_TOKENS, presentedToken(req.getHeader('authorization'), raw.get('token')))) throw unauthorized();
+        const q = parseQueryText(p.get('query'));
+        if (!isLogQuery(q)) throw lokiBadRequest('tail needs a log query such as {service="api"} |= "error", not a metric query');
+        const delay = p.get('delay_for') ?? '';
+        if (delay !== '' && (!/^\d+$/.test(delay) || Number(delay) > MAX_DELAY_S)) throw lokiBadRequest(`delay_for must be a whole number of seconds from 0 to ${MAX_DELAY_S}`);
+        data = {
+          query: q,
+          start: parseTimeNs('start', p.get('start'), nowNs() - HOUR_NS),
+          limit: parseLimit(p.get('limit'), 100, 5000),
+          delayMs: Number(delay || 0) * 1000,
+          cursor: 0,
+          replayUpTo: 0,
+          busy: false,
+          again: false,
+          closed: false,
+        };
+      } catch (err) {
+        const e = err instanceof HttpError ? err : lokiBadRequest('bad request');
+        res.cork(() => {
+          res.writeStatus(statusLine(e.status)).writeHeader('Content-Type', 'application/json');
+          for (const [k, v] of Object.entries(e.headers)) res.writeHeader(k, v);
+          res.end(JSON.stringify(e));
+        });
+        return;
+      }
+      res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+    },
+    open: (ws) => {
+      metrics.connections.inc();
+      const data = ws.getUserData();
+      data.replayUpTo = hub.head;
+      data.unsubscribe = hub.onHead(() => void pump(ws).catch(fail(ws)));
+      pump(ws).catch(fail(ws));
+    },
+    // Tail clients send nothing (Loki ignores their frames too).
+    message: () => {},
+    drain: (ws) => {
+      if (ws.getBufferedAmount() <= cfg.LIVE_MAX_BACKPRESSURE / 2) pump(ws).catch(fail(ws));
+    },
+    close: (ws) => {
+      const data = ws.getUserData();
+      data.closed = true;
+      data.unsubscribe?.();
+      metrics.connections.dec();
+    },
+  });
+}
