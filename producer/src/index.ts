@@ -6,7 +6,9 @@ import { closeRedis, createRedis, requestOptions } from '../../shared/src/redis.
 import { startBacklogGuard } from './backlog-guard.js';
 import { createProducerApp } from './app.js';
 import { DEFAULT_PORT, loadProducerConfig } from './config.js';
+import type { IngestContext } from './ingest-context.js';
 import { producerMetrics } from './metrics.js';
+import { startShipperListeners } from './shipper-listeners.js';
 import { listen, onShutdown } from '../../shared/src/lifecycle.js';
 
 const cfg = loadProducerConfig();
@@ -28,15 +30,21 @@ redis.on('close', () => {
 });
 
 const backlog = startBacklogGuard(redis, cfg.REDIS_STREAM, cfg.STREAM_MAX_BACKLOG);
-const app = createProducerApp({ cfg, redis, log, metrics: producerMetrics(), backlog });
+let ingest: IngestContext | undefined;
+const app = createProducerApp({ cfg, redis, log, metrics: producerMetrics(), backlog, onIngest: (ctx) => (ingest = ctx) });
 const server = await listen(app, port, host).catch((err: Error) => {
   console.error(`producer: ${err.message}`);
   process.exit(1);
 });
 log.info({ host: server.host, port: server.port, stream: cfg.REDIS_STREAM }, `producer listening on ${server.summary}`);
+const shippers = await startShipperListeners(ingest!, host).catch((err: Error) => {
+  console.error(`producer: ${err.message}`);
+  process.exit(1);
+});
 
 onShutdown(log, async () => {
   server.close();
+  shippers.close();
   backlog.stop();
   await closeRedis(redis);
 });

@@ -2,7 +2,9 @@
 import type { TemplatedApp } from '../../shared/src/uws.js';
 import type { IngestContext } from './ingest-context.js';
 import { mountLoki } from './loki-push.js';
+import { mountOtlp } from './otlp-logs.js';
 
 export function mountShipperRoutes(app: TemplatedApp, ctx: IngestContext): void {
   mountLoki(app, ctx);
+  mountOtlp(app, ctx);
 }

@@ -57,6 +57,8 @@ export const ingestShape = {
   // Unprocessed entries (consumer-group lag) above which the producer answers 503 instead of accepting more.
   STREAM_MAX_BACKLOG: int(1, 1_000_000_000).default(1_000_000),
   INGEST_RATE_LIMIT: int(0, 100_000_000).default(0),
+  // Listeners of the shipper protocols beside PORT (issue 14); 0 = off. 4318 is the OTLP/HTTP default port.
+  OTLP_HTTP_PORT: int(0, 65535).default(4318),
 };
 
 export const processorShape = {

@@ -25,7 +25,7 @@ export async function startService(name: ServiceName, env: Record<string, string
   const proc = spawn(process.execPath, ['--import', 'tsx', `${name}/src/index.ts`], {
     cwd: ROOT,
     // The port is read from the service's info-level "listening"/"started" line, so the level is at least info.
-    env: { ...process.env, PORT: '0', ...env, LOG_LEVEL: env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace' ? env.LOG_LEVEL : 'info' },
+    env: { ...process.env, PORT: '0', OTLP_HTTP_PORT: '0', SYSLOG_PORT: '0', ...env, LOG_LEVEL: env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace' ? env.LOG_LEVEL : 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

@@ -1,0 +1,215 @@
+// OTLP/HTTP logs (issue 14 point 2): POST /v1/logs as the OpenTelemetry SDKs, the Collector's otlphttp exporter
+// and pino-opentelemetry-transport send it: ExportLogsServiceRequest as protobuf or JSON (lowerCamelCase names,
+// hex trace/span ids, int64 as strings), optionally gzip (producer/proto/opentelemetry/…, opentelemetry-proto).
+//
+// Mapping: resource attribute service.name → service; severityNumber 1-4 trace, 5-8 debug, 9-12 info, 13-16 warn,
+// 17-20 error, 21-24 fatal (severityText when the number is unset); body → message (a string as it is, any other
+// value as JSON; the event name when there is no body); resource, scope and record attributes (later wins), the
+// scope as otel.scope.name/otel.scope.version, traceId/spanId as trace_id/span_id → attributes; timeUnixNano
+// (else observedTimeUnixNano) → timestamp.
+//
+// Answers follow the OTLP spec: 200 with an ExportLogsServiceResponse, whose partialSuccess counts the records that
+// failed validation (the valid ones are stored); 400 for a body that cannot be decoded; 429 and 503 with
+// Retry-After (retryable); every error body a google.rpc.Status in the request's encoding.
+import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
+import { badRequest, HttpError, isConnectionError, notFound, unauthorized, unavailable, unsupportedType } from '../../shared/src/errors.js';
+import { MAX_BATCH_EVENTS, parseEvent, type ValidEvent } from '../../shared/src/event.js';
+import { LEVEL_VALUES } from '../../shared/src/levels.js';
+import { route } from '../../shared/src/http-routes.js';
+import { answerPreflight, decodeUtf8, loadUws, parseQuery, readBody, sendRaw, type HttpRequest, type HttpResponse, type ResState, type TemplatedApp } from '../../shared/src/uws.js';
+import type { IngestContext } from './ingest-context.js';
+import { otlpExportRequest, otlpExportResponse, rpcStatus } from './proto.js';
+import { decodeContentEncoding, mediaType } from './shipper-body.js';
+import { knownLevel, serviceName } from './shipper-fields.js';
+
+type AnyValue = {
+  stringValue?: string; boolValue?: boolean; intValue?: string | number; doubleValue?: number | string;
+  arrayValue?: { values?: AnyValue[] }; kvlistValue?: { values?: KeyValue[] }; bytesValue?: string | Uint8Array;
+};
+type KeyValue = { key?: string; value?: AnyValue };
+interface LogRecord {
+  timeUnixNano?: string | number; observedTimeUnixNano?: string | number; severityNumber?: number | string; severityText?: string;
+  body?: AnyValue; attributes?: KeyValue[]; traceId?: string | Uint8Array; spanId?: string | Uint8Array; eventName?: string;
+}
+interface ExportRequest {
+  resourceLogs?: { resource?: { attributes?: KeyValue[] }; scopeLogs?: { scope?: { name?: string; version?: string; attributes?: KeyValue[] }; logRecords?: LogRecord[] }[] }[];
+}
+
+/** The six levels by severityNumber range (OTel logs data model, "Field: SeverityNumber"). */
+const SEVERITY_LEVELS = [LEVEL_VALUES.trace, LEVEL_VALUES.debug, LEVEL_VALUES.info, LEVEL_VALUES.warn, LEVEL_VALUES.error, LEVEL_VALUES.fatal];
+
+const hex = (v: string | Uint8Array | undefined) => (v === undefined || v.length === 0 ? undefined : typeof v === 'string' ? v.toLowerCase() : Buffer.from(v).toString('hex'));
+
+/** An AnyValue as a plain value: kvlists as objects (flattened later), arrays as arrays, bytes as base64. */
+function plain(v: AnyValue | undefined, depth = 0): unknown {
+  if (v === undefined || v === null) return null;
+  if (depth > 64) return null;
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.intValue !== undefined) {
+    const n = Number(v.intValue);
+    return Number.isSafeInteger(n) ? n : String(v.intValue);
+  }
+  if (v.doubleValue !== undefined) {
+    const n = Number(v.doubleValue);
+    return Number.isFinite(n) ? n : String(v.doubleValue);
+  }
+  if (v.arrayValue !== undefined) return (v.arrayValue.values ?? []).map((x) => plain(x, depth + 1));
+  if (v.kvlistValue !== undefined) return Object.fromEntries(keyValues(v.kvlistValue.values, depth + 1));
+  if (v.bytesValue !== undefined) return typeof v.bytesValue === 'string' ? v.bytesValue : Buffer.from(v.bytesValue).toString('base64');
+  return null;
+}
+
+function keyValues(list: KeyValue[] | undefined, depth = 0, into = new Map<string, unknown>()): Map<string, unknown> {
+  for (const kv of list ?? []) if (kv?.key) into.set(kv.key, plain(kv.value, depth));
+  return into;
+}
+
+function nanosToMs(v: string | number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const s = String(v);
+  if (!/^\d{1,20}$/.test(s)) return undefined;
+  const ms = Number(BigInt(s) / 1_000_000n);
+  return ms > 0 ? ms : undefined;
+}
+
+function levelOf(record: LogRecord): { level?: unknown; keep?: string } {
+  const n = Number(record.severityNumber ?? 0);
+  if (Number.isInteger(n) && n >= 1 && n <= 24) return { level: SEVERITY_LEVELS[Math.floor((n - 1) / 4)] };
+  const text = record.severityText;
+  if (text === undefined || text === '') return {};
+  return knownLevel(text) && !/^\d/.test(text) ? { level: text } : { keep: text };
+}
+
+/** Every record of a request as a raw event, in order. */
+export function otlpToEvents(req: ExportRequest): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const rl of req.resourceLogs ?? []) {
+    const resource = keyValues(rl?.resource?.attributes);
+    const service = resource.get('service.name');
+    resource.delete('service.name');
+    for (const sl of rl?.scopeLogs ?? []) {
+      const scoped = keyValues(sl?.scope?.attributes, 0, new Map(resource));
+      if (sl?.scope?.name) scoped.set('otel.scope.name', sl.scope.name);
+      if (sl?.scope?.version) scoped.set('otel.scope.version', sl.scope.version);
+      for (const record of sl?.logRecords ?? []) {
+        if (out.length >= MAX_BATCH_EVENTS) throw new HttpError(400, 'too_many_events', `more than ${MAX_BATCH_EVENTS} log records in one request; send smaller batches`);
+        const attributes = keyValues(record?.attributes, 0, new Map(scoped));
+        const traceId = hex(record.traceId);
+        const spanId = hex(record.spanId);
+        if (traceId) attributes.set('trace_id', traceId);
+        if (spanId) attributes.set('span_id', spanId);
+        const { level, keep } = levelOf(record);
+        if (keep !== undefined) attributes.set('severity_text', keep);
+        const body = plain(record.body);
+        let message: unknown = typeof body === 'string' ? body : body === null ? (record.eventName || undefined) : JSON.stringify(body);
+        if (record.eventName && message !== record.eventName) attributes.set('event.name', record.eventName);
+        if (message === undefined) message = '';
+        const ts = nanosToMs(record.timeUnixNano) ?? nanosToMs(record.observedTimeUnixNano);
+        out.push({
+          message,
+          ...(level !== undefined ? { level } : {}),
+          ...(typeof service === 'string' && service !== '' ? { service: serviceName(service) } : {}),
+          ...(ts !== undefined ? { timestamp: ts } : {}),
+          attributes: Object.fromEntries(attributes),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+export function decodeOtlp(body: Buffer, protobuf: boolean): ExportRequest {
+  if (protobuf) {
+    try {
+      return otlpExportRequest.toObject(otlpExportRequest.decode(body), { longs: String, enums: Number, defaults: false }) as ExportRequest;
+    } catch (err) {
+      throw badRequest(`malformed protobuf ExportLogsServiceRequest: ${(err as Error).message.slice(0, 200)}`);
+    }
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(decodeUtf8(body));
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw badRequest(`malformed JSON: ${(err as Error).message.slice(0, 200)}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || (value as ExportRequest).resourceLogs !== undefined && !Array.isArray((value as ExportRequest).resourceLogs)) {
+    throw badRequest('an OTLP logs request is {"resourceLogs":[{"resource":{…},"scopeLogs":[{"logRecords":[…]}]}]}');
+  }
+  // Shapes are checked where they are read: a record that is not an object fails validation on its own.
+  return value as ExportRequest;
+}
+
+function answer(res: HttpResponse, state: ResState, protobuf: boolean, status: number, body: { rejected?: number; message?: string; code?: number }, headers: Record<string, string> = {}) {
+  if (status === 200) {
+    const partial = body.rejected ? { rejectedLogRecords: String(body.rejected), errorMessage: body.message ?? '' } : undefined;
+    if (protobuf) sendRaw(res, state, 200, otlpExportResponse.encode(otlpExportResponse.fromObject(partial ? { partialSuccess: partial } : {})).finish(), 'application/x-protobuf');
+    else sendRaw(res, state, 200, JSON.stringify(partial ? { partialSuccess: partial } : {}), 'application/json');
+    return;
+  }
+  // google.rpc.Code: 3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE, 16 UNAUTHENTICATED.
+  const status_ = { code: body.code ?? 3, message: body.message ?? '' };
+  // After a 413 the rest of the body is not read: close the connection instead of draining it.
+  if (protobuf) sendRaw(res, state, status, rpcStatus.encode(rpcStatus.fromObject(status_)).finish(), 'application/x-protobuf', headers, status === 413);
+  else sendRaw(res, state, status, JSON.stringify(status_), 'application/json', headers, status === 413);
+}
+
+const RPC_CODE: Record<number, number> = { 400: 3, 401: 16, 413: 3, 415: 3, 429: 8, 503: 14 };
+
+/** The /v1/logs handler, for the producer's port and for OTLP_HTTP_PORT. */
+export function otlpHandler(ctx: IngestContext): (res: HttpResponse, req: HttpRequest) => void {
+  return route(ctx.log, async (res, req, state) => {
+    const end = ctx.metrics.requestDuration.startTimer({ route: 'POST /v1/logs' });
+    const type = mediaType(req.getHeader('content-type'));
+    const protobuf = type !== 'application/json';
+    try {
+      const encoding = req.getHeader('content-encoding');
+      const length = req.getHeader('content-length');
+      const token = presentedToken(req.getHeader('authorization'), parseQuery(req.getQuery()).get('token'));
+      if (!tokenAllowed(ctx.cfg.INGEST_TOKENS, token)) throw unauthorized();
+      if (type !== 'application/x-protobuf' && type !== 'application/protobuf' && type !== 'application/json') throw unsupportedType(type);
+      const body = decodeContentEncoding(await readBody(res, state, ctx.cfg.MAX_BODY_BYTES, length ? Number(length) : undefined), encoding, ctx.cfg.MAX_BODY_BYTES);
+      const raws = otlpToEvents(decodeOtlp(body, protobuf));
+      const valid: ValidEvent[] = [];
+      let rejected = 0;
+      let firstProblem = '';
+      raws.forEach((raw, i) => {
+        const r = parseEvent(raw, i);
+        if (r.ok) valid.push(r.event);
+        else {
+          rejected++;
+          firstProblem ||= `log record ${i}: ${r.issues[0]?.path ? `${r.issues[0].path}: ` : ''}${r.issues[0]?.message ?? 'invalid'}`;
+        }
+      });
+      if (valid.length > 0) await ctx.publish(valid, token, 'otlp');
+      if (rejected > 0) ctx.metrics.rejected.inc({ reason: 'invalid_event' }, 1);
+      answer(res, state, protobuf, 200, { rejected, message: rejected ? `${rejected} of ${raws.length} log records rejected; the others were stored. First: ${firstProblem}` : undefined });
+      end({ status: '200' });
+    } catch (err) {
+      const e = err instanceof HttpError ? err : isConnectionError(err) ? unavailable('Redis is unavailable; retry shortly', 2) : undefined;
+      if (!e) {
+        end({ status: '500' });
+        throw err;
+      }
+      ctx.countRejection(e);
+      end({ status: String(e.status) });
+      answer(res, state, protobuf, e.status, { code: RPC_CODE[e.status] ?? 3, message: e.message }, e.headers);
+    }
+  });
+}
+
+export function mountOtlp(app: TemplatedApp, ctx: IngestContext): void {
+  app.post('/v1/logs', otlpHandler(ctx));
+}
+
+/** The app on OTLP_HTTP_PORT (4318, the OTLP/HTTP default): /v1/logs only, so an SDK ships with no configuration. */
+export function createOtlpApp(ctx: IngestContext): TemplatedApp {
+  const app = loadUws().App();
+  mountOtlp(app, ctx);
+  app.options('/*', (res) => answerPreflight(res));
+  app.any('/*', route(ctx.log, (_res, req) => {
+    throw notFound(`no such path ${req.getUrl().slice(0, 200)}: this port serves OTLP/HTTP logs at POST /v1/logs only (traces and metrics are not stored)`);
+  }));
+  return app;
+}
