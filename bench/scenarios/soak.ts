@@ -1,10 +1,13 @@
-// soak: 60 s at half the ingest rate (from this run's ingest scenario, else the last recorded one), one /live
-// subscriber. Targets: no memory growth in any service, no growth of the stream lag.
+// soak: a minute at half the ingest rate (from this run's ingest scenario, else the last recorded one), one /live
+// subscriber. After a warm-up, the run is cut into 3 windows; each window's ratios are its own end against its
+// own start (issue 17): RSS of every service (target: no growth, ≤ 1.2×), and the stream lag in seconds of
+// events (≤ 1 s); events/s accepted against the rate asked for (≥ 0.95×).
 import type { Redis } from 'ioredis';
 import type { Scenario } from '../lib/context.js';
 import { startLoad } from '../lib/load.js';
-import { round, type Row } from '../lib/results.js';
+import { ratioRow, round, type RatioRow, type Row } from '../lib/results.js';
 import { startStack } from '../lib/stack.js';
+import { MIN_REPETITIONS } from '../lib/stats.js';
 
 const DEFAULT_RATE = 5000;
 
@@ -19,13 +22,17 @@ async function streamLag(redis: Redis, stream: string, group: string): Promise<n
   return 0;
 }
 
+type Sample = { t: number; rss: Record<string, number>; lag: number };
+
 export const soak: Scenario = async (ctx) => {
-  const ingestRate = (ctx.done.ingest ?? ctx.previous?.scenarios.ingest)?.figures.storedPerSec as number | undefined;
+  const ingest = ctx.done.ingest ?? ctx.previous?.scenarios.ingest;
+  const ingestRate = ingest?.ratios?.find((r) => r.key === 'stored-vs-pg-ceiling')?.figure.spread?.median;
   const rate = Math.round((ingestRate ?? DEFAULT_RATE * 2) / 2 / 100) * 100;
-  const seconds = ctx.quick ? 8 : 60;
-  // Heaps grow to their working size in the first seconds; the window starts after that.
+  const windowSeconds = ctx.quick ? 3 : 15;
+  // Heaps grow to their working size in the first seconds; the windows start after that.
   const warmup = ctx.quick ? 3 : 10;
-  ctx.log(`  ${rate} events/s for ${seconds} s (half of ${ingestRate ? 'the ingest rate' : 'a default'})`);
+  const seconds = warmup + MIN_REPETITIONS * windowSeconds + 1;
+  ctx.log(`  ${rate} events/s for ${seconds} s (half of ${ingestRate ? 'the ingest rate' : 'a default'}), ${MIN_REPETITIONS} windows of ${windowSeconds} s`);
   const stack = await startStack('soak', { producer: true, gateway: true, processors: 2, profileDir: ctx.profileDir });
   try {
     const load = startLoad<{ accepted: number; errors: number; lastError: string; received: number; dropped: number; seconds: number; cpuSec: number }>(
@@ -33,30 +40,52 @@ export const soak: Scenario = async (ctx) => {
       { producerUrl: stack.producer!.url, gatewayUrl: stack.gateway!.url, rate, seconds, batch: 100 },
       (t) => ctx.log(`  ${t}`),
     );
-    const samples: { t: number; rss: Record<string, number>; lag: number }[] = [];
     const t0 = Date.now();
-    let finished = false;
-    const result = load.result.finally(() => (finished = true));
-    await new Promise((r) => setTimeout(r, warmup * 1000));
-    while (!finished && Date.now() - t0 < (seconds + 1) * 1000) {
-      samples.push({ t: round((Date.now() - t0) / 1000), rss: stack.rss(), lag: await streamLag(stack.t.redis, stack.t.stream, stack.t.group) });
-      await Promise.race([result.catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
+    const sample = async (): Promise<Sample> => ({ t: round((Date.now() - t0) / 1000), rss: stack.rss(), lag: await streamLag(stack.t.redis, stack.t.stream, stack.t.group) });
+    const at = (s: number) => new Promise((r) => setTimeout(r, Math.max(0, t0 + s * 1000 - Date.now())));
+    const samples: Sample[] = [];
+    for (let w = 0; w <= MIN_REPETITIONS; w++) {
+      await at(warmup + w * windowSeconds);
+      samples.push(await sample());
     }
-    const r = await result;
-    const first = samples[0]!;
-    const last = samples[samples.length - 1]!;
-    const rows: Row[] = [
-      { metric: 'events/s accepted', value: round(r.accepted / r.seconds, 0), unit: '/s', target: `${rate}`, pass: r.errors === 0 && r.accepted / r.seconds >= rate * 0.95 },
+    const r = await load.result;
+    const windows = samples.slice(1).map((end, i) => ({ start: samples[i]!, end }));
+    const ratios: RatioRow[] = [
+      ratioRow({
+        key: 'accepted-vs-rate',
+        metric: 'events/s accepted ÷ the rate asked for',
+        better: 'higher',
+        target: { op: '≥', value: 0.95 },
+        figure: { name: 'events/s accepted', unit: '/s', values: [r.errors === 0 ? r.accepted / r.seconds : 0] },
+        baseline: { name: 'events/s asked for (half the ingest rate)', unit: '/s', values: [rate] },
+      }),
     ];
-    for (const name of Object.keys(first.rss)) {
-      const a = first.rss[name]!;
-      const b = last.rss[name]!;
-      // RSS moves with GC cycles; growth beyond 20% + 10 MB over the window is growth, not noise.
-      rows.push({ metric: `${name} RSS at ${first.t} s → ${last.t} s`, value: `${a} → ${b} MB`, unit: '', target: 'no growth', pass: b <= a * 1.2 + 10 });
+    for (const name of Object.keys(samples[0]!.rss)) {
+      ratios.push(
+        ratioRow({
+          key: `rss-${name}`,
+          metric: `${name} RSS at the end of a ${windowSeconds} s window ÷ at its start`,
+          better: 'lower',
+          target: { op: '≤', value: 1.2 },
+          figure: { name: `${name} RSS at a window's end`, unit: 'MB', values: windows.map((w) => w.end.rss[name]) },
+          baseline: { name: `${name} RSS at a window's start`, unit: 'MB', values: windows.map((w) => w.start.rss[name]) },
+        }),
+      );
     }
-    rows.push({ metric: `stream lag at ${first.t} s → ${last.t} s`, value: `${first.lag} → ${last.lag}`, unit: '', target: 'no growth', pass: last.lag <= Math.max(first.lag, rate) });
-    rows.push({ metric: 'live subscriber: rows received / dropped', value: `${r.received} / ${r.dropped}`, unit: '', target: `${r.accepted} / 0`, pass: r.received === r.accepted && r.dropped === 0 });
-    return { repetitions: 1, ratios: [], figures: { rate, seconds, samples, load: r }, rows };
+    ratios.push(
+      ratioRow({
+        key: 'lag-seconds',
+        metric: 'stream lag at the end of a window ÷ one second of events',
+        better: 'lower',
+        target: { op: '≤', value: 1 },
+        figure: { name: "stream lag at a window's end (entries)", unit: '', values: windows.map((w) => w.end.lag) },
+        baseline: { name: 'events per second', unit: '', values: windows.map(() => rate) },
+      }),
+    );
+    const rows: Row[] = [
+      { metric: 'live subscriber: rows received / dropped', value: `${r.received} / ${r.dropped}`, unit: '', target: `${r.accepted} / 0`, pass: r.received === r.accepted && r.dropped === 0 },
+    ];
+    return { repetitions: MIN_REPETITIONS, ratios, rows, figures: { rate, seconds, windowSeconds, samples, load: r } };
   } finally {
     await stack.stop();
   }
