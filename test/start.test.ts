@@ -1,7 +1,10 @@
 // `npm start` (CONTRACT §1): creates the database when missing, runs producer, PROCESSORS processors and gateway on
 // the configured ports, prints the URLs, and stops everything on Ctrl-C; with Redis or PostgreSQL unreachable it
 // says so in one line and exits.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -43,9 +46,15 @@ describe('npm start', () => {
       BLOCK_MS: '200', DATABASE_URL: '', REDIS_URL: '',
     });
     try {
-      await waitFor('the URLs', () => stack.out.join('').includes(`http://localhost:${gatewayPort}/ui`), 30_000);
-      const ready = async (port: number) => (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined))?.status === 200;
-      await waitFor('every service ready', async () => (await ready(producerPort)) && (await ready(gatewayPort)) && (await ready(processorPort)) && (await ready(processorPort + 1)), 30_000);
+      expect(stack.out.join('')).not.toContain('logstream ready');
+      await waitFor('the ready line', () => stack.out.join('').includes('logstream ready'), 60_000);
+      // One line, printed only once every service answers /ready, with the URLs.
+      const line = stack.out.join('').split('\n').find((l) => l.startsWith('logstream ready'))!;
+      expect(line).toMatch(
+        new RegExp(`^logstream ready in [\\d.]+ s: producer http://localhost:${producerPort} · gateway http://localhost:${gatewayPort} · live tail http://localhost:${gatewayPort}/ui · 2 processor\\(s\\), health on ${processorPort}–${processorPort + 1} · Ctrl-C stops everything$`),
+      );
+      const ready = async (port: number) => (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined))?.status;
+      for (const port of [producerPort, gatewayPort, processorPort, processorPort + 1]) expect(await ready(port), `:${port}/ready`).toBe(200);
 
       expect((await fetch(`http://127.0.0.1:${producerPort}/send?message=via-npm-start`)).status).toBe(202);
       await waitFor('the event through the stack', async () => {
@@ -70,5 +79,62 @@ describe('npm start', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`cannot reach Redis at 127.0.0.1:${deadRedis} or PostgreSQL at 127.0.0.1:${deadPg}`);
     expect(lines[0]).toMatch(/Start them/);
+  });
+
+  it('says so while the first run installs the dependencies, however long npm takes', async () => {
+    // A copy of the manifest and the installer, without node_modules, and an npm on PATH that takes 12 s to install.
+    const dir = mkdtempSync(join(tmpdir(), 'first-run-'));
+    try {
+      mkdirSync(join(dir, 'scripts'));
+      mkdirSync(join(dir, 'bin'));
+      cpSync(`${ROOT}package.json`, join(dir, 'package.json'));
+      cpSync(`${ROOT}scripts/ensure-install.mjs`, join(dir, 'scripts/ensure-install.mjs'));
+      writeFileSync(join(dir, 'package-lock.json'), '{}');
+      writeFileSync(join(dir, 'bin/npm'), `#!/bin/sh\necho "npm $*" > "${dir}/npm-args"\nsleep 12\n`, { mode: 0o755 });
+      const run = spawnSync(process.execPath, ['scripts/ensure-install.mjs'], { cwd: dir, env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}` }, encoding: 'utf8', timeout: 60_000 });
+      expect(run.status, run.stderr).toBe(0);
+      expect(readFileSync(join(dir, 'npm-args'), 'utf8').trim()).toBe('npm ci --no-audit --no-fund');
+      const lines = run.stderr.trim().split('\n');
+      expect(lines[0]).toMatch(/^logstream: first run: installing dependencies with `npm ci` \(missing: .+\); this takes a minute or so$/);
+      // Something at least every 5 s while npm is silent, then how long it took.
+      expect(lines.filter((l) => /^logstream: still installing \(\d+ s\)…$/.test(l)).length).toBeGreaterThanOrEqual(2);
+      expect(lines[lines.length - 1]).toMatch(/^logstream: dependencies installed in \d+ s$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the services' own logs", () => {
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+
+  /** Run the producer until its start-up line is out, then stop it; resolves with what it printed. */
+  async function firstLines(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      await waitFor('the start-up line', () => /listening on/.test(out), 60_000);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    return out;
+  }
+
+  it.skipIf(!hasScript)('are one readable line each on a terminal, JSON lines otherwise', async () => {
+    const env = { ...process.env, PORT: '0', LOG_LEVEL: 'info', REDIS_HOST, REDIS_PORT: String(REDIS_PORT), REDIS_STREAM: `test:start:${id}`, REDIS_URL: '' };
+    const entry = ['--import', 'tsx', 'producer/src/index.ts'];
+    // util-linux `script` gives the service a pseudo-terminal as stdout (and stops it when it is stopped itself).
+    const tty = await firstLines('script', ['-qec', `exec node ${entry.join(' ')}`, '/dev/null'], env);
+    const plain = tty.replace(/\x1b\[[0-9;]*m/g, '');
+    expect(plain).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: producer: producer listening on http:\/\/127\.0\.0\.1:\d+ \(this machine only; HOST=0\.0\.0\.0 for every interface\) \{"host":"127\.0\.0\.1","port":\d+,"stream":"test:start:\w+"\}\r?$/m);
+    expect(plain).not.toContain('"level":30');
+    const piped = await firstLines(process.execPath, entry, env);
+    const first = JSON.parse(piped.split('\n')[0]!);
+    expect(first).toMatchObject({ level: 30, service: 'producer', msg: expect.stringMatching(/^producer listening on /) });
+    expect(typeof first.time).toBe('number');
   });
 });
