@@ -12,7 +12,8 @@ import { bodyKind, decodeFrame, decodeJson, decodeNdjson } from './decode-events
 import { IDEMPOTENCY_KEY, idempotentEventIds } from './event-ids.js';
 import type { IngestContext } from './ingest-context.js';
 import type { ProducerMetrics } from './metrics.js';
-import { publishEvents } from './publish-events.js';
+import type { BatchWriter } from './batch-writer.js';
+import { serializeEvents } from './publish-events.js';
 import { createRateLimiter } from './rate-limit.js';
 import { mountShipperRoutes } from './shipper-routes.js';
 
@@ -24,6 +25,7 @@ export interface ProducerDeps {
   backlog: BacklogGuard;
   /** Receives the ingest mechanism, for the listeners outside this app (OTLP_HTTP_PORT). */
   onIngest?: (ctx: IngestContext) => void;
+  writer: BatchWriter;
 }
 
 interface PublishSocket {
@@ -39,7 +41,7 @@ interface PublishSocket {
 const MAX_FRAMES_IN_FLIGHT = 256;
 
 export function createProducerApp(deps: ProducerDeps): TemplatedApp {
-  const { cfg, redis, log, metrics, backlog } = deps;
+  const { cfg, redis, log, metrics, backlog, writer } = deps;
   const uws = loadUws();
   const app = uws.App();
   const limiter = createRateLimiter(cfg.INGEST_RATE_LIMIT);
@@ -65,16 +67,10 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
 
   /** Admit and publish a validated batch (the shipper protocols that answer per record validate one by one). */
   async function publish(events: ValidEvent[], token: string | undefined, transport: string, eventIds?: (count: number) => string[]): Promise<{ accepted: number; ids: string[] }> {
-    const parsed = { events };
-    admit(token, parsed.events.length);
-    if (redis.status !== 'ready') throw unavailable('Redis is unavailable; retry shortly', 2);
-    let ids: string[];
-    try {
-      ids = await publishEvents(redis, cfg.REDIS_STREAM, parsed.events, eventIds?.(parsed.events.length));
-    } catch (err) {
-      if (isConnectionError(err) || redis.status !== 'ready') throw unavailable('Redis is unavailable; retry shortly', 2);
-      throw err;
-    }
+    admit(token, events.length);
+    if (redis.status !== 'ready') throw unavailable('Redis is unavailable; nothing was stored; retry shortly', 2);
+    // Every error from here on is an HttpError that says whether anything may have been stored (batch-writer.ts).
+    const ids = await writer.write(cfg.REDIS_STREAM, serializeEvents(events, eventIds?.(events.length)));
     metrics.accepted.inc({ transport }, ids.length);
     return { accepted: ids.length, ids };
   }

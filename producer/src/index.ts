@@ -4,6 +4,7 @@ import { requireNativeUws } from '../../shared/src/uws.js';
 import { createLogger } from '../../shared/src/logger.js';
 import { closeRedis, createRedis, requestOptions } from '../../shared/src/redis.js';
 import { startBacklogGuard } from './backlog-guard.js';
+import { createBatchWriter } from './batch-writer.js';
 import { createProducerApp } from './app.js';
 import { DEFAULT_PORT, loadProducerConfig } from './config.js';
 import type { IngestContext } from './ingest-context.js';
@@ -17,7 +18,7 @@ const log = createLogger('producer', cfg.LOG_LEVEL);
 const port = listenPort(DEFAULT_PORT);
 const host = listenHost();
 
-// Requests fail fast while Redis is down (503 within ~2 s) instead of queueing offline without bound.
+// Requests are refused at once while Redis is down (no offline queue) instead of queueing without bound.
 const redis = createRedis(cfg, requestOptions);
 let wasReady = false;
 redis.on('ready', () => {
@@ -31,7 +32,8 @@ redis.on('close', () => {
 
 const backlog = startBacklogGuard(redis, cfg.REDIS_STREAM, cfg.STREAM_MAX_BACKLOG);
 let ingest: IngestContext | undefined;
-const app = createProducerApp({ cfg, redis, log, metrics: producerMetrics(), backlog, onIngest: (ctx) => (ingest = ctx) });
+const writer = createBatchWriter(redis, { replyTimeoutMs: cfg.REDIS_REPLY_TIMEOUT_MS, maxInFlightBytes: cfg.MAX_INFLIGHT_BYTES }, log);
+const app = createProducerApp({ cfg, redis, log, metrics: producerMetrics(writer), backlog, writer, onIngest: (ctx) => (ingest = ctx) });
 const server = await listen(app, port, host).catch((err: Error) => {
   console.error(`producer: ${err.message}`);
   process.exit(1);

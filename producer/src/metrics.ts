@@ -1,6 +1,7 @@
 import { createRegistry, prom, requestDurationHistogram } from '../../shared/src/metrics.js';
+import type { BatchWriter } from './batch-writer.js';
 
-export function producerMetrics() {
+export function producerMetrics(writer: BatchWriter) {
   const registry = createRegistry('producer');
   return {
     registry,
@@ -9,6 +10,14 @@ export function producerMetrics() {
     requestDuration: requestDurationHistogram(registry),
     wsConnections: new prom.Gauge({ name: 'logstream_publish_connections', help: 'Open /publish WebSocket connections', registers: [registry] }),
     backlog: new prom.Gauge({ name: 'logstream_stream_backlog', help: 'Sampled unprocessed entries (group lag + pending)', registers: [registry] }),
+    inFlightBytes: new prom.Gauge({
+      name: 'logstream_redis_inflight_bytes',
+      help: 'Serialized event bytes sent to Redis and not yet answered (capped by MAX_INFLIGHT_BYTES)',
+      registers: [registry],
+      collect() {
+        this.set(writer.inFlight().bytes);
+      },
+    }),
   };
 }
 

@@ -1,4 +1,5 @@
-// XADD a validated batch to the stream: one script call, one round trip, all or nothing (CONTRACT §3).
+// XADD a validated batch to the stream: one script call, one round trip, all or nothing (CONTRACT §3). The call
+// itself goes through batch-writer.ts, which decides what an error answer may say.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
@@ -18,8 +19,8 @@ export function withXaddBatch(redis: Redis): WithXaddBatch {
   return redis as WithXaddBatch;
 }
 
-/** `eventIds`: one id per event (event-ids.ts, Idempotency-Key); a random UUID each otherwise. */
-export async function publishEvents(redis: Redis, stream: string, events: readonly ValidEvent[], eventIds?: readonly string[]): Promise<string[]> {
+/** The stream entries of a batch. `eventIds`: one id per event (event-ids.ts, Idempotency-Key); a random UUID each otherwise. */
+export function serializeEvents(events: readonly ValidEvent[], eventIds?: readonly string[]): string[] {
   const receivedAt = Date.now();
   const payloads: string[] = new Array(events.length);
   for (let i = 0; i < events.length; i++) {
@@ -40,5 +41,5 @@ export async function publishEvents(redis: Redis, stream: string, events: readon
     const bytes = payloads[i]!.length <= MAX_EVENT_BYTES / 3 ? 0 : Buffer.byteLength(payloads[i]!, 'utf8');
     if (bytes > MAX_EVENT_BYTES) throw eventTooLarge(i, bytes, MAX_EVENT_BYTES);
   }
-  return await withXaddBatch(redis).xaddBatch(stream, ...payloads);
+  return payloads;
 }

@@ -26,10 +26,14 @@ export function createRedis(cfg: RedisConfig, options: RedisOptions = {}): Redis
   return client;
 }
 
-/** Options for a connection that serves client requests: fail fast instead of queueing while Redis is down. */
+/**
+ * Options for a connection that serves client requests: refuse at once instead of queueing while Redis is down. No
+ * command timeout: it answered before Redis did, for writes Redis then made (issue 11 point 1); the producer bounds
+ * the wait itself (producer/src/batch-writer.ts). Never resend a command after a reconnect: it may have run.
+ */
 export const requestOptions: RedisOptions = {
   enableOfflineQueue: false,
-  commandTimeout: 2_000,
+  autoResendUnfulfilledCommands: false,
   maxRetriesPerRequest: 1,
   connectTimeout: 2_000,
 };
