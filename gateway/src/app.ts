@@ -1,5 +1,4 @@
 // The gateway's HTTP surface (CONTRACT §5, §7, §8): GET /logs, /logs/<id>, /stats, the web page, health and metrics.
-import type pg from 'pg';
 import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
 import { notFound, unauthorized } from '../../shared/src/errors.js';
 import { route, timedRoute, type Handler } from '../../shared/src/http-routes.js';
@@ -14,12 +13,17 @@ import type { GatewayMetrics } from './metrics.js';
 import type { NotificationSource } from './notifications.js';
 import { registerLokiRoutes } from './loki/routes.js';
 import { registerLokiTail } from './loki/tail.js';
+import type { ReadGate } from './read-gate.js';
+import type { ReadPools } from './read-pools.js';
 import { loadStaticFiles } from './static-files.js';
-import { parseStatsQuery, queryStats } from './stats-query.js';
+import { countsFromRows, parseStatsQuery, queryStats } from './stats-query.js';
 
 export interface GatewayDeps {
   cfg: GatewayConfig;
-  db: pg.Pool;
+  pools: ReadPools;
+  /** Expensive reads on the search pool pass a gate (read-gate.ts): HTTP searches and /live replays, one each. */
+  searches: ReadGate;
+  replays: ReadGate;
   log: Logger;
   metrics: GatewayMetrics;
   hub: LiveHub;
@@ -28,11 +32,12 @@ export interface GatewayDeps {
 
 /** Register every route on `app` (created first because the hub publishes through it). */
 export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
-  const { cfg, db, log, metrics, hub } = d;
+  const { cfg, pools, searches, replays, log, metrics, hub } = d;
   const files = loadStaticFiles();
-  registerLiveSocket(app, { cfg, db, hub, log, metrics });
-  registerLokiRoutes(app, { cfg, db, log, metrics });
-  registerLokiTail(app, { cfg, db, hub, log, metrics });
+  registerLiveSocket(app, { cfg, db: pools.search, replays, hub, log, metrics });
+  // LogQL queries filter on text and attributes: expensive reads, on the search pool (never the live or plain ones).
+  registerLokiRoutes(app, { cfg, db: pools.search, log, metrics });
+  registerLokiTail(app, { cfg, db: pools.search, hub, log, metrics });
 
   const authorize = (req: HttpRequest, query: Map<string, string>) => {
     if (!tokenAllowed(cfg.READ_TOKENS, presentedToken(req.getHeader('authorization'), query.get('token')))) throw unauthorized();
@@ -44,7 +49,9 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
     const params = parseQuery(req.getQuery());
     authorize(req, params);
     const query = parseLogsQuery(params);
-    const page = await queryLogs(db, query, { ...DEFAULT_SEARCH, budgetMs: cfg.SEARCH_BUDGET_MS });
+    const search = { ...DEFAULT_SEARCH, budgetMs: cfg.SEARCH_BUDGET_MS };
+    // A text search is an expensive read (its own pool, behind the gate); the rest are index lookups.
+    const page = query.filter.q === '' ? await queryLogs(pools.reads, query, search) : await searches.run(() => queryLogs(pools.search, query, search));
     const full = page.ids.length === query.limit;
     const last = page.ids[page.ids.length - 1];
     const ascending = query.after !== undefined;
@@ -58,14 +65,18 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
   app.get('/stats', timed('GET /stats', async (res, req, state) => {
     const params = parseQuery(req.getQuery());
     authorize(req, params);
-    sendJson(res, state, 200, await queryStats(db, parseStatsQuery(params), Date.now(), cfg.SEARCH_BUDGET_MS));
+    const query = parseStatsQuery(params);
+    const answer = countsFromRows(query)
+      ? await searches.run(() => queryStats(pools.search, query, Date.now(), cfg.SEARCH_BUDGET_MS))
+      : await queryStats(pools.reads, query, Date.now(), cfg.SEARCH_BUDGET_MS);
+    sendJson(res, state, 200, answer);
   }));
 
   app.get('/logs/:id', timed('GET /logs/:id', async (res, req, state) => {
     const params = parseQuery(req.getQuery());
     const rawId = req.getParameter(0) ?? '';
     authorize(req, params);
-    const item = await getLog(db, parseRowId(rawId));
+    const item = await getLog(pools.reads, parseRowId(rawId));
     if (!item) throw notFound(`no log with id ${rawId}`);
     sendRaw(res, state, 200, item);
   }));
@@ -75,7 +86,7 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
   app.get('/ready', route(log, async (res, _req, state) => {
     let postgres = true;
     try {
-      await withTimeout(db.query('SELECT 1'), PROBE_TIMEOUT_MS);
+      await withTimeout(pools.reads.query('SELECT 1'), PROBE_TIMEOUT_MS);
     } catch {
       postgres = false;
     }

@@ -1,6 +1,6 @@
 // Gateway start-up and shutdown only.
 import { listenHost, listenPort } from '../../shared/src/config.js';
-import { connectionConfig, createPool } from '../../shared/src/db.js';
+import { connectionConfig } from '../../shared/src/db.js';
 import { listen, onShutdown } from '../../shared/src/lifecycle.js';
 import { createLogger } from '../../shared/src/logger.js';
 import { prepareDatabase } from '../../shared/src/prepare-database.js';
@@ -10,6 +10,8 @@ import { DEFAULT_PORT, loadGatewayConfig } from './config.js';
 import { LiveHub } from './live-hub.js';
 import { gatewayMetrics } from './metrics.js';
 import { listenForRows, type NotificationSource } from './notifications.js';
+import { ReadGate } from './read-gate.js';
+import { createReadPools, SEARCH_SLOTS } from './read-pools.js';
 import { loadTextFold } from './text-match.js';
 
 const cfg = loadGatewayConfig();
@@ -19,14 +21,17 @@ const port = listenPort(DEFAULT_PORT);
 const host = listenHost();
 
 await prepareDatabase(cfg, log);
-const db = createPool(cfg, { max: 10 });
+const pools = createReadPools(cfg);
+// Up to 100 more HTTP searches wait, each at most 3 s (then 503 busy); replays wait their turn however long.
+const searches = new ReadGate(SEARCH_SLOTS.http, 100, 3_000);
+const replays = new ReadGate(SEARCH_SLOTS.replays, Infinity, Infinity);
 const metrics = gatewayMetrics();
 const app = loadUws().App();
-const text = await loadTextFold(db);
+const text = await loadTextFold(pools.reads);
 if (!text.perCharacter) log.warn('the database lower-cases in context (an ICU collation): /live text matches may differ from /logs for rare strings (final sigma, dotted I); use a libc collation such as C.UTF-8');
-const hub = new LiveHub(app, db, log, metrics, { softLimit: cfg.LIVE_MAX_BACKPRESSURE, scanIntervalMs: 50, pollIntervalMs: cfg.POLL_INTERVAL_MS }, text.fold);
+const hub = new LiveHub(app, pools.live, log, metrics, { softLimit: cfg.LIVE_MAX_BACKPRESSURE, scanIntervalMs: 50, pollIntervalMs: cfg.POLL_INTERVAL_MS }, text.fold);
 let listener: NotificationSource | undefined;
-registerGatewayRoutes(app, { cfg, db, log, metrics, hub, listener: () => listener });
+registerGatewayRoutes(app, { cfg, pools, searches, replays, log, metrics, hub, listener: () => listener });
 
 await hub.start();
 listener = await listenForRows(connectionConfig(cfg), cfg.NOTIFY_CHANNEL, log, {
@@ -47,6 +52,6 @@ onShutdown(log, async () => {
   server.close();
   hub.stop();
   await listener?.close();
-  await db.end();
+  await pools.end();
 });
 

@@ -1,6 +1,6 @@
 // GET /logs: parameters (CONTRACT §5) → one SQL query → items already serialized by PostgreSQL.
 import type pg from 'pg';
-import { badRequest } from '../../shared/src/errors.js';
+import { badRequest, HttpError } from '../../shared/src/errors.js';
 import { parseFilter, type Filter } from '../../shared/src/protocol.js';
 import { SEARCH_INDEX_EXISTS_SQL } from '../../shared/src/search-index.js';
 import { textMatchSql } from './text-match.js';
@@ -176,9 +176,21 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
   const started = performance.now();
   let window = search.firstWindow;
   let scanned = 0;
+  // The search pool's statement timeout (read-pools.ts) stops a window that the estimate misjudged: the answer then
+  // ends where that window began, or, when not even the first one fitted, is a 503 saying so.
+  const cutOff = (err: unknown): LogsPage => {
+    if ((err as { code?: string }).code !== '57014') throw err;
+    if (scanned === 0) throw new HttpError(503, 'query_timeout', 'this search could not read even its first rows in time: narrow it (service, level, since/until)', undefined, { 'Retry-After': '5' });
+    return { ...found, resumeAt: order === 'DESC' ? to + 1 : from - 1 };
+  };
   while (from <= to) {
     const [a, b] = order === 'DESC' ? [Math.max(from, to - window + 1), to] : [from, Math.min(to, from + window - 1)];
-    const page = await inRange(a, b, q.limit - found.ids.length);
+    let page: LogsPage;
+    try {
+      page = await inRange(a, b, q.limit - found.ids.length);
+    } catch (err) {
+      return cutOff(err);
+    }
     scanned += b - a + 1;
     found.items.push(...page.items);
     found.ids.push(...page.ids);
@@ -188,7 +200,12 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     if (from > to) return found;
     if (indexed) {
       // With the index, the rest of the range in one query: the planner reads the matches through it.
-      const rest = await inRange(from, to, q.limit - found.ids.length, true);
+      let rest: LogsPage;
+      try {
+        rest = await inRange(from, to, q.limit - found.ids.length, true);
+      } catch (err) {
+        return cutOff(err);
+      }
       return { items: [...found.items, ...rest.items], ids: [...found.ids, ...rest.ids] };
     }
     const elapsed = performance.now() - started;

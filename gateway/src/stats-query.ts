@@ -95,10 +95,14 @@ interface GroupRow {
   n: string;
 }
 
+/** Whether the answer is counted from the logs table itself (a text search, or bars under a minute): an expensive read. */
+export function countsFromRows(q: StatsQuery): boolean {
+  return q.filter.q !== '' || q.bucketMs % MINUTE !== 0;
+}
+
 /** Rollup rows use `service`/`level` columns just like logs, so the filter WHERE is shared (q never reaches them). */
 function histogramSql(q: StatsQuery, from: number, to: number, values: unknown[]): { sql: string; source: StatsResult['source'] } {
-  const useRollup = q.filter.q === '' && q.bucketMs % MINUTE === 0;
-  const source: StatsResult['source'] = !useRollup ? 'logs' : q.bucketMs % HOUR === 0 ? 'rollup_hour' : 'rollup_minute';
+  const source: StatsResult['source'] = countsFromRows(q) ? 'logs' : q.bucketMs % HOUR === 0 ? 'rollup_hour' : 'rollup_minute';
   const [table, timeCol, count] =
     source === 'logs' ? ['logs', '"timestamp"', 'count(*)'] : source === 'rollup_hour' ? ['logs_per_hour', 'hour', 'sum(n)'] : ['logs_per_minute', 'minute', 'sum(n)'];
   const where = filterWhere(q.filter, values);
@@ -106,25 +110,28 @@ function histogramSql(q: StatsQuery, from: number, to: number, values: unknown[]
   const [pFrom, pTo, pBucket, pFromMs] = [values.length - 3, values.length - 2, values.length - 1, values.length];
   where.unshift(`${timeCol} >= $${pFrom}`, `${timeCol} < $${pTo}`);
   // Two groupings of one scan: (bucket, level) for the histogram and by_level, (service) for by_service (two
-  // SELECTs read the rows twice: bench, 15 minutes of 5 M rows with q, ~50 → ~25 ms per 15 s bucket); plus the
-  // newest id, read in the same statement (one snapshot, and rollups change in the inserting transaction): the
-  // counts cover exactly the rows with id ≤ head, so a live client adds only the rows it receives after head.
-  // (ids commit in order, processor/src/store-batch.ts, so no row below head can appear later.)
+  // SELECTs read the rows twice: bench, 15 minutes of 5 M rows with q, ~50 → ~25 ms per 15 s bucket). The newest
+  // id is read in the same snapshot (queryStats' first statement): the counts cover exactly the rows with
+  // id ≤ head, so a live client adds only the rows it receives after head. (ids commit in order,
+  // processor/src/store-batch.ts, so no row below head can appear later.)
   const bucket = `floor((extract(epoch FROM ${timeCol}) * 1000 - $${pFromMs}::float8) / $${pBucket}::float8)::int`;
   const sql = `SELECT ${bucket} AS b, level, service, ${count}::text AS n
-FROM ${table} WHERE ${where.join(' AND ')} GROUP BY GROUPING SETS ((${bucket}, level), (service))
-UNION ALL
-SELECT -1, NULL, NULL, coalesce(max(id), 0)::text FROM logs`;
+FROM ${table} WHERE ${where.join(' AND ')} GROUP BY GROUPING SETS ((${bucket}, level), (service))`;
   return { sql, source };
 }
 
 /**
- * Rollups answer in milliseconds, but a text search (`q`) over a long window reads every row in it (7 d of a
- * 5 M-row table: ~5 s): past this limit PostgreSQL cancels the query and the client is told to narrow it.
+ * Rollups answer in milliseconds; counting the rows without q (bars under a minute, windows up to 500 of them)
+ * reads at most ~8 h of rows by the "timestamp" index. Past this limit PostgreSQL cancels the query and the client
+ * is told to narrow it.
  */
-export const STATS_TIMEOUT_MS = 10_000;
+export const STATS_TIMEOUT_MS = 5_000;
+/** The events-per-second count reads the last RATE_SPAN_MS of rows, whatever the parameters; this bounds it with q. */
+export const RATE_TIMEOUT_MS = 1_000;
 
-async function withStatementTimeout<T>(db: pg.Pool, ms: number, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+const isCancel = (err: unknown) => (err as { code?: string }).code === '57014';
+
+async function inSnapshot<T>(db: pg.Pool, ms: number, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const c = await db.connect();
   try {
     // One snapshot for every statement of the answer (a text search counts in several), so that the counts and
@@ -137,8 +144,8 @@ async function withStatementTimeout<T>(db: pg.Pool, ms: number, fn: (c: pg.PoolC
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});
     // 57014 query_canceled: our own statement_timeout.
-    if ((err as { code?: string }).code === '57014') {
-      throw new HttpError(503, 'query_timeout', `this /stats query took over ${ms / SECOND} s (a text search reads every row of the window): use a shorter window or drop q`, undefined, { 'Retry-After': '10' });
+    if (isCancel(err)) {
+      throw new HttpError(503, 'query_timeout', `this /stats query took over ${ms / SECOND} s: use a shorter window or fewer bars`, undefined, { 'Retry-After': '10' });
     }
     throw err;
   } finally {
@@ -151,6 +158,9 @@ async function withStatementTimeout<T>(db: pg.Pool, ms: number, fn: (c: pg.PoolC
  * the bench's 5 M-row hour: 2.3 s, again at each refresh of the page), and even with it a common word (1% of rows:
  * 0.7 s). Such a count goes back from the newest bucket and stops after the same budget as a /logs search
  * (SEARCH_BUDGET_MS, logs-query.ts), answering for the buckets it finished (`complete: false`, `counted_from`).
+ * Every slice, the newest bucket too, runs under what is left of the budget as its statement timeout: with
+ * window=30d&bucket=30d the newest bucket is the whole window (1 M rows: 3.3 s), so parameters cannot buy more
+ * time than the budget; a newest bucket that does not fit is answered as nothing counted (`counted_from` = `to`).
  */
 export async function queryStats(db: pg.Pool, q: StatsQuery, now = Date.now(), budgetMs = DEFAULT_SEARCH.budgetMs): Promise<StatsResult> {
   const { from, to, count } = bucketRange(q, now);
@@ -158,31 +168,34 @@ export async function queryStats(db: pg.Pool, q: StatsQuery, now = Date.now(), b
   const rateWhere = filterWhere(q.filter, rateValues);
   rateValues.push(new Date(now - RATE_SPAN_MS), new Date(now));
   rateWhere.push(`"timestamp" > $${rateValues.length - 1}`, `"timestamp" <= $${rateValues.length}`);
-  let source: StatsResult['source'] = 'logs';
+  const source = histogramSql(q, from, to, []).source;
   // Buckets [countedFrom, count) are counted.
-  let countedFrom = 0;
-  const { rows, rate } = await withStatementTimeout(db, STATS_TIMEOUT_MS, async (c) => {
-    const rate = await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM logs WHERE ${rateWhere.join(' AND ')}`, rateValues);
+  let countedFrom = count;
+  const search = q.filter.q !== '';
+  const { rows, rate, head } = await inSnapshot(db, search ? RATE_TIMEOUT_MS : STATS_TIMEOUT_MS, async (c) => {
+    const first = await c.query<{ n: string; head: string }>(
+      `SELECT (SELECT count(*) FROM logs WHERE ${rateWhere.join(' AND ')})::text AS n, (SELECT coalesce(max(id), 0) FROM logs)::text AS head`,
+      rateValues,
+    );
+    const rate = Number(first.rows[0]!.n);
+    const head = Number(first.rows[0]!.head);
     const rows: GroupRow[] = [];
     // Buckets [lo, hi) in one statement; b comes back relative to lo.
     const countBuckets = async (lo: number, hi: number) => {
       const values: unknown[] = [];
       const h = histogramSql(q, from + lo * q.bucketMs, from + hi * q.bucketMs, values);
-      source = h.source;
       const got = await c.query<GroupRow>(h.sql, values);
-      for (const r of got.rows) rows.push(r.b === null || r.b === -1 ? r : { ...r, b: r.b + lo });
+      for (const r of got.rows) rows.push(r.b === null ? r : { ...r, b: r.b + lo });
     };
-    if (q.filter.q === '') {
+    if (!search) {
       await countBuckets(0, count);
-      return { rows, rate };
+      countedFrom = 0;
+      return { rows, rate, head };
     }
-    // The newest bucket is always counted (under the transaction's own timeout), so that an answer says something.
-    // Each later slice gets what is left of the budget as its statement timeout: rows are not spread evenly over
-    // time (the newest buckets of the bench's table are empty), so a slice sized from the rate so far can be far
-    // slower, and the timeout, not the estimate, keeps the answer within the budget.
+    // Rows are not spread evenly over time (the newest buckets of the bench's table are empty), so a slice sized
+    // from the rate so far can be far slower: the timeout, not the estimate, keeps the answer within the budget.
     const started = performance.now();
-    let hi = count - 1;
-    await countBuckets(hi, count);
+    let hi = count;
     let size = 1;
     while (hi > 0) {
       const left = Math.floor(budgetMs - (performance.now() - started));
@@ -193,7 +206,7 @@ export async function queryStats(db: pg.Pool, q: StatsQuery, now = Date.now(), b
       try {
         await countBuckets(lo, hi);
       } catch (err) {
-        if ((err as { code?: string }).code !== '57014') throw err;
+        if (!isCancel(err)) throw err;
         await c.query('ROLLBACK TO SAVEPOINT slice');
         break;
       }
@@ -202,20 +215,17 @@ export async function queryStats(db: pg.Pool, q: StatsQuery, now = Date.now(), b
       size *= 2;
     }
     countedFrom = hi;
-    return { rows, rate };
+    return { rows, rate, head };
   });
 
   const buckets = Array.from({ length: count }, (_, i) => ({ start: new Date(from + i * q.bucketMs).toISOString(), total: 0, counts: emptyLevels() }));
   const byLevel = emptyLevels();
   const perService = new Map<string, number>();
   let total = 0;
-  let head = 0;
   for (const r of rows) {
     const n = Number(r.n);
     if (n <= 0) continue;
-    if (r.b === -1) {
-      head = Math.max(head, n);
-    } else if (r.service !== null) {
+    if (r.service !== null) {
       perService.set(r.service, (perService.get(r.service) ?? 0) + n);
     } else if (r.b !== null && r.level !== null) {
       const bucket = buckets[r.b];
@@ -243,7 +253,7 @@ export async function queryStats(db: pg.Pool, q: StatsQuery, now = Date.now(), b
     by_level: byLevel,
     by_service: bySevice,
     top_services: services.slice(0, TOP_SERVICES),
-    events_per_second: Number(rate.rows[0]!.n) / (RATE_SPAN_MS / SECOND),
+    events_per_second: rate / (RATE_SPAN_MS / SECOND),
     rate_span_s: RATE_SPAN_MS / SECOND,
     buckets,
   };

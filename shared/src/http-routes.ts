@@ -15,6 +15,9 @@ export function route(log: Logger, handler: Handler): (res: HttpResponse, req: H
       if (err instanceof HttpError) {
         // After a 413 the rest of the body is not read: close the connection instead of draining it.
         sendError(res, state, err, err.status === 413);
+      } else if ((err as { code?: string }).code === '57014') {
+        // A statement timeout (gateway/src/read-pools.ts): the read was too expensive, not the database down.
+        sendError(res, state, new HttpError(503, 'query_timeout', 'the query took longer than its statement timeout: narrow it (service, level, since/until)', undefined, { 'Retry-After': '5' }));
       } else if (isConnectionError(err)) {
         sendError(res, state, unavailable('a dependency (Redis or PostgreSQL) is unavailable; retry shortly', 2));
       } else {

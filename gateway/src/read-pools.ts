@@ -1,0 +1,39 @@
+// The gateway's PostgreSQL connections, one pool per kind of read (issue 11 point 4): 50 slow searches used to take
+// all 10 connections of one shared pool, so plain /logs waited past the pool's 3 s and answered 503, and /live rows
+// waited 20-35 s for the hub's fetch. Each kind now has its own connections and its own statement timeout, and
+// searches also pass a gate (read-gate.ts) that bounds how many run and how long others wait.
+import type pg from 'pg';
+import type { BaseConfig } from '../../shared/src/config.js';
+import { createPool } from '../../shared/src/db.js';
+
+export interface ReadPools {
+  /** The live hub's fetches and head probes: never behind a read. */
+  live: pg.Pool;
+  /** Plain reads: /logs without q, /logs/<id>, /stats from the rollups, /ready. */
+  reads: pg.Pool;
+  /** Expensive reads: text searches, /stats counted from the rows, /live replays and dropped counts. */
+  search: pg.Pool;
+  end(): Promise<void>;
+}
+
+/**
+ * Connections and statement timeouts per kind: 2 + 4 + 4 = 10, what the one pool had. A plain read is an index
+ * lookup (milliseconds) and a live fetch reads at most a page of new rows, so their 5 s is a backstop; a search
+ * runs within SEARCH_BUDGET_MS by its own slicing, and 2 s stops one that a slice misjudged (a trigram-index scan
+ * of a common word took 0.7 s on 5 M rows).
+ */
+export const POOL_SIZES = { live: 2, reads: 4, search: 4 } as const;
+export const STATEMENT_TIMEOUT_MS = { live: 5_000, reads: 5_000, search: 2_000 } as const;
+/**
+ * The search pool's connections, shared out: /logs?q= and /stats counted from rows on one side, /live replays and
+ * dropped counts on the other, so that 50 full-table replays (each 10 slices of 20,000 ids on 200,000 rows) leave
+ * searches their turn: with one gate for both, 126 of 139 searches waited past 3 s and were answered 503.
+ */
+export const SEARCH_SLOTS = { http: 2, replays: 2 } as const;
+
+export function createReadPools(cfg: BaseConfig): ReadPools {
+  const make = (kind: keyof typeof POOL_SIZES) =>
+    createPool(cfg, { max: POOL_SIZES[kind], statement_timeout: STATEMENT_TIMEOUT_MS[kind], application_name: `logstream-gateway-${kind}` });
+  const pools = { live: make('live'), reads: make('reads'), search: make('search') };
+  return { ...pools, end: async () => void (await Promise.all(Object.values(pools).map((p) => p.end()))) };
+}
