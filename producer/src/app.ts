@@ -201,7 +201,7 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   app.any('/*', route(log, (res, req, state) => {
     const url = req.getUrl();
     if (url === '/send' || url === '/publish') throw new HttpError(405, 'method_not_allowed', `${req.getMethod().toUpperCase()} is not allowed on ${url}`);
-    throw notFound(`no such path ${url.slice(0, 200)}: the producer serves GET/POST /send, WebSocket /publish, POST /loki/api/v1/push, POST /v1/logs, /health, /ready, /metrics`);
+    throw notFound(`no such path ${url.slice(0, 200)}: the producer serves GET/POST /send, WebSocket /publish, POST /loki/api/v1/push, POST /v1/logs, POST /_bulk, /health, /ready, /metrics`);
   }));
   return app;
 }
