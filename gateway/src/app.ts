@@ -11,6 +11,7 @@ import { registerLiveSocket } from './live-socket.js';
 import { DEFAULT_SEARCH, getLog, parseLogsQuery, parseRowId, queryLogs } from './logs-query.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { NotificationSource } from './notifications.js';
+import { queryFields } from './fields-query.js';
 import { registerLokiRoutes } from './loki/routes.js';
 import { registerLokiTail } from './loki/tail.js';
 import type { ReadGate } from './read-gate.js';
@@ -50,8 +51,9 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
     authorize(req, params);
     const query = parseLogsQuery(params);
     const search = { ...DEFAULT_SEARCH, budgetMs: cfg.SEARCH_BUDGET_MS };
-    // A text search is an expensive read (its own pool, behind the gate); the rest are index lookups.
-    const page = query.filter.q === '' ? await queryLogs(pools.reads, query, search) : await searches.run(() => queryLogs(pools.search, query, search));
+    // A text search or attribute filter (issue 16) is an expensive read (its own pool, behind the gate); the rest are
+    // index lookups.
+    const page = query.filter.q === '' && !query.filter.attrs?.length ? await queryLogs(pools.reads, query, search) : await searches.run(() => queryLogs(pools.search, query, search));
     const full = page.ids.length === query.limit;
     const last = page.ids[page.ids.length - 1];
     const ascending = query.after !== undefined;
@@ -70,6 +72,13 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
       ? await searches.run(() => queryStats(pools.search, query, Date.now(), cfg.SEARCH_BUDGET_MS))
       : await queryStats(pools.reads, query, Date.now(), cfg.SEARCH_BUDGET_MS);
     sendJson(res, state, 200, answer);
+  }));
+
+  app.get('/fields', timed('GET /fields', async (res, req, state) => {
+    const params = parseQuery(req.getQuery());
+    authorize(req, params);
+    // A sample of the newest matching rows: bounded, but with q or attr filters a scan, so on the search pool.
+    sendJson(res, state, 200, await searches.run(() => queryFields(pools.search, params)));
   }));
 
   app.get('/logs/:id', timed('GET /logs/:id', async (res, req, state) => {
@@ -106,6 +115,6 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
   }
 
   app.any('/*', route(log, (_res, req) => {
-    throw notFound(`no such path ${req.getUrl().slice(0, 200)}: the gateway serves /logs, /logs/<id>, /stats, WebSocket /live, /loki/api/v1/…, /ui, /health, /ready, /metrics`);
+    throw notFound(`no such path ${req.getUrl().slice(0, 200)}: the gateway serves /logs, /logs/<id>, /stats, /fields, WebSocket /live, /loki/api/v1/…, /ui, /health, /ready, /metrics`);
   }));
 }

@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
 import type { Logger } from '../../shared/src/logger.js';
-import { EMPTY_FILTER, errorFrame, parseFilter, PROTOCOL_VERSION, subscribeSchema, type Filter } from '../../shared/src/protocol.js';
+import { attrParams, EMPTY_FILTER, errorFrame, parseFilter, PROTOCOL_VERSION, subscribeSchema, type Filter } from '../../shared/src/protocol.js';
 import { badRequest, HttpError } from '../../shared/src/errors.js';
 import { decodeUtf8, parseQuery, statusLine, type TemplatedApp } from '../../shared/src/uws.js';
 import type { GatewayConfig } from './config.js';
@@ -154,7 +154,7 @@ export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; d
         return;
       }
       const data: LiveSocketData = { filter: EMPTY_FILTER, topic: null, mode: 'idle', laggingFrom: 0, generation: 0, closed: false };
-      const f = parseFilter({ service: query.get('service'), level: query.get('level'), q: query.get('q') });
+      const f = parseFilter({ service: query.get('service'), level: query.get('level'), q: query.get('q'), attr: attrParams(query) });
       let since: number | undefined;
       try {
         const raw = query.get('since');

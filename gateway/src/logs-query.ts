@@ -1,7 +1,7 @@
 // GET /logs: parameters (CONTRACT §5) → one SQL query → items already serialized by PostgreSQL.
 import type pg from 'pg';
 import { badRequest, HttpError } from '../../shared/src/errors.js';
-import { parseFilter, type Filter } from '../../shared/src/protocol.js';
+import { attrParams, parseFilter, type Filter } from '../../shared/src/protocol.js';
 import { SEARCH_INDEX_EXISTS_SQL } from '../../shared/src/search-index.js';
 import { textMatchSql } from './text-match.js';
 import { ITEM_JSON_SQL } from './row-json.js';
@@ -33,7 +33,7 @@ function parseTime(name: string, raw: string): Date {
 
 /** Query-string parameters → LogsQuery, or a 400 saying what to fix. */
 export function parseLogsQuery(params: Map<string, string>): LogsQuery {
-  const f = parseFilter({ service: params.get('service'), level: params.get('level'), q: params.get('q') });
+  const f = parseFilter({ service: params.get('service'), level: params.get('level'), q: params.get('q'), attr: attrParams(params) });
   if (!f.ok) throw badRequest(f.message);
   const out: LogsQuery = { filter: f.filter, limit: DEFAULT_LIMIT };
   const limit = params.get('limit');
@@ -76,6 +76,24 @@ export function filterWhere(filter: Filter, values: unknown[]): string[] {
     // form the optional trigram index serves.
     values.push(likePattern(filter.q));
     where.push(`message ILIKE $${values.length}`);
+  }
+  for (const a of filter.attrs ?? []) {
+    values.push(a.name);
+    const v = `attributes->>$${values.length}`;
+    if ('values' in a) {
+      values.push(a.values.length === 1 ? a.values[0] : a.values);
+      where.push(a.values.length === 1 ? `${v} = $${values.length}` : `${v} = ANY($${values.length}::text[])`);
+      continue;
+    }
+    // logql_num (migration 016): NULL, so no match, for a value that is not a number (as matchesAttrs).
+    if (a.min !== undefined) {
+      values.push(a.min);
+      where.push(`logql_num(${v}) >= $${values.length}::float8`);
+    }
+    if (a.max !== undefined) {
+      values.push(a.max);
+      where.push(`logql_num(${v}) <= $${values.length}::float8`);
+    }
   }
   return where;
 }

@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import { badRequest, HttpError } from '../../shared/src/errors.js';
 import { LEVELS, levelName, type LevelName } from '../../shared/src/levels.js';
-import { parseFilter, type Filter, type StatsResponse } from '../../shared/src/protocol.js';
+import { attrParams, parseFilter, type Filter, type StatsResponse } from '../../shared/src/protocol.js';
 import { DEFAULT_SEARCH, filterWhere } from './logs-query.js';
 
 const SECOND = 1000;
@@ -57,7 +57,7 @@ export function defaultBucketMs(windowMs: number): number {
 
 /** Query-string parameters → StatsQuery, or a 400 saying what to fix. */
 export function parseStatsQuery(params: Map<string, string>): StatsQuery {
-  const f = parseFilter({ service: params.get('service'), level: params.get('level'), q: params.get('q') });
+  const f = parseFilter({ service: params.get('service'), level: params.get('level'), q: params.get('q'), attr: attrParams(params) });
   if (!f.ok) throw badRequest(f.message);
   const rawWindow = params.get('window') || DEFAULT_WINDOW;
   const windowMs = parseDuration(rawWindow);
@@ -97,7 +97,8 @@ interface GroupRow {
 
 /** Whether the answer is counted from the logs table itself (a text search, or bars under a minute): an expensive read. */
 export function countsFromRows(q: StatsQuery): boolean {
-  return q.filter.q !== '' || q.bucketMs % MINUTE !== 0;
+  // The rollups count by level and service only: attribute filters (issue 16) count the rows too.
+  return q.filter.q !== '' || (q.filter.attrs?.length ?? 0) > 0 || q.bucketMs % MINUTE !== 0;
 }
 
 /** Rollup rows use `service`/`level` columns just like logs, so the filter WHERE is shared (q never reaches them). */

@@ -25,7 +25,56 @@ export interface Filter {
   minLevel: number;
   /** Text to find in message, as typed; matched case-insensitively by gateway/src/text-match.ts; '' = none. */
   q: string;
+  /** Attribute conditions (issue 16: `attr.host=web-1`), all of which must hold; absent or empty = none. */
+  attrs?: AttrFilter[];
 }
+
+/**
+ * One attribute condition: `attr.host=web-1,web-2` is any of the values (compared as text: 502 matches the number
+ * 502), `attr.status=500..599` an inclusive numeric range (`500..` and `..499` are open-ended). Sorted by name.
+ */
+export type AttrFilter = { name: string; values: string[] } | { name: string; min?: number; max?: number };
+
+export const MAX_ATTR_FILTERS = 16;
+const attrName = /^[A-Za-z0-9_.:@/-]{1,128}$/;
+const NUMBER = /^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,2})?\s*$/;
+const RANGE = /^(-?[0-9]+(?:\.[0-9]+)?)?\.\.(-?[0-9]+(?:\.[0-9]+)?)?$/;
+
+/** The `attr.<name>` parameters of a query string, for parseFilter's `attr`. */
+export function attrParams(params: Map<string, string>): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const [k, v] of params) if (k.startsWith('attr.')) (out ??= {})[k.slice(5)] = v;
+  return out;
+}
+
+const attrFilters = z.record(z.string(), z.string({ error: 'attr values are strings such as "web-1", "web-1,web-2" or "500..599"' })).transform((rec, ctx) => {
+  const out: AttrFilter[] = [];
+  const names = Object.keys(rec).sort();
+  if (names.length > MAX_ATTR_FILTERS) {
+    ctx.addIssue({ code: 'custom', message: `at most ${MAX_ATTR_FILTERS} attribute filters` });
+    return z.NEVER;
+  }
+  for (const name of names) {
+    const raw = rec[name]!;
+    if (!attrName.test(name)) {
+      ctx.addIssue({ code: 'custom', message: `invalid attribute name ${JSON.stringify(name.slice(0, 80))}: 1-128 characters of A-Z a-z 0-9 _ . : @ / -` });
+      return z.NEVER;
+    }
+    const range = RANGE.exec(raw);
+    if (range && (range[1] !== undefined || range[2] !== undefined)) {
+      out.push({ name, ...(range[1] !== undefined ? { min: Number(range[1]) } : {}), ...(range[2] !== undefined ? { max: Number(range[2]) } : {}) });
+      continue;
+    }
+    const parts = raw.split(',').filter((v) => v !== '');
+    const values = [...new Set(parts)].sort();
+    if (values.length === 0 || parts.length > 100 || raw.length > 1024) {
+      ctx.addIssue({ code: 'custom', message: `attr.${name}: give one value, several separated by commas (at most 100), or a range such as 500..599` });
+      return z.NEVER;
+    }
+    out.push({ name, values });
+  }
+  return out;
+});
 
 export const EMPTY_FILTER: Filter = { services: [], minLevel: 0, q: '' };
 
@@ -67,6 +116,7 @@ export const filterSchema = z.object({
   service: serviceList.optional(),
   level: levelFilter.optional(),
   q: qFilter.optional(),
+  attr: attrFilters.optional(),
 });
 
 export type FilterInput = z.input<typeof filterSchema>;
@@ -80,7 +130,9 @@ export function parseFilter(input: unknown): FilterResult {
     const path = issue.path.join('.');
     return { ok: false, path, message: `${path ? path + ': ' : ''}${issue.message}` };
   }
-  return { ok: true, filter: { services: r.data.service ?? [], minLevel: r.data.level ?? 0, q: r.data.q ?? '' } };
+  const filter: Filter = { services: r.data.service ?? [], minLevel: r.data.level ?? 0, q: r.data.q ?? '' };
+  if (r.data.attr && r.data.attr.length > 0) filter.attrs = r.data.attr;
+  return { ok: true, filter };
 }
 
 /**
@@ -88,13 +140,41 @@ export function parseFilter(input: unknown): FilterResult {
  * q lower-cased as PostgreSQL does it (gateway/src/text-match.ts), so that "Timeout" and "timeout" share a group.
  */
 export function filterKey(f: Filter, foldedQ: string): string {
-  return `s=${f.services.join(',')}&l=${f.minLevel}&q=${encodeURIComponent(foldedQ)}`;
+  const attrs = f.attrs?.length ? `&a=${encodeURIComponent(JSON.stringify(f.attrs))}` : '';
+  return `s=${f.services.join(',')}&l=${f.minLevel}&q=${encodeURIComponent(foldedQ)}${attrs}`;
+}
+
+/** A row's attribute value as SQL's `attributes->>name` gives it (text; null for JSON null, objects as JSON). */
+function attrText(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+/** The attribute conditions, as gateway/src/logs-query.ts filterWhere writes them in SQL (logql_num for ranges). */
+export function matchesAttrs(attrs: AttrFilter[], attributes: Record<string, unknown>): boolean {
+  for (const a of attrs) {
+    const v = Object.hasOwn(attributes, a.name) ? attrText(attributes[a.name]) : undefined;
+    if (v === undefined) return false;
+    if ('values' in a) {
+      if (!a.values.includes(v)) return false;
+      continue;
+    }
+    if (!NUMBER.test(v)) return false;
+    const n = Number(v);
+    if ((a.min !== undefined && n < a.min) || (a.max !== undefined && n > a.max)) return false;
+  }
+  return true;
 }
 
 /** The level and service part of a filter; the text part (q) is gateway/src/text-match.ts, one definition with SQL's. */
-export function matchesFields(f: Filter, row: { level: number; service: string }): boolean {
+export function matchesFields(f: Filter, row: { level: number; service: string; json?: string; attributes?: Record<string, unknown> }): boolean {
   if (row.level < f.minLevel) return false;
   if (f.services.length > 0 && !f.services.includes(row.service)) return false;
+  if (f.attrs?.length) {
+    // Live rows carry their item JSON; its attributes are parsed once per row, on the first filter that needs them.
+    row.attributes ??= row.json ? ((JSON.parse(row.json) as { attributes?: Record<string, unknown> }).attributes ?? {}) : {};
+    if (!matchesAttrs(f.attrs, row.attributes)) return false;
+  }
   return true;
 }
 
