@@ -39,7 +39,8 @@ describe('pipeline end to end', () => {
     expect(res.status).toBe(202);
     const body = (await res.json()) as { accepted: number; ids: string[] };
     expect(body.accepted).toBe(1);
-    expect(body.ids[0]).toMatch(/^\d+-\d+$/);
+    // The event id: a UUID, which GET /logs/<id> finds once the row is stored.
+    expect(body.ids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
     await live.waitForIds(1);
     const frame = live.frames.find((f) => f.type === 'logs');
@@ -49,6 +50,16 @@ describe('pipeline end to end', () => {
     const logs = (await (await fetch(`${gateway.url}/logs?service=e2e&limit=5`)).json()) as { items: { id: number; message: string }[] };
     expect(logs.items.map((i) => i.message)).toEqual(['hello e2e']);
     expect(logs.items[0]!.id).toBe(frame.cursor);
+    const byEventId = await fetch(`${gateway.url}/logs/${body.ids[0]}`);
+    expect(byEventId.status).toBe(200);
+    expect(await byEventId.json()).toMatchObject({ id: frame.cursor, message: 'hello e2e' });
+    expect(await (await fetch(`${gateway.url}/logs/${body.ids[0]!.toUpperCase()}`)).json()).toMatchObject({ id: frame.cursor });
+    expect((await fetch(`${gateway.url}/logs/${frame.cursor}`)).status).toBe(200);
+    const unknown = await fetch(`${gateway.url}/logs/00000000-0000-4000-8000-000000000000`);
+    expect(unknown.status).toBe(404);
+    const bad = await fetch(`${gateway.url}/logs/1764180000000-0`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toBe('GET /logs/<id> takes a row id (the "id" of an item, an integer) or an event id (a UUID, as in the "ids" of a 202), got "1764180000000-0"');
     await live.close();
   });
 

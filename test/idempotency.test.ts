@@ -2,6 +2,8 @@
 // producer, stream, processor and PostgreSQL; the same key with another body is stored too; a bad key is a 400.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idempotentEventIds } from '../producer/src/event-ids.js';
+import { IDEMPOTENCY_WINDOW_S } from '../producer/src/publish-events.js';
+import { idempotencyMarker } from '../shared/src/keys.js';
 import { startService, stopAll, waitUntilReady, type Service } from './helpers/services.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers/test-env.js';
 
@@ -38,13 +40,37 @@ async function stored(): Promise<string[]> {
 describe('POST /send with Idempotency-Key', () => {
   it('stores a resent request once, another body under the same key too, and requests without a key each time', async () => {
     const batch = JSON.stringify([{ message: 'a' }, { message: 'b' }, { message: 'c', timestamp: 1764180000000 }]);
-    for (let i = 0; i < 3; i++) expect((await post(batch, 'batch-0001')).status).toBe(202);
+    const answers: { accepted: number; ids: string[]; duplicate?: boolean }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await post(batch, 'batch-0001');
+      expect(res.status).toBe(202);
+      answers.push(await res.json());
+    }
+    // The same event ids each time, and the resends say they were resends.
+    expect(answers.map((a) => a.duplicate)).toEqual([false, true, true]);
+    expect(answers[1]!.ids).toEqual(answers[0]!.ids);
+    expect(answers[2]).toEqual({ accepted: 3, ids: answers[0]!.ids, duplicate: true });
     expect(await stored()).toEqual(['a', 'b', 'c']);
-    // Three requests reached the stream; two were stored as nothing new.
-    expect(await t.redis.xlen(t.stream)).toBe(3 * 3 + 1);
+    // Only the first request reached the stream (plus the marker event).
+    expect(await t.redis.xlen(t.stream)).toBe(3 + 1);
+    // Past the window (its marker gone), a resend is added again, yet stored as nothing new: same event ids.
+    expect(await t.redis.del(idempotencyMarker(t.stream, answers[0]!.ids[0]!))).toBe(1);
+    const late = (await (await post(batch, 'batch-0001')).json()) as { ids: string[]; duplicate: boolean };
+    expect(late).toMatchObject({ ids: answers[0]!.ids, duplicate: false });
+    expect(await stored()).toEqual(['a', 'b', 'c']);
+    expect(await t.redis.xlen(t.stream)).toBe(3 + 1 + 3 + 1);
+    // The marker expires by itself.
+    const ttl = await t.redis.ttl(idempotencyMarker(t.stream, answers[0]!.ids[0]!));
+    expect(ttl).toBeGreaterThan(IDEMPOTENCY_WINDOW_S - 60);
+    expect(ttl).toBeLessThanOrEqual(IDEMPOTENCY_WINDOW_S);
 
     expect((await post(JSON.stringify([{ message: 'd' }]), 'batch-0001')).status).toBe(202);
-    for (let i = 0; i < 2; i++) expect((await post(JSON.stringify({ message: 'no key' }))).status).toBe(202);
+    for (let i = 0; i < 2; i++) {
+      const res = await post(JSON.stringify({ message: 'no key' }));
+      expect(res.status).toBe(202);
+      // Without a key there is nothing to be a duplicate of: no `duplicate` field.
+      expect(Object.keys(await res.json()).sort()).toEqual(['accepted', 'ids']);
+    }
     expect(await stored()).toEqual(['a', 'b', 'c', 'd', 'no key', 'no key']);
   });
 

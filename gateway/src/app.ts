@@ -8,7 +8,7 @@ import { answerPreflight, parseQuery, sendJson, sendRaw, type HttpRequest, type 
 import type { GatewayConfig } from './config.js';
 import type { LiveHub } from './live-hub.js';
 import { registerLiveSocket } from './live-socket.js';
-import { DEFAULT_SEARCH, getLog, parseLogsQuery, parseRowId, queryLogs } from './logs-query.js';
+import { DEFAULT_SEARCH, getLog, getLogByEventId, parseLogPathId, parseLogsQuery, queryLogs } from './logs-query.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { NotificationSource } from './notifications.js';
 import { queryFields } from './fields-query.js';
@@ -85,7 +85,8 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
     const params = parseQuery(req.getQuery());
     const rawId = req.getParameter(0) ?? '';
     authorize(req, params);
-    const item = await getLog(pools.reads, parseRowId(rawId));
+    const id = parseLogPathId(rawId);
+    const item = 'eventId' in id ? await getLogByEventId(pools.reads, id.eventId) : await getLog(pools.reads, id.rowId);
     if (!item) throw notFound(`no log with id ${rawId}`);
     sendRaw(res, state, 200, item);
   }));

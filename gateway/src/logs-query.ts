@@ -240,6 +240,23 @@ export async function getLog(db: pg.Pool, id: number): Promise<string | undefine
   return rows[0]?.json;
 }
 
+/** The row of an event id (the UUIDs a 202 answers in `ids`); logs.event_id is unique. */
+export async function getLogByEventId(db: pg.Pool, eventId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ json: string }>({ name: 'get-log-by-event-id', text: `SELECT ${ITEM_JSON_SQL} AS json FROM logs WHERE event_id = $1`, values: [eventId] });
+  return rows[0]?.json;
+}
+
+const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The id of `GET /logs/<id>`: a row id (the `id` of an item), or an event id (a UUID, as in a 202's `ids`). */
+export function parseLogPathId(raw: string): { rowId: number } | { eventId: string } {
+  if (EVENT_ID.test(raw)) return { eventId: raw.toLowerCase() };
+  if (!/^\d{1,16}$/.test(raw) || Number(raw) > MAX_ID) {
+    throw badRequest(`GET /logs/<id> takes a row id (the "id" of an item, an integer) or an event id (a UUID, as in the "ids" of a 202), got ${JSON.stringify(raw.slice(0, 40))}`);
+  }
+  return { rowId: Number(raw) };
+}
+
 /** A row id from a path or query parameter; a 400 naming the parameter otherwise. */
 export function parseRowId(raw: string, name = 'id'): number {
   return parseId(name, raw);

@@ -1,4 +1,5 @@
 // The producer's HTTP and WebSocket surface (CONTRACT §3, §7, §8) on uWebSockets.js.
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
 import { parseBatch, type ValidEvent } from '../../shared/src/event.js';
@@ -10,10 +11,11 @@ import type { BacklogGuard } from './backlog-guard.js';
 import type { ProducerConfig } from './config.js';
 import { bodyKind, decodeFrame, decodeJson, decodeNdjson } from './decode-events.js';
 import { IDEMPOTENCY_KEY, idempotentEventIds } from './event-ids.js';
-import type { IngestContext } from './ingest-context.js';
+import type { Accepted, IngestContext } from './ingest-context.js';
 import type { ProducerMetrics } from './metrics.js';
 import type { BatchWriter } from './batch-writer.js';
 import { serializeEvents } from './publish-events.js';
+import { idempotencyMarker } from '../../shared/src/keys.js';
 import { createRateLimiter } from './rate-limit.js';
 import { mountShipperRoutes } from './shipper-routes.js';
 
@@ -59,20 +61,25 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   }
 
   /** `eventIds`: the ids of an Idempotency-Key request, derived only once the batch is valid and admitted. */
-  async function ingest(raws: unknown[], token: string | undefined, transport: string, eventIds?: (count: number) => string[]): Promise<{ accepted: number; ids: string[] }> {
+  async function ingest(raws: unknown[], token: string | undefined, transport: string, eventIds?: (count: number) => string[]): Promise<Accepted> {
     const parsed = parseBatch(raws);
     if (!parsed.ok) throw invalidEvent(parsed.issues);
     return await publish(parsed.events, token, transport, eventIds);
   }
 
   /** Admit and publish a validated batch (the shipper protocols that answer per record validate one by one). */
-  async function publish(events: ValidEvent[], token: string | undefined, transport: string, eventIds?: (count: number) => string[]): Promise<{ accepted: number; ids: string[] }> {
+  async function publish(events: ValidEvent[], token: string | undefined, transport: string, eventIds?: (count: number) => string[]): Promise<Accepted> {
     admit(token, events.length);
     if (redis.status !== 'ready') throw unavailable('Redis is unavailable; nothing was stored; retry shortly', 2);
+    // The answer's ids are the event ids, which storage keys rows by and GET /logs/<id> finds (issue 12).
+    const keyed = eventIds?.(events.length);
+    const ids = keyed ?? events.map(() => randomUUID());
     // Every error from here on is an HttpError that says whether anything may have been stored (batch-writer.ts).
-    const ids = await writer.write(cfg.REDIS_STREAM, serializeEvents(events, eventIds?.(events.length)));
-    metrics.accepted.inc({ transport }, ids.length);
-    return { accepted: ids.length, ids };
+    const added = await writer.write(cfg.REDIS_STREAM, serializeEvents(events, ids), keyed && idempotencyMarker(cfg.REDIS_STREAM, keyed[0]!));
+    // An Idempotency-Key resend within the window adds nothing: the same ids, and `duplicate` says so.
+    const duplicate = added.length === 0;
+    if (!duplicate) metrics.accepted.inc({ transport }, ids.length);
+    return keyed ? { accepted: ids.length, ids, duplicate } : { accepted: ids.length, ids };
   }
 
   const countRejection = (err: unknown) => {

@@ -11,7 +11,7 @@
 import type { Redis } from 'ioredis';
 import { HttpError, unavailable } from '../../shared/src/errors.js';
 import type { Logger } from '../../shared/src/logger.js';
-import { withXaddBatch } from './publish-events.js';
+import { IDEMPOTENCY_WINDOW_S, withXaddBatch } from './publish-events.js';
 
 export interface BatchWriterOptions {
   replyTimeoutMs: number;
@@ -19,8 +19,11 @@ export interface BatchWriterOptions {
 }
 
 export interface BatchWriter {
-  /** XADD the serialized events in one script call; resolves with their stream ids, or rejects with an HttpError. */
-  write(stream: string, payloads: readonly string[]): Promise<string[]>;
+  /**
+   * XADD the serialized events in one script call; resolves with their stream ids, or rejects with an HttpError.
+   * With `marker` (an Idempotency-Key request), only when the marker is not there yet: an empty array says it was.
+   */
+  write(stream: string, payloads: readonly string[], marker?: string): Promise<string[]>;
   /** Batches sent and not yet answered, and their bytes. */
   inFlight(): { batches: number; bytes: number };
 }
@@ -91,7 +94,7 @@ export function createBatchWriter(redis: Redis, opts: BatchWriterOptions, log: L
 
   return {
     inFlight: () => ({ batches: pending.size, bytes: bytesInFlight }),
-    write(stream, payloads) {
+    write(stream, payloads, marker) {
       // With no offline queue, a command is written to the socket at once when the connection is ready, and
       // refused without being sent otherwise: checking here first keeps "not sent" and "sent" apart.
       if (redis.status !== 'ready') return Promise.reject(unavailable('Redis is unavailable; nothing was stored; retry shortly', 2));
@@ -120,8 +123,8 @@ export function createBatchWriter(redis: Redis, opts: BatchWriterOptions, log: L
         pending.add(settle);
         bytesInFlight += bytes;
         watch();
-        withXaddBatch(redis)
-          .xaddBatch(stream, ...payloads)
+        const scripts = withXaddBatch(redis);
+        (marker === undefined ? scripts.xaddBatch(stream, ...payloads) : scripts.xaddBatchOnce(stream, marker, IDEMPOTENCY_WINDOW_S, ...payloads))
           .then(
             (ids) => {
               answered++;

@@ -8,7 +8,10 @@ import type { ProducerMetrics } from './metrics.js';
 
 export interface Accepted {
   accepted: number;
+  /** The event ids (UUIDs), one per event in request order: GET /logs/<id> on the gateway finds each stored row. */
   ids: string[];
+  /** Idempotency-Key requests only: true when this is a resend of a request already taken (nothing added). */
+  duplicate?: boolean;
 }
 
 export interface IngestContext {

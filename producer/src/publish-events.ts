@@ -8,16 +8,29 @@ import { eventTooLarge } from '../../shared/src/errors.js';
 import { EVENT_FIELD } from '../../shared/src/keys.js';
 
 const XADD_BATCH_LUA = readFileSync(new URL('./scripts/xadd-batch-1.lua', import.meta.url), 'utf8');
+const XADD_BATCH_ONCE_LUA = readFileSync(new URL('./scripts/xadd-batch-once-2.lua', import.meta.url), 'utf8');
 // The script writes field "e": it must be the field the processor reads.
 if (EVENT_FIELD !== 'e') throw new Error('xadd-batch-1.lua writes field "e"; update it with EVENT_FIELD');
 
-type WithXaddBatch = Redis & { xaddBatch(stream: string, ...events: string[]): Promise<string[]> };
+type WithXaddBatch = Redis & {
+  xaddBatch(stream: string, ...events: string[]): Promise<string[]>;
+  /** Empty reply: the marker was there, nothing was added (xadd-batch-once-2.lua). */
+  xaddBatchOnce(stream: string, marker: string, ttlSeconds: number, ...events: string[]): Promise<string[]>;
+};
 
-/** Register the script on a connection (ioredis sends EVALSHA, and EVAL when Redis lost its script cache). */
+/** Register the scripts on a connection (ioredis sends EVALSHA, and EVAL when Redis lost its script cache). */
 export function withXaddBatch(redis: Redis): WithXaddBatch {
   if (!('xaddBatch' in redis)) redis.defineCommand('xaddBatch', { numberOfKeys: 1, lua: XADD_BATCH_LUA });
+  if (!('xaddBatchOnce' in redis)) redis.defineCommand('xaddBatchOnce', { numberOfKeys: 2, lua: XADD_BATCH_ONCE_LUA });
   return redis as WithXaddBatch;
 }
+
+/**
+ * How long a resend of an Idempotency-Key request is recognised as one (answered `"duplicate": true`, nothing added
+ * to the stream). ship and HTTP clients resend within seconds or minutes; a later resend is still stored once (same
+ * event ids; logs.event_id is unique) but answered as new. One marker key of ~100 bytes per request meanwhile.
+ */
+export const IDEMPOTENCY_WINDOW_S = 3_600;
 
 /** The stream entries of a batch. `eventIds`: one id per event (event-ids.ts, Idempotency-Key); a random UUID each otherwise. */
 export function serializeEvents(events: readonly ValidEvent[], eventIds?: readonly string[]): string[] {

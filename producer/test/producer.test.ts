@@ -18,10 +18,10 @@ afterAll(async () => {
   await t.cleanup();
 });
 
-/** The events stored in the stream, by stream id. */
+/** The events stored in the stream, by event id (the ids a 202 answers). */
 async function streamEvents(): Promise<Map<string, any>> {
   const entries = (await t.redis.xrange(t.stream, '-', '+')) as [string, string[]][];
-  return new Map(entries.map(([id, fields]) => [id, JSON.parse(fields[1]!)]));
+  return new Map(entries.map(([, fields]) => JSON.parse(fields[1]!)).map((e) => [e.eid, e]));
 }
 
 const post = (body: string, type = 'application/json') =>

@@ -15,5 +15,13 @@ export function streamKeys(stream: string): StreamKeys {
   return { stream, dlq: `${stream}:dlq`, identity: `${stream}:identity` };
 }
 
+/**
+ * The marker of one Idempotency-Key request (producer/src/scripts/xadd-batch-once-2.lua), named by the first event
+ * id of the request, which is derived from the token, the key and the body (producer/src/event-ids.ts).
+ */
+export function idempotencyMarker(stream: string, firstEventId: string): string {
+  return `${stream}:idempotency:${firstEventId}`;
+}
+
 /** The field of a stream entry that holds the event as JSON. */
 export const EVENT_FIELD = 'e';

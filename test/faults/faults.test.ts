@@ -29,6 +29,7 @@ function expectExactlyOnce(v: Verdict) {
   expect(v.lost).toBe(0);
   expect(v.duplicated).toBe(0);
   expect(v.stored).toBe(v.accepted + v.storedUncertain);
+  expect(v.otherEventId).toBe(0);
 }
 
 async function pendingOf(consumer: string): Promise<string[]> {

@@ -76,8 +76,8 @@ export interface Verdict {
   duplicated: number;
   /** Uncertain events that were stored (once): their request was cut after reaching Redis. */
   storedUncertain: number;
-  /** Accepted events stored from a stream entry other than the one the 202 named (a resent XADD). */
-  otherStreamId: number;
+  /** Accepted events stored under another event id than the one the 202 answered (a 202's ids are event ids). */
+  otherEventId: number;
 }
 
 /** Wait until every group entry is processed, then compare stored rows with what the load recorded. */
@@ -94,13 +94,13 @@ export async function verifyStored(pool: pg.Pool, redis: Redis, stream: string, 
     timeoutMs,
     200,
   );
-  const { rows } = await pool.query<{ message: string; stream_id: string }>('SELECT message, stream_id FROM logs WHERE message LIKE $1', [`${prefix}-%`]);
+  const { rows } = await pool.query<{ message: string; event_id: string }>('SELECT message, event_id::text AS event_id FROM logs WHERE message LIKE $1', [`${prefix}-%`]);
   const seen = new Map<string, number>();
-  let otherStreamId = 0;
+  let otherEventId = 0;
   for (const r of rows) {
     seen.set(r.message, (seen.get(r.message) ?? 0) + 1);
     const id = stats.accepted.get(r.message);
-    if (id !== undefined && id !== r.stream_id) otherStreamId++;
+    if (id !== undefined && id !== r.event_id) otherEventId++;
   }
   let lost = 0;
   for (const m of stats.accepted.keys()) if (!seen.has(m)) lost++;
@@ -115,5 +115,5 @@ export async function verifyStored(pool: pg.Pool, redis: Redis, stream: string, 
     }
   }
   if (unexpected > 0) throw new Error(`${unexpected} stored rows match no request of the load`);
-  return { accepted: stats.accepted.size, uncertain: stats.uncertain.size, stored: rows.length, lost, duplicated, storedUncertain, otherStreamId };
+  return { accepted: stats.accepted.size, uncertain: stats.uncertain.size, stored: rows.length, lost, duplicated, storedUncertain, otherEventId };
 }
