@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { figureTableLines, ratioTableLines, readLatest, round } from './lib/results.js';
+import { SCENARIOS } from './scenarios/index.js';
 
 const README = fileURLToPath(new URL('../README.md', import.meta.url));
 const START = '<!-- bench:start -->';
@@ -39,7 +40,7 @@ const generated = [
     `(1 / 5 / 15 min) at the start, ${m.loadavgEnd ?? '?'} at the end; ${pct(m.busyBefore)} of the CPU was busy with other work in the ` +
     `second before it started; CPU steal ${pct(m.steal)} over the run.`,
   '',
-  ...scenarios.map((s) => `- ${s.name}: ${when(s)}`),
+  ...scenarios.map((s) => `- **${s.name}**: ${SCENARIOS.find((x) => x.name === s.name)?.about ?? ''}; ${when(s)}`),
   '',
   ...ratioTableLines(run, true),
   '',
@@ -47,6 +48,11 @@ const generated = [
   'cores; they compare with figures from the same machine only.',
   '',
   ...figureTableLines(run, true),
+  '',
+  'CPU is utime + stime from `/proc/<pid>/stat` of each process; PostgreSQL counts the bench database\'s backends plus',
+  'the cluster\'s shared processes (WAL writer, checkpointer…), and Redis is one process: on a machine shared with',
+  'other work those two include some of that work. Latencies are send→receive, measured by the load generator with',
+  'its own clock.',
   '',
   'Targets are ratio targets; the benchmark reports, it never fails on a number. Re-run with `npm run bench` (under',
   '10 minutes on 2 cores), one scenario with `npm run bench -- fanout`, a short check of the machinery with',

@@ -1,7 +1,7 @@
 // The bench's statistics (issue 17): medians and spreads of repetitions, ratios paired per repetition, ratio
 // targets, and the verdict of `--compare` (worse only beyond both runs' own spread).
 import { describe, expect, it } from 'vitest';
-import { ratioRow, fmtSpread } from '../bench/lib/results.js';
+import { figureTableLines, fmtSpread, ratioRow, ratioTableLines, type ScenarioResult } from '../bench/lib/results.js';
 import { compareSpreads, median, meets, pairedRatios, relativeSpread, repeat, spread } from '../bench/lib/stats.js';
 
 describe('bench statistics', () => {
@@ -76,5 +76,33 @@ describe('bench --compare verdict', () => {
     const old = s(1.0, 1.1, 1.2);
     expect(compareSpreads(old, s(1.3, 1.35, 1.4), 'lower')).toBe('worse');
     expect(compareSpreads(old, s(0.9, 1.35, 2.0), 'lower')).toBe('same');
+  });
+});
+
+describe('bench tables', () => {
+  it('puts ratios first with their target and result, and both sides of each ratio once among the figures', () => {
+    const ceiling = { name: 'ceiling rows/s', unit: '/s', values: [100, 100, 100] };
+    const s: ScenarioResult = {
+      name: 'ingest',
+      date: '2026-12-01T09:00:00.000Z',
+      commit: 'abc',
+      quick: false,
+      seconds: 1,
+      loadavg: 0.2,
+      repetitions: 3,
+      ratios: [
+        ratioRow({ key: 'a', metric: 'stored ÷ ceiling', better: 'higher', target: { op: '≥', value: 0.4 }, figure: { name: 'stored/s', unit: '/s', values: [30, 35, 38] }, baseline: ceiling }),
+        ratioRow({ key: 'b', metric: 'accepted ÷ ceiling', better: 'higher', figure: { name: 'accepted/s', unit: '/s', values: [50, 60, 70] }, baseline: ceiling }),
+      ],
+      rows: [{ metric: 'lost', value: 0, unit: '', target: '0', pass: true }],
+      figures: {},
+    };
+    const ratios = ratioTableLines({ scenarios: { ingest: s } }).join('\n');
+    expect(ratios).toMatch(/ingest\s+stored ÷ ceiling\s+0\.35× \(0\.3×–0\.38×\)\s+3\s+≥ 0\.4×\s+MISS/);
+    expect(ratios).toMatch(/accepted ÷ ceiling\s+0\.6× \(0\.5×–0\.7×\)\s+3\s*$/m);
+    const figures = figureTableLines({ scenarios: { ingest: s } });
+    expect(figures.filter((l) => l.includes('ceiling rows/s'))).toHaveLength(1);
+    expect(figures.join('\n')).toMatch(/stored\/s\s+35 \/s \(30–38\)/);
+    expect(figures.join('\n')).toMatch(/lost\s+0\s+0\s+pass/);
   });
 });

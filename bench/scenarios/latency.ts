@@ -8,7 +8,7 @@ import { startLoad } from '../lib/load.js';
 import { bucketQuantile, bucketsBetween, formatBound, histogramBuckets } from '../lib/prom.js';
 import { fmtSpread, ratioRow, type Row } from '../lib/results.js';
 import { startStack } from '../lib/stack.js';
-import { MIN_REPETITIONS, repeat, spread } from '../lib/stats.js';
+import { median, MIN_REPETITIONS, repeat, spread } from '../lib/stats.js';
 import { PG_HOST, PG_PORT, PG_USER, REDIS_HOST, REDIS_PORT } from '../../test/helpers/test-env.js';
 
 const PUSH = 'logstream_store_push_latency_seconds';
@@ -98,7 +98,11 @@ export const latency: Scenario = async (ctx) => {
       }),
     );
     const ms = (f: (r: Repetition) => number | null | undefined) => fmtSpread(spread(col(f)), 'ms');
-    const bound = (f: (r: Repetition) => number | null) => formatBound(spread(col(f))?.median ?? null);
+    // Median of bucket bounds, Infinity (beyond the last bucket) included.
+    const bound = (f: (r: Repetition) => number | null) => {
+      const xs = col(f).filter((v): v is number => v !== null);
+      return formatBound(xs.length ? median(xs) : null);
+    };
     const lost = col((r) => r.pipeline.lost).reduce((a, b) => a + b, 0);
     const dup = col((r) => r.pipeline.duplicates).reduce((a, b) => a + b, 0);
     const rows: Row[] = [
