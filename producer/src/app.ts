@@ -3,13 +3,13 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
 import { parseBatch, type ValidEvent } from '../../shared/src/event.js';
-import { badRequest, HttpError, invalidEvent, isConnectionError, notFound, tooManyRequests, unauthorized, unavailable } from '../../shared/src/errors.js';
+import { badRequest, HttpError, invalidEvent, notFound, tooManyRequests, unauthorized, unavailable } from '../../shared/src/errors.js';
 import { route, timedRoute } from '../../shared/src/http-routes.js';
 import type { Logger } from '../../shared/src/logger.js';
-import { answerPreflight, decodeUtf8, loadUws, parseQuery, readBody, sendJson, sendRaw, statusLine, type TemplatedApp } from '../../shared/src/uws.js';
+import { answerPreflight, decodeUtf8, loadUws, parseQuery, readBody, sendJson, sendRaw, type TemplatedApp } from '../../shared/src/uws.js';
 import type { BacklogGuard } from './backlog-guard.js';
 import type { ProducerConfig } from './config.js';
-import { bodyKind, decodeFrame, decodeJson, decodeNdjson } from './decode-events.js';
+import { bodyKind, decodeJson, decodeNdjson } from './decode-events.js';
 import { IDEMPOTENCY_KEY, idempotentEventIds } from './event-ids.js';
 import type { Accepted, IngestContext } from './ingest-context.js';
 import type { ProducerMetrics } from './metrics.js';
@@ -17,6 +17,7 @@ import type { BatchWriter } from './batch-writer.js';
 import { serializeEvents } from './publish-events.js';
 import { idempotencyMarker } from '../../shared/src/keys.js';
 import { createRateLimiter } from './rate-limit.js';
+import { mountPublish } from './publish-socket.js';
 import { mountShipperRoutes } from './shipper-routes.js';
 
 export interface ProducerDeps {
@@ -29,18 +30,6 @@ export interface ProducerDeps {
   onIngest?: (ctx: IngestContext) => void;
   writer: BatchWriter;
 }
-
-interface PublishSocket {
-  token?: string;
-  inFlight: number;
-  /** uWS forbids touching a closed socket; acks may resolve after the client left. */
-  closed: boolean;
-  /** Replies go out in frame order, even though an error is known before an earlier frame's ack. */
-  replies: Promise<void>;
-}
-
-// A client that sends frames faster than Redis acknowledges them is told to slow down instead of queueing without bound.
-const MAX_FRAMES_IN_FLIGHT = 256;
 
 export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   const { cfg, redis, log, metrics, backlog, writer } = deps;
@@ -124,72 +113,7 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
     sendJson(res, state, 202, await ingest(raws, token, 'http', eventIds));
   }, countRejection));
 
-  app.ws<PublishSocket>('/publish', {
-    // uWS drops a connection whose frame is over this without a close frame or a word (1006). Twice the body limit
-    // lets a frame up to that size through to be answered like an HTTP body over the limit (a payload_too_large
-    // error frame, the connection kept open); only a frame past twice the limit is cut off.
-    maxPayloadLength: Math.min(2 * cfg.MAX_BODY_BYTES, 64 * 1024 * 1024),
-    maxBackpressure: 1024 * 1024,
-    idleTimeout: 120,
-    sendPingsAutomatically: true,
-    upgrade: (res, req, context) => {
-      // An exception here would escape into uWS: answer bad queries and tokens as JSON errors instead.
-      let token: string | undefined;
-      try {
-        token = presentedToken(req.getHeader('authorization'), parseQuery(req.getQuery()).get('token'));
-        if (!tokenAllowed(cfg.INGEST_TOKENS, token)) throw unauthorized();
-      } catch (err) {
-        const e = err instanceof HttpError ? err : badRequest('bad upgrade request');
-        res.cork(() => res.writeStatus(statusLine(e.status)).writeHeader('Content-Type', 'application/json').end(JSON.stringify(e)));
-        return;
-      }
-      res.upgrade<PublishSocket>(
-        { token, inFlight: 0, closed: false, replies: Promise.resolve() },
-        req.getHeader('sec-websocket-key'),
-        req.getHeader('sec-websocket-protocol'),
-        req.getHeader('sec-websocket-extensions'),
-        context,
-      );
-    },
-    open: () => metrics.wsConnections.inc(),
-    close: (ws) => {
-      ws.getUserData().closed = true;
-      metrics.wsConnections.dec();
-    },
-    message: (ws, message, isBinary) => {
-      const data = ws.getUserData();
-      const reply = (body: unknown) => {
-        if (!data.closed) ws.send(JSON.stringify(body));
-      };
-      const fail = (err: unknown) => {
-        countRejection(err);
-        if (err instanceof HttpError) reply({ type: 'error', error: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) });
-        else if (isConnectionError(err)) reply({ type: 'error', error: 'unavailable', message: 'Redis is unavailable; retry shortly' });
-        else {
-          log.error({ err }, 'publish frame failed');
-          reply({ type: 'error', error: 'internal', message: 'internal error' });
-        }
-      };
-      let outcome: Promise<unknown>;
-      try {
-        if (isBinary) throw badRequest('binary frames are not supported: send events as text frames (JSON or plain text)');
-        if (message.byteLength > cfg.MAX_BODY_BYTES) {
-          throw new HttpError(413, 'payload_too_large', `frame of ${message.byteLength} bytes is over the limit of ${cfg.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES); send the events in several frames; this frame was not accepted`);
-        }
-        if (data.inFlight >= MAX_FRAMES_IN_FLIGHT) throw new HttpError(429, 'too_many_in_flight', `over ${MAX_FRAMES_IN_FLIGHT} frames awaiting acks: wait for acks before sending more; this frame was not accepted`);
-        const raws = decodeFrame(decodeUtf8(new Uint8Array(message), 'frame'));
-        data.inFlight++;
-        outcome = ingest(raws, data.token, 'websocket').finally(() => {
-          data.inFlight--;
-        });
-      } catch (err) {
-        outcome = Promise.reject(err);
-      }
-      // Handled below, after earlier frames' replies; mark it handled now so Node does not treat it as unhandled.
-      outcome.catch(() => {});
-      data.replies = data.replies.then(() => outcome.then((out) => reply({ type: 'ack', ...(out as object) }), fail));
-    },
-  });
+  mountPublish(app, shippers);
 
   app.options('/*', (res) => answerPreflight(res));
   app.get('/health', route(log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
