@@ -54,7 +54,8 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
     // A text search or attribute filter (issue 16) is an expensive read (its own pool, behind the gate); the rest are
     // index lookups.
     const page = query.filter.q === '' && !query.filter.attrs?.length ? await queryLogs(pools.reads, query, search) : await searches.run(() => queryLogs(pools.search, query, search));
-    const full = page.ids.length === query.limit;
+    // A page stopped by its byte budget (page-bytes.ts) continues after its last row, as a full one does.
+    const full = page.ids.length === query.limit || page.cut === true;
     const last = page.ids[page.ids.length - 1];
     const ascending = query.after !== undefined;
     // A page cut short by the search budget still says where to continue (logs-query.ts, SearchOptions.budgetMs).

@@ -6,7 +6,7 @@ import { filterKey, matchesFields, type Filter } from '../../shared/src/protocol
 import { splitFrames } from './frames.js';
 import type { TemplatedApp, WebSocket } from '../../shared/src/uws.js';
 import type { GatewayMetrics } from './metrics.js';
-import { headId, PAGE_ROWS, rowsAfter } from './new-rows.js';
+import { headId, rowsAfter } from './new-rows.js';
 import type { LiveRow } from './row-json.js';
 import type { TextFold } from './text-match.js';
 
@@ -168,12 +168,13 @@ export class LiveHub {
           this.resolveHeadWaiters();
           continue;
         }
-        const rows = await rowsAfter(this.db, this.head);
+        const { rows, more } = await rowsAfter(this.db, this.head);
         if (rows.length > 0) {
           this.publish(rows);
           if (notifiedAt !== undefined) this.metrics.storePushLatency.observe((Date.now() - notifiedAt) / 1000);
           this.advanceHead(rows[rows.length - 1]!.id);
-          if (rows.length === PAGE_ROWS) again = true;
+          // A page bounded by rows or bytes (page-bytes.ts): the rest comes in the next turn.
+          if (more) again = true;
         }
         failures = 0;
       } catch (err) {

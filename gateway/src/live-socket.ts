@@ -11,7 +11,7 @@ import type { LiveHub, LiveSocket, LiveSocketData } from './live-hub.js';
 import type { GatewayMetrics } from './metrics.js';
 import { splitFrames } from './frames.js';
 import { parseRowId } from './logs-query.js';
-import { countMatching, matchingRows, PAGE_ROWS, REPLAY_SLICE_IDS } from './new-rows.js';
+import { countMatching, matchingRows, REPLAY_SLICE_IDS } from './new-rows.js';
 import type { ReadGate } from './read-gate.js';
 
 /** How long a resuming client waits for this gateway to see its cursor (it may come from a gateway ahead of us). */
@@ -55,7 +55,7 @@ export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; d
       if (data.closed || data.generation !== generation) return;
       const upTo = hub.head;
       const sliceEnd = Math.min(upTo, cursor + REPLAY_SLICE_IDS);
-      const rows = await replays.run(() => matchingRows(db, filter, cursor, sliceEnd));
+      const { rows, more } = await replays.run(() => matchingRows(db, filter, cursor, sliceEnd));
       if (data.closed || data.generation !== generation) return;
       for (const frame of splitFrames(rows, cfg.LIVE_MAX_BACKPRESSURE / 2)) {
         // Replay at the pace the client reads: memory stays bounded for a slow one.
@@ -65,7 +65,8 @@ export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; d
         cursor = frame.cursor;
         metrics.rowsSent.inc(frame.rows);
       }
-      if (rows.length === PAGE_ROWS) continue;
+      // A page bounded by rows or bytes (page-bytes.ts): the next one starts after the last row sent.
+      if (more) continue;
       cursor = Math.max(cursor, sliceEnd);
       if (sliceEnd < upTo) continue;
       // Everything matching up to `upTo` is sent. If the hub has not moved meanwhile, join live now

@@ -5,6 +5,7 @@ import { attrParams, parseFilter, type Filter } from '../../shared/src/protocol.
 import { SEARCH_INDEX_EXISTS_SQL } from '../../shared/src/search-index.js';
 import { textMatchSql } from './text-match.js';
 import { ITEM_JSON_SQL } from './row-json.js';
+import { byteBoundedSql, cutByBytes, PAGE_MAX_BYTES } from './page-bytes.js';
 
 export const MAX_LIMIT = 1000;
 export const DEFAULT_LIMIT = 50;
@@ -107,6 +108,10 @@ export interface LogsPage {
    * next_after) instead of waiting for a scan of the whole table.
    */
   resumeAt?: number;
+  /** The page stopped at its byte budget (PAGE_MAX_BYTES, page-bytes.ts) before `limit` rows: continue after its last. */
+  cut?: boolean;
+  /** JSON bytes of the items. */
+  bytes: number;
 }
 
 /** Bounds on id and time, shared by every form of the query. */
@@ -129,11 +134,13 @@ function boundsWhere(q: LogsQuery, values: unknown[], where: string[]): void {
   }
 }
 
-async function select(db: pg.Pool, where: string[], values: unknown[], order: 'ASC' | 'DESC', limit: number): Promise<LogsPage> {
-  values.push(limit);
-  const sql = `SELECT id, ${ITEM_JSON_SQL} AS json FROM logs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${order} LIMIT $${values.length}`;
-  const { rows } = await db.query<{ id: number; json: string }>(sql, values);
-  return { items: rows.map((r) => r.json), ids: rows.map((r) => r.id) };
+async function select(db: pg.Pool, where: string[], values: unknown[], order: 'ASC' | 'DESC', limit: number, maxBytes = PAGE_MAX_BYTES): Promise<LogsPage> {
+  values.push(limit, maxBytes);
+  const source = `SELECT * FROM logs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${order} LIMIT $${values.length - 1}`;
+  const sql = byteBoundedSql(source, order, `id, ${ITEM_JSON_SQL} AS json`, `$${values.length}`);
+  const { rows } = await db.query<{ id: number; json: string; bytes_through: string; source_rows: string }>(sql, values);
+  const bytes = rows.length > 0 ? Number(rows[rows.length - 1]!.bytes_through) : 0;
+  return { items: rows.map((r) => r.json), ids: rows.map((r) => Number(r.id)), bytes, cut: cutByBytes(rows) };
 }
 
 export interface SearchOptions {
@@ -170,7 +177,7 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     `SELECT min(id) AS low, max(id) AS high, ${SEARCH_INDEX_EXISTS_SQL} AS indexed FROM logs`,
   );
   const { low, high, indexed } = rows[0]!;
-  if (low === null || high === null) return { items: [], ids: [] };
+  if (low === null || high === null) return { items: [], ids: [], bytes: 0 };
   let from = Math.max(Number(low), q.after === undefined ? 0 : q.after + 1);
   let to = Math.min(Number(high), q.before === undefined ? Number.MAX_SAFE_INTEGER : q.before - 1);
 
@@ -178,6 +185,7 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
   // trigram index, so the plan stays a scan of the id range; `viaIndex` uses ILIKE instead, leaving the planner free
   // to use it.
   const inRange = (a: number, b: number, limit: number, viaIndex = false) => {
+    const maxBytes = PAGE_MAX_BYTES - found.bytes;
     const values: unknown[] = [];
     const where = filterWhere(viaIndex ? q.filter : { ...q.filter, q: '' }, values);
     if (!viaIndex) {
@@ -187,10 +195,10 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     values.push(a, b);
     where.push(`id BETWEEN $${values.length - 1} AND $${values.length}`);
     boundsWhere({ ...q, before: undefined, after: undefined }, values, where);
-    return select(db, where, values, order, limit);
+    return select(db, where, values, order, limit, maxBytes);
   };
 
-  const found: LogsPage = { items: [], ids: [] };
+  const found: LogsPage = { items: [], ids: [], bytes: 0 };
   const started = performance.now();
   let window = search.firstWindow;
   let scanned = 0;
@@ -212,7 +220,10 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     scanned += b - a + 1;
     found.items.push(...page.items);
     found.ids.push(...page.ids);
+    found.bytes += page.bytes;
     if (found.ids.length === q.limit) return found;
+    // Out of bytes: the client continues after the last row (matches past it in this window are not lost).
+    if (page.cut || found.bytes >= PAGE_MAX_BYTES) return { ...found, cut: found.ids.length > 0 };
     if (order === 'DESC') to = a - 1;
     else from = b + 1;
     if (from > to) return found;
@@ -224,7 +235,7 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
       } catch (err) {
         return cutOff(err);
       }
-      return { items: [...found.items, ...rest.items], ids: [...found.ids, ...rest.ids] };
+      return { items: [...found.items, ...rest.items], ids: [...found.ids, ...rest.ids], bytes: found.bytes + rest.bytes, cut: rest.cut };
     }
     const elapsed = performance.now() - started;
     const left = search.budgetMs - elapsed;

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Filter } from '../../shared/src/protocol.js';
 import { filterWhere } from './logs-query.js';
 import { LIVE_COLUMNS_SQL, type LiveRow } from './row-json.js';
+import { byteBoundedSql, cutByBytes, PAGE_MAX_BYTES } from './page-bytes.js';
 
 export const PAGE_ROWS = 1000;
 /**
@@ -11,28 +12,37 @@ export const PAGE_ROWS = 1000;
  */
 export const REPLAY_SLICE_IDS = 20_000;
 
+/** Rows of one read, at most PAGE_ROWS and about PAGE_MAX_BYTES of JSON; `more`: the read stopped at a bound. */
+export interface RowPage {
+  rows: LiveRow[];
+  more: boolean;
+}
+
+const page = (rows: (LiveRow & { source_rows: string })[], limit: number): RowPage => ({ rows, more: rows.length === limit || cutByBytes(rows) });
+
 export async function headId(db: pg.Pool): Promise<number> {
   const { rows } = await db.query<{ head: number }>({ name: 'head-id', text: 'SELECT coalesce(max(id), 0)::bigint AS head FROM logs' });
   return rows[0]!.head;
 }
 
-/** Every row with id > after, oldest first (the hub's one query per notification burst). */
-export async function rowsAfter(db: pg.Pool, after: number, limit = PAGE_ROWS): Promise<LiveRow[]> {
-  const { rows } = await db.query<LiveRow>({
+/** Rows with id > after, oldest first (the hub's one query per notification burst). */
+export async function rowsAfter(db: pg.Pool, after: number, limit = PAGE_ROWS, maxBytes = PAGE_MAX_BYTES): Promise<RowPage> {
+  const { rows } = await db.query<LiveRow & { source_rows: string }>({
     name: 'rows-after',
-    text: `SELECT ${LIVE_COLUMNS_SQL} FROM logs WHERE id > $1 ORDER BY id LIMIT $2`,
-    values: [after, limit],
+    text: byteBoundedSql('SELECT * FROM logs WHERE id > $1 ORDER BY id LIMIT $2', 'ASC', LIVE_COLUMNS_SQL, '$3'),
+    values: [after, limit, maxBytes],
   });
-  return rows;
+  return page(rows, limit);
 }
 
 /** Matching rows in (after, upTo], oldest first: replay for `since` and catch-up. */
-export async function matchingRows(db: pg.Pool, filter: Filter, after: number, upTo: number, limit = PAGE_ROWS): Promise<LiveRow[]> {
+export async function matchingRows(db: pg.Pool, filter: Filter, after: number, upTo: number, limit = PAGE_ROWS, maxBytes = PAGE_MAX_BYTES): Promise<RowPage> {
   const values: unknown[] = [after, upTo];
   const where = ['id > $1', 'id <= $2', ...filterWhere(filter, values)];
-  values.push(limit);
-  const { rows } = await db.query<LiveRow>(`SELECT ${LIVE_COLUMNS_SQL} FROM logs WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${values.length}`, values);
-  return rows;
+  values.push(limit, maxBytes);
+  const source = `SELECT * FROM logs WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${values.length - 1}`;
+  const { rows } = await db.query<LiveRow & { source_rows: string }>(byteBoundedSql(source, 'ASC', LIVE_COLUMNS_SQL, `$${values.length}`), values);
+  return page(rows, limit);
 }
 
 /** How many matching rows lie in [from, to]: the size of a range skipped for a slow client. */

@@ -66,7 +66,7 @@ describe('live and stored paths agree on a text match', () => {
           const replay = await matchingRows(t.pool, filter, 0, Number.MAX_SAFE_INTEGER);
           const context = { q, messages };
           expect([...logs.ids].sort((a, b) => a - b), JSON.stringify(context)).toEqual(live);
-          expect(replay.map((r) => r.id), JSON.stringify(context)).toEqual(live);
+          expect(replay.rows.map((r) => r.id), JSON.stringify(context)).toEqual(live);
         }
       }),
       { numRuns: 80 },
