@@ -76,11 +76,12 @@ async function publishWithoutReading(prefix: string, frames: number, pacedFrames
 async function storedMessages(prefix: string): Promise<Map<string, string>> {
   const entries = (await t.redis.xrange(t.stream, '-', '+')) as [string, string[]][];
   const out = new Map<string, string>();
-  for (const [id, f] of entries) {
-    const m = JSON.parse(f[1]!).message as string;
+  for (const [, f] of entries) {
+    // The ack's ids are the event ids.
+    const { message: m, eid } = JSON.parse(f[1]!) as { message: string; eid: string };
     if (m.startsWith(`${prefix}-`)) {
       expect(out.has(m), `${m} stored twice`).toBe(false);
-      out.set(m, id);
+      out.set(m, eid);
     }
   }
   return out;
