@@ -45,7 +45,7 @@ COPY --from=build /app/web web
 USER node
 # Every service reads its listen port from PORT (CONTRACT §2), so platforms that inject PORT just work; without it
 # a service listens on its own default: producer 8001, gateway 8002, processor 8003 (health and metrics only).
-EXPOSE 8001 8002 8003
+EXPOSE 8001 8002 8003 4318 5514 5514/udp
 # Containers are reached from outside their own loopback: every interface (the services default to 127.0.0.1).
 ENV HOST=0.0.0.0
 # The services drain on SIGTERM (the processor finishes and acks its batch): node runs as PID 1 and handles it.

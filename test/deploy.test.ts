@@ -81,7 +81,7 @@ describe('docker-compose.yml', () => {
       // Whatever HOST a host-side .env says (env_file), a container listens on every interface.
       expect(s.environment.HOST).toBe('0.0.0.0');
     }
-    expect(services.producer.ports).toEqual(['${PRODUCER_PORT:-8001}:8001', '${OTLP_HTTP_PORT:-4318}:4318']);
+    expect(services.producer.ports).toEqual(['${PRODUCER_PORT:-8001}:8001', '${OTLP_HTTP_PORT:-4318}:4318', '${SYSLOG_PORT:-5514}:5514/tcp', '${SYSLOG_PORT:-5514}:5514/udp']);
     expect(services.gateway.ports).toEqual(['${GATEWAY_PORT:-8002}:8002']);
   });
 

@@ -59,6 +59,7 @@ export const ingestShape = {
   INGEST_RATE_LIMIT: int(0, 100_000_000).default(0),
   // Listeners of the shipper protocols beside PORT (issue 14); 0 = off. 4318 is the OTLP/HTTP default port.
   OTLP_HTTP_PORT: int(0, 65535).default(4318),
+  SYSLOG_PORT: int(0, 65535).default(5514),
   // A batch sent to Redis is answered from Redis's reply; with none after this long its outcome is unknown (503
   // outcome_unknown). Replies under the in-flight cap below take well under 1 s (issue 11 point 1).
   REDIS_REPLY_TIMEOUT_MS: int(100, 60_000).default(5_000),
