@@ -40,6 +40,7 @@ if (args.includes('--compare')) {
   const label = (r: RunResult) => `${r.date.slice(0, 16).replace('T', ' ')}${r.quick ? ' quick' : ''}`;
   console.log(`older: ${olderFile} (${label(older)}, ${older.machine.cpu}, load average ${older.machine.loadavgStart})`);
   console.log(`newer: ${newerFile} (${label(newer)}, ${newer.machine.cpu}, load average ${newer.machine.loadavgStart})`);
+  if (older.quick !== newer.quick) console.log('note: one run is --quick and the other is not; their sizes differ, and so may their ratios');
   const lines = compareRuns(older, newer);
   if (lines.length === 0) console.log('neither run has ratios (runs before issue 17 reported absolute figures only)');
   else for (const line of compareTableLines(lines, 'older', 'newer')) console.log(line);

@@ -55,6 +55,14 @@ describe('bench --compare', () => {
     expect(table).toMatch(/latency .*within spread/);
   });
 
+  it('reads the ratios a run from before issue 17 kept in its rows', () => {
+    const legacy = run([{ ...scenario('ingest', undefined), rows: [{ metric: 'events/s stored (2 processors)', value: 49_714, unit: '/s', ratio: 0.57 } as never] }]);
+    delete legacy.scenarios.ingest!.ratios;
+    const [line] = compareRuns(legacy, newer).filter((l) => l.scenario === 'ingest');
+    expect(line!.older?.ratio?.median).toBe(0.57);
+    expect(line!.verdict).toBe('worse'); // 0.57 (one run) → 0.32× (0.30–0.35)
+  });
+
   it('prints the comparison of two result files from the command line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-compare-'));
     writeFileSync(join(dir, 'old.json'), JSON.stringify(older));

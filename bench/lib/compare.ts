@@ -1,6 +1,6 @@
 // `npm run bench -- --compare <older.json> [<newer.json>]`: each ratio of two runs side by side (the newer run
 // defaults to bench/results/latest.json), flagging a ratio that got worse by more than the runs' own spread.
-import type { RatioRow, RunResult } from './results.js';
+import type { RatioRow, RunResult, ScenarioResult } from './results.js';
 import { fmtSpread } from './results.js';
 import { compareSpreads, type Verdict } from './stats.js';
 
@@ -14,6 +14,28 @@ export interface CompareLine {
   verdict: Verdict | null;
 }
 
+/** Keys of the ratios that runs before issue 17 kept in their rows (figure ÷ a ceiling of the same run). */
+const LEGACY_KEYS: Record<string, string> = {
+  'events/s stored (2 processors)': 'stored-vs-pg-ceiling',
+  'events/s accepted by the producer': 'accepted-vs-xadd',
+  'events/s stored, 1 processor': 'stored-vs-pg-ceiling-1',
+  'events/s stored, 2 processors': 'stored-vs-pg-ceiling-2',
+  'events/s stored, 4 processors': 'stored-vs-pg-ceiling-4',
+};
+
+/** A scenario's ratios; for an older run, the few ratios its rows carried, as one-run spreads. */
+export function ratiosOf(s: ScenarioResult | undefined): RatioRow[] {
+  if (!s) return [];
+  if (s.ratios) return s.ratios;
+  const legacy = s.rows as (ScenarioResult['rows'][number] & { ratio?: number })[];
+  return legacy
+    .filter((r) => typeof r.ratio === 'number' && LEGACY_KEYS[r.metric])
+    .map((r) => {
+      const one = { median: r.ratio!, min: r.ratio!, max: r.ratio!, values: [r.ratio!] };
+      return { key: LEGACY_KEYS[r.metric]!, metric: r.metric, ratio: one, better: 'higher', pass: null, figure: { name: r.metric, unit: r.unit, spread: null }, baseline: { name: '', unit: '', spread: null } };
+    });
+}
+
 /** Every ratio present in either run, in the newer run's order, then the ones only the older run has. */
 export function compareRuns(older: Pick<RunResult, 'scenarios'>, newer: Pick<RunResult, 'scenarios'>): CompareLine[] {
   const lines: CompareLine[] = [];
@@ -22,13 +44,13 @@ export function compareRuns(older: Pick<RunResult, 'scenarios'>, newer: Pick<Run
     const id = `${scenario}\u0000${key}`;
     if (seen.has(id)) return;
     seen.add(id);
-    const find = (run: Pick<RunResult, 'scenarios'>) => run.scenarios[scenario]?.ratios?.find((r) => r.key === key);
+    const find = (run: Pick<RunResult, 'scenarios'>) => ratiosOf(run.scenarios[scenario]).find((r) => r.key === key);
     const o = find(older);
     const n = find(newer);
     const verdict = o?.ratio && n?.ratio ? compareSpreads(o.ratio, n.ratio, n.better) : null;
     lines.push({ scenario, key, metric: (n ?? o)!.metric, older: o, newer: n, verdict });
   };
-  for (const run of [newer, older]) for (const [name, s] of Object.entries(run.scenarios)) for (const r of s.ratios ?? []) add(name, r.key);
+  for (const run of [newer, older]) for (const [name, s] of Object.entries(run.scenarios)) for (const r of ratiosOf(s)) add(name, r.key);
   return lines;
 }
 
