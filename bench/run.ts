@@ -3,7 +3,8 @@
 // Runs the scenarios (bench/scenarios/index.ts) against real services started as processes on their own database
 // and stream, driven by load generators in separate processes. Each scenario repeats its measured part and
 // measures its own baseline in the same repetition; the headline figures are the ratios (issue 17). Prints the
-// tables and writes bench/results/latest.json plus a dated copy. Ctrl-C stops everything it started.
+// tables and writes bench/results/latest.json plus a dated copy, after every scenario (a stopped run keeps what
+// it finished). Ctrl-C stops everything it started.
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { compareRuns, compareTableLines } from './lib/compare.js';
@@ -121,7 +122,9 @@ if (profile) {
 }
 
 const runStart = cpuTimes();
-const ctx: Ctx = { quick, log: () => {}, profileDir, done: {}, previous: readLatest(), redisPid: rpid };
+// latest.json as it was before this run: each write merges this run's scenarios over it.
+const baseline = readLatest();
+const ctx: Ctx = { quick, log: () => {}, profileDir, done: {}, previous: baseline, redisPid: rpid };
 const results: Record<string, ScenarioResult> = {};
 for (const scenario of selected) {
   const { name } = scenario;
@@ -144,6 +147,10 @@ for (const scenario of selected) {
   }
   results[name] = out;
   ctx.done[name] = out;
+  // Written after every scenario, so that a run stopped part-way (Ctrl-C, a deadline) keeps what it finished.
+  m.loadavgEnd = round(os.loadavg()[0]!, 2);
+  m.steal = round(cpuShares(runStart, cpuTimes()).steal, 4);
+  writeResults({ date, git: g, quick, machine: m, versions: v, scenarios: results }, scenarioNames(), baseline);
   scoped(`done in ${out.seconds} s`);
 }
 
@@ -154,6 +161,6 @@ console.log(`\nload average ${m.loadavgStart} → ${m.loadavgEnd}; CPU steal ${p
 for (const line of ratioTableLines(run)) console.log(line);
 console.log('');
 for (const line of figureTableLines(run)) console.log(line);
-const files = writeResults(run, scenarioNames());
+const files = writeResults(run, scenarioNames(), baseline);
 console.log(`\nwrote ${files.latest} and ${files.dated} (${round((Date.now() - started) / 1000)} s)`);
 process.exit(Object.values(results).some((r) => r.error) ? 1 : 0);

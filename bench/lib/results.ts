@@ -179,13 +179,13 @@ export function readLatest(): RunResult | undefined {
 /**
  * The dated copy holds this run only; latest.json is this run merged over the previous latest, scenario by
  * scenario, so that `npm run bench -- fanout` refreshes the fanout rows and keeps the others (each scenario
- * carries its own date, commit and quick flag). `order` is the registry's order of scenarios.
+ * carries its own date, commit and quick flag). `order` is the registry's order of scenarios; `prev` is latest.json
+ * as it was before the run (the orchestrator writes after every scenario).
  */
-export function writeResults(run: RunResult, order: readonly string[]): { dated: string; latest: string } {
+export function writeResults(run: RunResult, order: readonly string[], prev = readLatest()): { dated: string; latest: string } {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const dated = `${RESULTS_DIR}${run.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}.json`;
   writeFileSync(dated, JSON.stringify(run, null, 2) + '\n');
-  const prev = readLatest();
   const merged: RunResult = { ...run, scenarios: { ...(prev?.scenarios ?? {}), ...run.scenarios } };
   const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
   merged.scenarios = Object.fromEntries(Object.entries(merged.scenarios).sort(([a], [b]) => rank(a) - rank(b)));
