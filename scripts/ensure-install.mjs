@@ -23,6 +23,8 @@ if (missing.length > 0) {
   const status = await new Promise((resolve) => {
     const child = spawn('npm', [useCi ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
     child.once('error', () => resolve(1));
+    // A stopped `npm start` (kill <npm pid>) stops the install too, instead of leaving npm ci running on its own.
+    for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => child.kill(signal));
     child.once('exit', (code) => resolve(code ?? 1));
   });
   clearInterval(progress);

@@ -78,7 +78,8 @@ describe('dead letters and npm run dlq', () => {
       expect(bad.err.trim()).toBe(`dlq: "${args[args.length - 1]}" is not a dead-letter id: ids look like 1764180000000-0 (the first column of \`npm run dlq -- list\`)`);
     }
     expect(await dlqLen()).toBe(3);
-  });
+    // Five runs of the CLI, a node start-up each: bounded generously, the speed is not what is tested.
+  }, 180_000);
 
   it('replays a fixed dead letter to the stream, where it is stored, and deletes it from the DLQ', async () => {
     const dlqId = dlq('list').out.split('\n').find((l) => l.includes(badLevelId))!.split('\t')[0]!;

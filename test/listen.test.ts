@@ -23,7 +23,7 @@ function runToExit(name: string, env: Record<string, string>): Promise<{ code: n
   const child = spawn(process.execPath, ['--import', 'tsx', `${name}/src/index.ts`], { cwd: ROOT, env: { ...process.env, ...t.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
   return new Promise((resolve) => child.once('exit', (code) => {
     clearTimeout(timer);
     resolve({ code, stderr });
@@ -45,7 +45,8 @@ describe('a taken port', () => {
     // The first one still has the port to itself.
     expect(await answers(first.url)).toBe(true);
     await first.stop();
-  });
+    // Three service start-ups in a row on a loaded machine: bounded generously, the speed is not what is tested.
+  }, 300_000);
 });
 
 describe('HOST', () => {
@@ -58,7 +59,7 @@ describe('HOST', () => {
     // Linux routes all of 127/8 to the loopback device: 127.0.0.2 is another address, which this one does not bind.
     expect(await answers(`http://127.0.0.2:${p.port}`)).toBe(false);
     await p.stop();
-  });
+  }, 180_000);
 
   it('HOST=0.0.0.0 listens on every interface, and the log names it', async () => {
     const p = await startService('producer', { ...t.env, HOST: '0.0.0.0' });
@@ -67,11 +68,11 @@ describe('HOST', () => {
     expect(line.msg).toBe(`producer listening on http://localhost:${p.port} (every interface, 0.0.0.0)`);
     expect(await answers(`http://127.0.0.2:${p.port}`)).toBe(true);
     await p.stop();
-  });
+  }, 180_000);
 
   it('a HOST that is not an address of this machine is one clear line and exit 1', async () => {
     const bad = await runToExit('producer', { PORT: '0', HOST: '192.0.2.1' });
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe('producer: cannot listen on 192.0.2.1:0: 192.0.2.1 is not an address of this machine (set HOST, e.g. 127.0.0.1 or 0.0.0.0)');
-  });
+  }, 180_000);
 });

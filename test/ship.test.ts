@@ -119,5 +119,5 @@ describe('npm run ship', () => {
     }
     expect((await streamEvents()).map((e) => e.message)).toEqual(['via PRODUCER_PORT', 'via .env']);
     await producer.stop();
-  });
+  }, 180_000);
 });

@@ -47,7 +47,7 @@ describe('npm start', () => {
     });
     try {
       expect(stack.out.join('')).not.toContain('logstream ready');
-      await waitFor('the ready line', () => stack.out.join('').includes('logstream ready'), 60_000);
+      await waitFor('the ready line', () => stack.out.join('').includes('logstream ready'), 150_000);
       // One line, printed only once every service answers /ready, with the URLs.
       const line = stack.out.join('').split('\n').find((l) => l.startsWith('logstream ready'))!;
       expect(line).toMatch(
@@ -60,7 +60,7 @@ describe('npm start', () => {
       await waitFor('the event through the stack', async () => {
         const body = (await (await fetch(`http://127.0.0.1:${gatewayPort}/logs?q=via-npm-start`)).json()) as { items: unknown[] };
         return body.items.length === 1;
-      });
+      }, 60_000);
     } finally {
       stack.child.kill('SIGINT');
     }
@@ -69,7 +69,8 @@ describe('npm start', () => {
     for (const port of [producerPort, gatewayPort, processorPort, processorPort + 1]) {
       await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
     }
-  });
+    // Four services and a migration on a loaded machine: bounded generously, the speed is not what is tested.
+  }, 300_000);
 
   it('says in one line how to start Redis and PostgreSQL when they are unreachable', async () => {
     const [deadRedis, deadPg] = [await freePort(), await freePort()];
@@ -79,10 +80,10 @@ describe('npm start', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`cannot reach Redis at 127.0.0.1:${deadRedis} or PostgreSQL at 127.0.0.1:${deadPg}`);
     expect(lines[0]).toMatch(/Start them/);
-  });
+  }, 120_000);
 
   it('says so while the first run installs the dependencies, however long npm takes', async () => {
-    // A copy of the manifest and the installer, without node_modules, and an npm on PATH that takes 12 s to install.
+    // A copy of the manifest and the installer, without node_modules, and an npm on PATH that takes 16 s to install.
     const dir = mkdtempSync(join(tmpdir(), 'first-run-'));
     try {
       mkdirSync(join(dir, 'scripts'));
@@ -90,8 +91,8 @@ describe('npm start', () => {
       cpSync(`${ROOT}package.json`, join(dir, 'package.json'));
       cpSync(`${ROOT}scripts/ensure-install.mjs`, join(dir, 'scripts/ensure-install.mjs'));
       writeFileSync(join(dir, 'package-lock.json'), '{}');
-      writeFileSync(join(dir, 'bin/npm'), `#!/bin/sh\necho "npm $*" > "${dir}/npm-args"\nsleep 12\n`, { mode: 0o755 });
-      const run = spawnSync(process.execPath, ['scripts/ensure-install.mjs'], { cwd: dir, env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}` }, encoding: 'utf8', timeout: 60_000 });
+      writeFileSync(join(dir, 'bin/npm'), `#!/bin/sh\necho "npm $*" > "${dir}/npm-args"\nsleep 16\n`, { mode: 0o755 });
+      const run = spawnSync(process.execPath, ['scripts/ensure-install.mjs'], { cwd: dir, env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}` }, encoding: 'utf8', timeout: 150_000 });
       expect(run.status, run.stderr).toBe(0);
       expect(readFileSync(join(dir, 'npm-args'), 'utf8').trim()).toBe('npm ci --no-audit --no-fund');
       const lines = run.stderr.trim().split('\n');
@@ -102,7 +103,7 @@ describe('npm start', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 });
 
 describe("the services' own logs", () => {
@@ -116,7 +117,7 @@ describe("the services' own logs", () => {
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise((r) => child.once('exit', r));
     try {
-      await waitFor('the start-up line', () => /listening on/.test(out), 60_000);
+      await waitFor('the start-up line', () => /listening on/.test(out), 120_000);
     } finally {
       child.kill('SIGTERM');
       await exited;
@@ -136,5 +137,5 @@ describe("the services' own logs", () => {
     const first = JSON.parse(piped.split('\n')[0]!);
     expect(first).toMatchObject({ level: 30, service: 'producer', msg: expect.stringMatching(/^producer listening on /) });
     expect(typeof first.time).toBe('number');
-  });
+  }, 300_000);
 });
