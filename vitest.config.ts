@@ -5,8 +5,11 @@ export default defineConfig({
     globals: false,
     include: ['shared/test/**/*.test.ts', 'producer/test/**/*.test.ts', 'processor/test/**/*.test.ts', 'gateway/test/**/*.test.ts', 'web/test/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['**/node_modules/**', 'test/faults/**'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Bounds for a hang, not for speed (issue 12 point 9): on 2 cores shared with other work (load average 40) one
+    // service start-up took 30-35 s and 10 tests failed on the old 60 s bound. The helpers' waits (startService
+    // 120 s, waitFor and waitUntilReady 60 s) are as generous; a passing run takes no longer for it.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     // 2 cores: files that start real service processes compete for CPU; two at a time keeps them honest.
     pool: 'forks',
     maxWorkers: 2,

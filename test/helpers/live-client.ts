@@ -19,8 +19,8 @@ export async function connectLive(baseUrl: string, query = ''): Promise<LiveClie
     frames: [],
     ids: [],
     cursor: 0,
-    waitForIds: (n, timeoutMs = 15_000) => waitFor(`${n} rows (have ${client.ids.length})`, () => client.ids.length >= n, timeoutMs).then(() => {}),
-    waitForFrame: (type, timeoutMs = 15_000) => waitFor(`a ${type} frame`, () => client.frames.find((f) => f.type === type), timeoutMs),
+    waitForIds: (n, timeoutMs = 60_000) => waitFor(`${n} rows (have ${client.ids.length})`, () => client.ids.length >= n, timeoutMs).then(() => {}),
+    waitForFrame: (type, timeoutMs = 60_000) => waitFor(`a ${type} frame`, () => client.frames.find((f) => f.type === type), timeoutMs),
     close: () =>
       new Promise((resolve) => {
         if (ws.readyState === WebSocket.CLOSED) return resolve();

@@ -21,7 +21,7 @@ export interface Service {
 
 const running = new Set<Service>();
 
-export async function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 30_000): Promise<Service> {
+export async function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 120_000): Promise<Service> {
   const proc = spawn(process.execPath, ['--import', 'tsx', `${name}/src/index.ts`], {
     cwd: ROOT,
     // The port is read from the service's info-level "listening"/"started" line, so the level is at least info.
@@ -85,7 +85,7 @@ export async function startService(name: ServiceName, env: Record<string, string
  * Wait until GET /ready answers 200. A service listens before its dependencies are connected (it answers 503 until
  * then), so a test whose first request must succeed waits for this first.
  */
-export async function waitUntilReady(service: Service, timeoutMs = 15_000): Promise<void> {
+export async function waitUntilReady(service: Service, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

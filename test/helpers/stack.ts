@@ -41,7 +41,7 @@ export async function startStack(prefix: string, env: Record<string, string> = {
     processor,
     gateway,
     logs,
-    waitLogs: (n, query, timeoutMs = 20_000) =>
+    waitLogs: (n, query, timeoutMs = 60_000) =>
       waitFor(`${n} rows for ${JSON.stringify(query ?? {})}`, async () => {
         const items = await logs(query);
         return items.length >= n ? items : undefined;
