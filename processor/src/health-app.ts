@@ -18,6 +18,8 @@ export interface HealthDeps {
   metrics: ProcessorMetrics;
   /** PostgreSQL reachable and the last store did not fail on it. */
   dbReady: () => Promise<boolean>;
+  /** Stream resets seen (stream-watch.ts): reported, not a reason to be unready, since nothing restarting fixes them. */
+  streamResets?: () => Record<string, unknown>;
 }
 
 export function createHealthApp(d: HealthDeps): TemplatedApp {
@@ -27,7 +29,7 @@ export function createHealthApp(d: HealthDeps): TemplatedApp {
     const redis = d.redis.status === 'ready' && d.reader.status === 'ready';
     const postgres = await d.dbReady();
     const ready = redis && postgres;
-    sendJson(res, state, ready ? 200 : 503, { ready, redis, postgres }, ready ? {} : { 'Retry-After': '2' });
+    sendJson(res, state, ready ? 200 : 503, { ready, redis, postgres, ...d.streamResets?.() }, ready ? {} : { 'Retry-After': '2' });
   }));
   app.get('/metrics', route(d.log, async (res, _req, state) => {
     // This connection never gives up on a command (workerOptions), so while Redis is down a sample would wait

@@ -13,6 +13,7 @@ import { DEFAULT_PORT, loadProcessorConfig } from './config.js';
 import { createHealthApp } from './health-app.js';
 import { processorMetrics } from './metrics.js';
 import { Worker } from './worker.js';
+import { StreamWatch } from '../../shared/src/stream-watch.js';
 
 const cfg = loadProcessorConfig();
 requireNativeUws('processor');
@@ -26,7 +27,8 @@ const db = createPool(cfg, { max: 4 });
 const reader = createRedis(cfg, workerOptions);
 const redis = createRedis(cfg, workerOptions);
 const metrics = processorMetrics();
-const worker = new Worker({ cfg, consumer, reader, redis, db, log, metrics });
+const watch = new StreamWatch(redis, cfg.REDIS_STREAM, log, metrics.registry).start();
+const worker = new Worker({ cfg, consumer, reader, redis, db, log, metrics, watch });
 
 // The worker's flag alone would stay true on an idle processor whose PostgreSQL went away: ask the database too.
 const dbReady = async () => {
@@ -38,7 +40,7 @@ const dbReady = async () => {
     return false;
   }
 };
-const app = createHealthApp({ redis, reader, stream: cfg.REDIS_STREAM, group: cfg.REDIS_GROUP, log, metrics, dbReady });
+const app = createHealthApp({ redis, reader, stream: cfg.REDIS_STREAM, group: cfg.REDIS_GROUP, log, metrics, dbReady, streamResets: () => watch.detail() });
 const server = await listen(app, port, host).catch((err: Error) => {
   console.error(`processor: ${err.message}`);
   process.exit(1);
@@ -48,6 +50,7 @@ log.info({ consumer, host: server.host, port: server.port, stream: cfg.REDIS_STR
 
 onShutdown(log, async () => {
   // SIGTERM: finish the batch in hand, ack it, and exit (the blocking read ends within BLOCK_MS).
+  watch.stop();
   await worker.stop();
   await worker.retire().catch(() => {});
   server.close();

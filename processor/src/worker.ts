@@ -6,6 +6,7 @@ import { isConnectionError } from '../../shared/src/errors.js';
 import type { Logger } from '../../shared/src/logger.js';
 import { retryDelay } from '../../shared/src/redis.js';
 import { streamKeys } from '../../shared/src/keys.js';
+import type { StreamWatch } from '../../shared/src/stream-watch.js';
 import type { ProcessorConfig } from './config.js';
 import { ensureGroup, isNoGroupError } from './consumer-group.js';
 import { deadLetter, type DeadLetter } from './dead-letter.js';
@@ -28,6 +29,8 @@ export interface WorkerDeps {
   db: pg.Pool;
   log: Logger;
   metrics: ProcessorMetrics;
+  /** Reports a stream or group that vanished or went backwards (issue 11 point 8). */
+  watch?: StreamWatch;
 }
 
 const TRIM_INTERVAL_MS = 10_000;
@@ -82,6 +85,7 @@ export class Worker {
         if (entries.length === 0) {
           entries = await readNew(reader, this.keys.stream, cfg.REDIS_GROUP, this.d.consumer, this.readCount, cfg.BLOCK_MS);
         }
+        if (entries.length > 0) this.d.watch?.noteId(entries[entries.length - 1]!.id);
         // Entries read are ours now: they are handled even when a stop was requested meanwhile.
         if (entries.length > 0) await this.handle(entries);
         if (Date.now() >= this.nextTrimAt) await this.trim();
@@ -90,6 +94,7 @@ export class Worker {
         if (isNoGroupError(err)) {
           // Redis restarted without the stream (or someone deleted it): recreate the group and carry on.
           log.warn('consumer group missing; recreating it');
+          await this.d.watch?.reportUnlessSeen(`consumer group ${cfg.REDIS_GROUP} of stream ${this.keys.stream} vanished (NOGROUP)`);
           this.identity = undefined;
           await ensureGroup(redis, this.keys.stream, cfg.REDIS_GROUP).catch(() => {});
           continue;

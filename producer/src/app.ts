@@ -26,6 +26,8 @@ export interface ProducerDeps {
   log: Logger;
   metrics: ProducerMetrics;
   backlog: BacklogGuard;
+  /** Stream resets seen (shared/src/stream-watch.ts), for the /ready detail. */
+  streamResets?: () => Record<string, unknown>;
   /** Receives the ingest mechanism, for the listeners outside this app (OTLP_HTTP_PORT). */
   onIngest?: (ctx: IngestContext) => void;
   writer: BatchWriter;
@@ -119,7 +121,7 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   app.get('/health', route(log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
   app.get('/ready', route(log, (res, _req, state) => {
     const ready = redis.status === 'ready';
-    sendJson(res, state, ready ? 200 : 503, { ready, redis: redis.status, backlog: backlog.backlog() ?? null }, ready ? {} : { 'Retry-After': '2' });
+    sendJson(res, state, ready ? 200 : 503, { ready, redis: redis.status, backlog: backlog.backlog() ?? null, ...deps.streamResets?.() }, ready ? {} : { 'Retry-After': '2' });
   }));
   // Metrics say how much traffic flows: with tokens set they need one too (Prometheus sends it as a bearer
   // token); /health and /ready stay open for probes, and carry no data.

@@ -11,6 +11,7 @@ import type { IngestContext } from './ingest-context.js';
 import { producerMetrics } from './metrics.js';
 import { startShipperListeners } from './shipper-listeners.js';
 import { listen, onShutdown } from '../../shared/src/lifecycle.js';
+import { StreamWatch } from '../../shared/src/stream-watch.js';
 
 const cfg = loadProducerConfig();
 requireNativeUws('producer');
@@ -33,7 +34,9 @@ redis.on('close', () => {
 const backlog = startBacklogGuard(redis, cfg.REDIS_STREAM, cfg.STREAM_MAX_BACKLOG);
 let ingest: IngestContext | undefined;
 const writer = createBatchWriter(redis, { replyTimeoutMs: cfg.REDIS_REPLY_TIMEOUT_MS, maxInFlightBytes: cfg.MAX_INFLIGHT_BYTES }, log);
-const app = createProducerApp({ cfg, redis, log, metrics: producerMetrics(writer), backlog, writer, onIngest: (ctx) => (ingest = ctx) });
+const metrics = producerMetrics(writer);
+const watch = new StreamWatch(redis, cfg.REDIS_STREAM, log, metrics.registry).start();
+const app = createProducerApp({ cfg, redis, log, metrics, backlog, writer, onIngest: (ctx) => (ingest = ctx), streamResets: () => watch.detail() });
 const server = await listen(app, port, host).catch((err: Error) => {
   console.error(`producer: ${err.message}`);
   process.exit(1);
@@ -48,5 +51,6 @@ onShutdown(log, async () => {
   server.close();
   shippers.close();
   backlog.stop();
+  watch.stop();
   await closeRedis(redis);
 });

@@ -44,14 +44,15 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-export async function startPrivateRedis(opts: { appendfsync?: 'everysec' | 'always' } = {}): Promise<PrivateRedis> {
+/** `persistence: false`: no append-only file and no snapshot, so a restart starts empty (issue 11 point 8). */
+export async function startPrivateRedis(opts: { appendfsync?: 'everysec' | 'always'; persistence?: boolean } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'ls-redis-'));
   let proc: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   const log: string[] = [];
 
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', opts.appendfsync ?? 'everysec', '--save', '', '--daemonize', 'no', '--protected-mode', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', opts.persistence === false ? 'no' : 'yes', '--appendfsync', opts.appendfsync ?? 'everysec', '--save', '', '--daemonize', 'no', '--protected-mode', 'no'];
 
   const waitExit = async (signal: NodeJS.Signals) => {
     const p = proc;
