@@ -107,7 +107,7 @@ describe.skipIf(!hasChromium)('live-tail page in Chromium', () => {
   it('filters by level, service (from the URL) and text, and highlights without filtering', async () => {
     const tag = `filt-${++run}`;
     await open(`?service=svc-a`);
-    expect(await page.$eval('#service', (s) => Array.from((s as HTMLSelectElement).selectedOptions).map((o) => o.value))).toEqual(['svc-a']);
+    expect(await page.$$eval('#service button.chip[aria-pressed="true"]', (bs) => bs.map((b) => (b as HTMLElement).dataset.service))).toEqual(['svc-a']);
     await send([
       { message: `${tag} a-info`, service: 'svc-a', level: 'info' },
       { message: `${tag} b-info`, service: 'svc-b', level: 'info' },

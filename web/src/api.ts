@@ -5,6 +5,8 @@ export interface ViewFilter {
   services: string[];
   level: string;
   q: string;
+  /** Field filters (issue 16): attribute name → value, as `attr.<name>=<value>`. */
+  attrs?: Record<string, string>;
 }
 
 export type Stats = StatsResponse;
@@ -14,6 +16,7 @@ export function filterParams(f: ViewFilter): URLSearchParams {
   if (f.services.length) p.set('service', f.services.join(','));
   if (f.level) p.set('level', f.level);
   if (f.q) p.set('q', f.q);
+  for (const [k, v] of Object.entries(f.attrs ?? {}).sort()) p.set(`attr.${k}`, v);
   return p;
 }
 
@@ -87,4 +90,23 @@ export function fetchStats(f: ViewFilter, window: string): Promise<Stats> {
   const p = filterParams(f);
   p.set('window', window);
   return getJson<Stats>(`/stats?${p}`);
+}
+
+/** GET /fields: the facets of the view (attributes and their top values with counts). */
+export interface Fields {
+  from: string;
+  to: string;
+  sample: number;
+  rows: number;
+  fields: { name: string; count: number; values: { value: string; count: number }[] }[];
+}
+
+export function fetchFields(f: ViewFilter, window: string, range?: { from: number; to: number }): Promise<Fields> {
+  const p = filterParams(f);
+  p.set('window', window);
+  if (range) {
+    p.set('since', new Date(range.from).toISOString());
+    p.set('until', new Date(range.to - 1).toISOString());
+  }
+  return getJson<Fields>(`/fields?${p}`);
 }

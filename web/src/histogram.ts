@@ -42,7 +42,83 @@ export class Histogram {
     private readonly servicesEl: HTMLElement,
     private readonly summaryEl: HTMLElement,
     private readonly events: HistogramEvents,
-  ) {}
+    private readonly axisEl?: HTMLElement,
+    private readonly selectionEl?: HTMLElement,
+  ) {
+    this.listenForDrag();
+  }
+
+  /** A drag was just turned into a range: the click that ends it must not also choose one bar. */
+  private dragged = false;
+
+  /**
+   * Drag across the bars to choose a time range (issue 16): the range is rounded out to whole bars and shown like
+   * a chosen bar ([from, to) in the tail). Under 5 px it is a click on a bar.
+   */
+  private listenForDrag(): void {
+    let startX: number | undefined;
+    let moved = false;
+    const frac = (clientX: number) => {
+      const r = this.chart.getBoundingClientRect();
+      return Math.min(1, Math.max(0, (clientX - r.left) / r.width));
+    };
+    const show = (a: number, b: number) => {
+      if (!this.selectionEl) return;
+      const w = this.chart.getBoundingClientRect().width;
+      this.selectionEl.hidden = false;
+      this.selectionEl.style.left = `${Math.min(a, b) * w}px`;
+      this.selectionEl.style.width = `${Math.abs(b - a) * w}px`;
+    };
+    this.chart.addEventListener('pointerdown', (e) => {
+      if (e.button !== 0 || !this.stats) return;
+      startX = e.clientX;
+      moved = false;
+    });
+    this.chart.addEventListener('pointermove', (e) => {
+      if (startX === undefined) return;
+      if (!moved && Math.abs(e.clientX - startX) >= 5) {
+        moved = true;
+        // Captured only once it is a drag: a capture from pointerdown would send a plain click to the chart, not the bar.
+        this.chart.setPointerCapture(e.pointerId);
+      }
+      if (moved) show(frac(startX), frac(e.clientX));
+    });
+    const end = (e: PointerEvent, cancelled: boolean) => {
+      if (startX === undefined) return;
+      const a = frac(startX);
+      const b = frac(e.clientX);
+      startX = undefined;
+      if (this.selectionEl) this.selectionEl.hidden = true;
+      if (!moved || cancelled || !this.stats) return;
+      this.dragged = true;
+      window.setTimeout(() => (this.dragged = false), 0);
+      const from = this.from;
+      const span = Date.parse(this.stats.to) - from;
+      const lo = from + Math.floor((Math.min(a, b) * span) / this.bucketMs) * this.bucketMs;
+      const hi = from + Math.ceil((Math.max(a, b) * span) / this.bucketMs) * this.bucketMs;
+      if (hi > lo) this.events.onBar(lo, hi);
+    };
+    this.chart.addEventListener('pointerup', (e) => end(e, false));
+    this.chart.addEventListener('pointercancel', (e) => end(e, true));
+  }
+
+  /** Labelled ticks under the bars at round times (UTC, as the rest of the page), at most about 8. */
+  private renderAxis(from: number, to: number): void {
+    if (!this.axisEl) return;
+    this.axisEl.replaceChildren();
+    const span = to - from;
+    const m = 60_000;
+    const steps = [m, 2 * m, 5 * m, 10 * m, 15 * m, 30 * m, 60 * m, 120 * m, 180 * m, 360 * m, 720 * m, 1440 * m, 2880 * m];
+    const step = steps.find((st) => span / st <= 8) ?? steps[steps.length - 1]!;
+    for (let t = Math.ceil(from / step) * step; t <= to; t += step) {
+      const iso = new Date(t).toISOString();
+      const label = step >= 1440 * m || (span > 1440 * m && t % (1440 * m) === 0) ? iso.slice(5, 10) : iso.slice(11, 16);
+      const tick = el('span', 'tick', label);
+      tick.style.left = `${((t - from) / span) * 100}%`;
+      tick.dataset.t = iso;
+      this.axisEl.append(tick);
+    }
+  }
 
   reset(): void {
     this.stats = undefined;
@@ -104,6 +180,7 @@ export class Histogram {
     this.servicesEl.replaceChildren();
     if (!s) {
       this.summaryEl.textContent = 'loading counts…';
+      this.axisEl?.replaceChildren();
       return;
     }
     this.summaryEl.textContent = '';
@@ -138,7 +215,9 @@ export class Histogram {
         y -= h;
         g.append(svg('rect', { class: `seg ${level}`, x: i * w + w * 0.1, y, width: w * 0.8, height: h }));
       }
-      g.addEventListener('click', () => this.events.onBar(start, start + this.bucketMs));
+      g.addEventListener('click', () => {
+        if (!this.dragged) this.events.onBar(start, start + this.bucketMs);
+      });
       g.addEventListener('keydown', (e) => this.onBarKey(e, i, start));
       this.chart.append(g);
     });
@@ -152,6 +231,7 @@ export class Histogram {
       this.chart.append(defs, svg('rect', { class: 'uncounted-span', x: 0, y: 0, width: uncounted * w, height: HEIGHT, fill: 'url(#uncounted-hatch)' }));
     }
     if (hadFocus) this.chart.querySelector<SVGGElement>('g.bar[tabindex="0"]')?.focus();
+    this.renderAxis(Date.parse(s.from), Date.parse(s.to));
 
     for (const level of LEVELS) {
       const b = el('button', `level-count ${level}`);

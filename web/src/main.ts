@@ -3,7 +3,8 @@
 // chosen bar), where new rows wait and are counted; "Jump to latest" always returns to following.
 import { LEVELS, type LevelName } from '../../shared/src/levels.js';
 import type { LogItem } from '../../shared/src/protocol.js';
-import { fetchLog, fetchLogs, fetchOlderLogs, fetchStats, filterParams, type LogsPage, type ViewFilter } from './api.js';
+import { fetchFields, fetchLog, fetchLogs, fetchOlderLogs, fetchStats, filterParams, type LogsPage, type ViewFilter } from './api.js';
+import { FieldSidebar } from './fields.js';
 import { $, el, highlighter } from './dom.js';
 import { Histogram } from './histogram.js';
 import { LiveConnection } from './live.js';
@@ -20,7 +21,7 @@ const scroller = $<HTMLElement>('tail');
 const statusEl = $<HTMLParagraphElement>('status');
 const noticeEl = $<HTMLParagraphElement>('notice');
 const topNote = $<HTMLParagraphElement>('top-note');
-const serviceEl = $<HTMLSelectElement>('service');
+const serviceEl = $<HTMLDivElement>('service');
 const levelEl = $<HTMLSelectElement>('level');
 const qEl = $<HTMLInputElement>('q');
 const hlEl = $<HTMLInputElement>('hl');
@@ -47,6 +48,10 @@ let loadingOlder = false;
 let older: { before: number | null; firstId: number | undefined } | undefined;
 const olderCursor = (): number | null | undefined => (older && older.firstId === rows.firstId ? older.before : rows.firstId);
 const knownServices = new Set<string>();
+/** Services chosen in the chip list (none = all). */
+let selectedServices = new Set<string>();
+/** Field filters (issue 16), from the sidebar and the URL (attr.<name>=<value>). */
+let attrs: Record<string, string> = {};
 
 const rows = new RowList($<HTMLOListElement>('rows'), scroller, () => updateFooter());
 const histogram = new Histogram($('chart') as unknown as SVGSVGElement, $('level-counts'), $('service-counts'), $('stats-summary'), {
@@ -64,6 +69,13 @@ const histogram = new Histogram($('chart') as unknown as SVGSVGElement, $('level
     void restart();
   },
   onStale: () => scheduleStats(1_000),
+}, $('chart-axis'), $('chart-selection'));
+const sidebar = new FieldSidebar($('fields'), (name, value) => {
+  if (value === undefined) delete attrs[name];
+  else attrs[name] = value;
+  range = undefined;
+  permalinkId = undefined;
+  void restart();
 });
 const live = new LiveConnection(() => filterParams(readFilter()), {
   onRows: (items) => received(items),
@@ -78,22 +90,33 @@ const live = new LiveConnection(() => filterParams(readFilter()), {
 });
 
 function readFilter(): ViewFilter {
-  return { services: Array.from(serviceEl.selectedOptions).map((o) => o.value), level: levelEl.value, q: qEl.value };
+  return { services: [...selectedServices].sort(), level: levelEl.value, q: qEl.value, attrs: { ...attrs } };
 }
 
 function setSelectedServices(names: string[]): void {
   for (const n of names) addServiceOption(n);
-  for (const o of Array.from(serviceEl.options)) o.selected = names.includes(o.value);
+  selectedServices = new Set(names);
+  for (const b of Array.from(serviceEl.querySelectorAll<HTMLButtonElement>('button.chip'))) b.setAttribute('aria-pressed', String(selectedServices.has(b.dataset.service!)));
 }
 
+/** A chip per known service, in name order; pressing one toggles it in the filter. */
 function addServiceOption(name: string): void {
   if (knownServices.has(name)) return;
   knownServices.add(name);
-  const opts = Array.from(serviceEl.options);
-  const next = opts.find((o) => o.value > name) ?? null;
-  const o = el('option', '', name);
-  o.value = name;
-  serviceEl.insertBefore(o, next);
+  const chips = Array.from(serviceEl.querySelectorAll<HTMLButtonElement>('button.chip'));
+  const next = chips.find((c) => c.dataset.service! > name) ?? null;
+  const b = el('button', 'chip', name);
+  b.type = 'button';
+  b.dataset.service = name;
+  b.setAttribute('aria-pressed', String(selectedServices.has(name)));
+  b.addEventListener('click', () => {
+    const names = new Set(selectedServices);
+    if (names.has(name)) names.delete(name);
+    else names.add(name);
+    setSelectedServices([...names]);
+    restartSoon();
+  });
+  serviceEl.insertBefore(b, next);
 }
 
 function showNotice(text: string | undefined): void {
@@ -117,6 +140,8 @@ function writeUrl(): void {
 function readUrl(): void {
   const p = new URLSearchParams(location.search);
   setSelectedServices((p.get('service') ?? '').split(',').filter(Boolean));
+  attrs = {};
+  for (const [k, v] of p) if (k.startsWith('attr.') && k.length > 5 && v !== '') attrs[k.slice(5)] = v;
   const level = p.get('level') ?? '';
   levelEl.value = (LEVELS as readonly string[]).includes(level) ? level : '';
   qEl.value = p.get('q') ?? '';
@@ -238,6 +263,7 @@ function scheduleStats(ms: number): void {
 async function refreshStats(): Promise<void> {
   const gen = generation;
   scheduleStats(STATS_REFRESH_MS);
+  void refreshFields(gen);
   try {
     const stats = await fetchStats(readFilter(), windowEl.value);
     if (gen === generation) histogram.set(stats);
@@ -246,9 +272,19 @@ async function refreshStats(): Promise<void> {
   }
 }
 
+/** The sidebar's facets for the view: its window, or the chosen time range. */
+async function refreshFields(gen: number): Promise<void> {
+  try {
+    const fields = await fetchFields(readFilter(), windowEl.value, range);
+    if (gen === generation) sidebar.render(fields, attrs);
+  } catch (err) {
+    if (gen === generation) sidebar.render(undefined, attrs, (err as Error).message);
+  }
+}
+
 async function refreshServices(): Promise<void> {
   try {
-    const stats = await fetchStats({ services: [], level: '', q: '' }, '24h');
+    const stats = await fetchStats({ services: [], level: '', q: '', attrs: {} }, '24h');
     for (const name of Object.keys(stats.by_service)) addServiceOption(name);
   } catch {
     // The gateway is down: try again at the next refresh.
@@ -261,6 +297,7 @@ async function restart(): Promise<void> {
   live.stop();
   rows.clear();
   histogram.reset();
+  sidebar.render(undefined, attrs);
   older = undefined;
   gapAfterContext = false;
   topNote.textContent = '';
@@ -341,7 +378,6 @@ const restartSoon = () => {
     void restart();
   }, 300);
 };
-serviceEl.addEventListener('change', restartSoon);
 levelEl.addEventListener('change', restartSoon);
 qEl.addEventListener('input', restartSoon);
 $<HTMLButtonElement>('service-all').addEventListener('click', () => {
