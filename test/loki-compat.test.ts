@@ -119,6 +119,15 @@ describe('Grafana Loki data source against the gateway', () => {
     expect(got).toEqual(expected);
   });
 
+  it("Grafana's newer log-volume form (| drop __error__, detected_level in by) counts the same", async () => {
+    const q = (query: string) => get('/loki/api/v1/query_range', { query, start: ns(BASE), end: ns(now), step: '60000ms' });
+    const plain = await q('sum by (level) (count_over_time({service="api"}[1m]))');
+    const grafana = await q('sum by (level, detected_level) (count_over_time({service="api"} | drop __error__[1m]))');
+    expect(grafana.status).toBe(200);
+    matrixShape.parse(grafana.body);
+    expect(grafana.body.data.result).toEqual(plain.body.data.result);
+  });
+
   it('labels, label values (with and without a selector), series and index stats', async () => {
     const window = { start: ns(BASE - MIN), end: ns(now + MIN) };
     const names = await get('/loki/api/v1/labels', window);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectLive } from '../../test/helpers/live-client.js';
 import { seed } from '../../test/helpers/seed.js';
 import { startService, stopAll, waitUntilReady, type Service } from '../../test/helpers/services.js';
-import { createTestEnv, waitFor, type TestEnv } from '../../test/helpers/test-env.js';
+import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';
 
 let t: TestEnv;
 let gateway: Service;
