@@ -14,6 +14,7 @@ import type { NotificationSource } from './notifications.js';
 import { queryFields } from './fields-query.js';
 import { registerLokiRoutes } from './loki/routes.js';
 import { registerLokiTail } from './loki/tail.js';
+import type { ConnectionCap } from '../../shared/src/connection-cap.js';
 import type { ReadGate } from './read-gate.js';
 import type { ReadPools } from './read-pools.js';
 import { loadStaticFiles } from './static-files.js';
@@ -25,6 +26,8 @@ export interface GatewayDeps {
   /** Expensive reads on the search pool pass a gate (read-gate.ts): HTTP searches and /live replays, one each. */
   searches: ReadGate;
   replays: ReadGate;
+  /** WebSockets of every route (/live, the Loki tail) count against MAX_CONNECTIONS. */
+  cap: ConnectionCap;
   log: Logger;
   metrics: GatewayMetrics;
   hub: LiveHub;
@@ -33,12 +36,12 @@ export interface GatewayDeps {
 
 /** Register every route on `app` (created first because the hub publishes through it). */
 export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
-  const { cfg, pools, searches, replays, log, metrics, hub } = d;
+  const { cfg, pools, searches, replays, cap, log, metrics, hub } = d;
   const files = loadStaticFiles();
-  registerLiveSocket(app, { cfg, db: pools.search, replays, hub, log, metrics });
+  registerLiveSocket(app, { cfg, db: pools.search, replays, cap, hub, log, metrics });
   // LogQL queries filter on text and attributes: expensive reads, on the search pool (never the live or plain ones).
   registerLokiRoutes(app, { cfg, db: pools.search, log, metrics });
-  registerLokiTail(app, { cfg, db: pools.search, hub, log, metrics });
+  registerLokiTail(app, { cfg, db: pools.search, cap, hub, log, metrics });
 
   const authorize = (req: HttpRequest, query: Map<string, string>) => {
     if (!tokenAllowed(cfg.READ_TOKENS, presentedToken(req.getHeader('authorization'), query.get('token')))) throw unauthorized();

@@ -1,5 +1,6 @@
 // Gateway start-up and shutdown only.
 import { listenHost, listenPort } from '../../shared/src/config.js';
+import { startupCap } from '../../shared/src/connection-cap.js';
 import { connectionConfig } from '../../shared/src/db.js';
 import { listen, onShutdown } from '../../shared/src/lifecycle.js';
 import { createLogger } from '../../shared/src/logger.js';
@@ -17,6 +18,7 @@ import { loadTextFold } from './text-match.js';
 const cfg = loadGatewayConfig();
 requireNativeUws('gateway');
 const log = createLogger('gateway', cfg.LOG_LEVEL);
+const cap = startupCap('gateway', cfg.MAX_CONNECTIONS, log);
 const port = listenPort(DEFAULT_PORT);
 const host = listenHost();
 
@@ -31,7 +33,7 @@ const text = await loadTextFold(pools.reads);
 if (!text.perCharacter) log.warn('the database lower-cases in context (an ICU collation): /live text matches may differ from /logs for rare strings (final sigma, dotted I); use a libc collation such as C.UTF-8');
 const hub = new LiveHub(app, pools.live, log, metrics, { softLimit: cfg.LIVE_MAX_BACKPRESSURE, scanIntervalMs: 50, pollIntervalMs: cfg.POLL_INTERVAL_MS }, text.fold);
 let listener: NotificationSource | undefined;
-registerGatewayRoutes(app, { cfg, pools, searches, replays, log, metrics, hub, listener: () => listener });
+registerGatewayRoutes(app, { cfg, pools, searches, replays, cap, log, metrics, hub, listener: () => listener });
 
 await hub.start();
 listener = await listenForRows(connectionConfig(cfg), cfg.NOTIFY_CHANNEL, log, {

@@ -8,6 +8,7 @@ import type { TemplatedApp, WebSocket } from '../../shared/src/uws.js';
 import type { GatewayMetrics } from './metrics.js';
 import { headId, rowsAfter } from './new-rows.js';
 import type { LiveRow } from './row-json.js';
+import { LiveTextIndex } from './live-text.js';
 import type { TextFold } from './text-match.js';
 
 export interface LiveSocketData {
@@ -84,8 +85,12 @@ export class LiveHub {
     private readonly log: Logger,
     private readonly metrics: GatewayMetrics,
     private readonly opts: HubOptions,
-    private readonly text: TextFold,
-  ) {}
+    text: TextFold,
+  ) {
+    this.text = new LiveTextIndex(text);
+  }
+
+  private readonly text: LiveTextIndex;
 
   async start(): Promise<void> {
     this.head = await headId(this.db);
@@ -222,13 +227,25 @@ export class LiveHub {
     const now = Date.now();
     for (const r of rows) if (r.rt) this.metrics.ingestPushLatency.observe((now - r.rt) / 1000);
     const lastId = rows[rows.length - 1]!.id;
-    // Each message is folded once per fetch, not once per group.
-    const folded: (string | undefined)[] = new Array(rows.length);
-    const foldedAt = (i: number) => (folded[i] ??= this.text.fold(rows[i]!.message));
+    // Each message is folded and scanned for every group's q once per fetch, not once per group (live-text.ts).
+    const contains = this.text.scan(rows.map((r) => r.message));
+    // Groups that match the same rows share their frames' text (the rows' JSON is concatenated once).
+    const framesFor = new Map<string, ReturnType<typeof splitFrames>>();
     // A group exists only while it has members (leave() deletes the last one's group).
     for (const g of this.groups.values()) {
-      const matching = rows.filter((r, i) => matchesFields(g.filter, r) && (g.foldedQ === '' || this.text.contains(foldedAt(i), g.foldedQ)));
-      for (const frame of splitFrames(matching, this.opts.softLimit / 2)) {
+      const picked: number[] = [];
+      for (let i = 0; i < rows.length; i++) if (matchesFields(g.filter, rows[i]!) && contains(i, g.foldedQ)) picked.push(i);
+      if (picked.length === 0) {
+        g.publishedUpTo = lastId;
+        continue;
+      }
+      const key = picked.length === rows.length ? '*' : picked.join(',');
+      let frames = framesFor.get(key);
+      if (!frames) {
+        frames = splitFrames(picked.length === rows.length ? rows : picked.map((i) => rows[i]!), this.opts.softLimit / 2);
+        framesFor.set(key, frames);
+      }
+      for (const frame of frames) {
         if (g.bytesSinceScan + frame.text.length > this.opts.softLimit) this.scanGroup(g);
         this.app.publish(g.topic, frame.text);
         g.bytesSinceScan += frame.text.length;
@@ -261,12 +278,13 @@ export class LiveHub {
   /** Put a socket on its filter's topic, from the current head on. Synchronous: no row can slip in between. */
   joinLive(ws: LiveSocket): void {
     const data = ws.getUserData();
-    const foldedQ = this.text.fold(data.filter.q);
+    const foldedQ = this.text.text.fold(data.filter.q);
     const key = filterKey(data.filter, foldedQ);
     let g = this.groups.get(key);
     if (!g) {
       g = { filter: data.filter, foldedQ, topic: `live:${key}`, members: new Set(), bytesSinceScan: 0, publishedUpTo: this.head };
       this.groups.set(key, g);
+      this.text.add(foldedQ);
     }
     if (!g.members.has(ws)) this.liveSubscribers++;
     g.members.add(ws);
@@ -284,7 +302,10 @@ export class LiveHub {
     const g = this.groups.get(key);
     if (g) {
       if (g.members.delete(ws)) this.liveSubscribers--;
-      if (g.members.size === 0) this.groups.delete(key);
+      if (g.members.size === 0) {
+        this.groups.delete(key);
+        this.text.remove(g.foldedQ);
+      }
     }
     if (!data.closed) ws.unsubscribe(data.topic);
     data.topic = null;

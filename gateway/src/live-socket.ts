@@ -13,6 +13,7 @@ import { splitFrames } from './frames.js';
 import { parseRowId } from './logs-query.js';
 import { countMatching, matchingRows, REPLAY_SLICE_IDS } from './new-rows.js';
 import type { ReadGate } from './read-gate.js';
+import type { ConnectionCap } from '../../shared/src/connection-cap.js';
 
 /** How long a resuming client waits for this gateway to see its cursor (it may come from a gateway ahead of us). */
 const CURSOR_WAIT_MS = 5_000;
@@ -25,8 +26,8 @@ const MAX_FRAME_BYTES = 64 * 1024;
  * REPLAY_SLICE_IDS ids per statement and takes the gate per statement, so its cost is bounded, replays take turns,
  * and HTTP searches keep slots of their own.
  */
-export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; db: pg.Pool; replays: ReadGate; hub: LiveHub; log: Logger; metrics: GatewayMetrics }): void {
-  const { cfg, db, replays, hub, log, metrics } = d;
+export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; db: pg.Pool; replays: ReadGate; cap: ConnectionCap; hub: LiveHub; log: Logger; metrics: GatewayMetrics }): void {
+  const { cfg, db, replays, cap, hub, log, metrics } = d;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   const send = (ws: LiveSocket, frame: string) => {
@@ -168,8 +169,12 @@ export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; d
       res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {
-      metrics.connections.inc();
       const data = ws.getUserData();
+      if (!cap.admit(ws)) {
+        data.closed = true;
+        return;
+      }
+      metrics.connections.inc();
       ws.send(JSON.stringify({ type: 'hello', head: hub.head, version: PROTOCOL_VERSION }));
       if (data.initialError) {
         ws.send(errorFrame('bad_filter', `${data.initialError}; send {"type":"subscribe","filter":{…}} to subscribe`));
@@ -215,7 +220,7 @@ export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; d
       data.closed = true;
       data.generation++;
       hub.leave(ws);
-      metrics.connections.dec();
+      if (cap.release(ws)) metrics.connections.dec();
     },
   });
 }

@@ -1,7 +1,7 @@
 // One definition of a text match (issue 11 point 7), used by every path: `q` matches a row when the message,
 // lower-cased by PostgreSQL, contains q lower-cased by PostgreSQL (its lower(), in the database's collation).
-// The stored paths (/logs, /stats, /live replays and dropped counts) ask PostgreSQL with TEXT_MATCH_SQL or ILIKE,
-// which is lower() LIKE lower() in a UTF-8 database. The live hub filters fetched rows in JS, so it folds with the
+// The stored paths (/logs, /stats, /live replays and dropped counts) ask PostgreSQL with textMatchSql or ILIKE,
+// which is lower() LIKE lower() in a UTF-8 database. The live hub filters fetched rows in JS (live-text.ts), so it folds with the
 // same mapping, read from PostgreSQL at start-up: JavaScript's own toLowerCase() differs (q=ΟΔΟΣ: JS gives a final
 // ς, PostgreSQL σ; İ: JS "i̇", PostgreSQL "i"), which made /live match rows that /logs, /stats and replays did not.
 import type pg from 'pg';
@@ -40,11 +40,6 @@ export class TextFold {
   /** PostgreSQL's lower(s), computed in JS. */
   fold(s: string): string {
     return this.re ? s.replace(this.re, (c) => this.map.get(c)!) : s;
-  }
-
-  /** The match of the live path: the same answer as TEXT_MATCH_SQL for a row (q '' matches everything). */
-  contains(foldedMessage: string, foldedQ: string): boolean {
-    return foldedQ === '' || foldedMessage.includes(foldedQ);
   }
 }
 

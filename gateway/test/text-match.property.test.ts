@@ -8,6 +8,7 @@ import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';
 import { seed } from '../../test/helpers/seed.js';
 import { queryLogs } from '../src/logs-query.js';
 import { matchingRows } from '../src/new-rows.js';
+import { LiveTextIndex } from '../src/live-text.js';
 import { loadTextFold, type TextFold } from '../src/text-match.js';
 
 let t: TestEnv;
@@ -58,9 +59,12 @@ describe('live and stored paths agree on a text match', () => {
           const q = (p.other ?? p.change(m.slice(start, start + p.len).join(''))).slice(0, 256);
           if (q === '' || q.includes('\u0000') || !wellFormed(q)) continue;
           const filter = filterOf(q);
-          // The live path: what the hub publishes to a group with this filter.
+          // The live path: what the hub publishes to a group with this filter (live-hub.ts, publish).
           const foldedQ = text.fold(filter.q);
-          const live = ids.filter((_, i) => text.contains(text.fold(messages[i]!), foldedQ));
+          const index = new LiveTextIndex(text);
+          index.add(foldedQ);
+          const contains = index.scan(messages);
+          const live = ids.filter((_, i) => contains(i, foldedQ));
           // The stored paths.
           const logs = await queryLogs(t.pool, { filter, limit: 1000 }, { firstWindow: 1000, budgetMs: 60_000 });
           const replay = await matchingRows(t.pool, filter, 0, Number.MAX_SAFE_INTEGER);

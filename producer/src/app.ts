@@ -13,6 +13,7 @@ import { bodyKind, decodeJson, decodeNdjson } from './decode-events.js';
 import { IDEMPOTENCY_KEY, idempotentEventIds } from './event-ids.js';
 import type { Accepted, IngestContext } from './ingest-context.js';
 import type { ProducerMetrics } from './metrics.js';
+import type { ConnectionCap } from '../../shared/src/connection-cap.js';
 import type { BatchWriter } from './batch-writer.js';
 import { serializeEvents } from './publish-events.js';
 import { idempotencyMarker } from '../../shared/src/keys.js';
@@ -31,10 +32,12 @@ export interface ProducerDeps {
   /** Receives the ingest mechanism, for the listeners outside this app (OTLP_HTTP_PORT). */
   onIngest?: (ctx: IngestContext) => void;
   writer: BatchWriter;
+  /** WebSockets (/publish) count against MAX_CONNECTIONS (start-up decides the cap: shared/src/connection-cap.ts). */
+  cap: ConnectionCap;
 }
 
 export function createProducerApp(deps: ProducerDeps): TemplatedApp {
-  const { cfg, redis, log, metrics, backlog, writer } = deps;
+  const { cfg, redis, log, metrics, backlog, writer, cap } = deps;
   const uws = loadUws();
   const app = uws.App();
   const limiter = createRateLimiter(cfg.INGEST_RATE_LIMIT);
@@ -115,7 +118,7 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
     sendJson(res, state, 202, await ingest(raws, token, 'http', eventIds));
   }, countRejection));
 
-  mountPublish(app, shippers);
+  mountPublish(app, shippers, cap);
 
   app.options('/*', (res) => answerPreflight(res));
   app.get('/health', route(log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));

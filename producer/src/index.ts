@@ -1,6 +1,7 @@
 // Producer start-up and shutdown only; the surface is in app.ts.
 import { listenHost, listenPort } from '../../shared/src/config.js';
 import { requireNativeUws } from '../../shared/src/uws.js';
+import { startupCap } from '../../shared/src/connection-cap.js';
 import { createLogger } from '../../shared/src/logger.js';
 import { closeRedis, createRedis, requestOptions } from '../../shared/src/redis.js';
 import { startBacklogGuard } from './backlog-guard.js';
@@ -16,6 +17,7 @@ import { StreamWatch } from '../../shared/src/stream-watch.js';
 const cfg = loadProducerConfig();
 requireNativeUws('producer');
 const log = createLogger('producer', cfg.LOG_LEVEL);
+const cap = startupCap('producer', cfg.MAX_CONNECTIONS, log);
 const port = listenPort(DEFAULT_PORT);
 const host = listenHost();
 
@@ -36,7 +38,7 @@ let ingest: IngestContext | undefined;
 const writer = createBatchWriter(redis, { replyTimeoutMs: cfg.REDIS_REPLY_TIMEOUT_MS, maxInFlightBytes: cfg.MAX_INFLIGHT_BYTES }, log);
 const metrics = producerMetrics(writer);
 const watch = new StreamWatch(redis, cfg.REDIS_STREAM, log, metrics.registry).start();
-const app = createProducerApp({ cfg, redis, log, metrics, backlog, writer, onIngest: (ctx) => (ingest = ctx), streamResets: () => watch.detail() });
+const app = createProducerApp({ cfg, redis, log, metrics, backlog, writer, cap, onIngest: (ctx) => (ingest = ctx), streamResets: () => watch.detail() });
 const server = await listen(app, port, host).catch((err: Error) => {
   console.error(`producer: ${err.message}`);
   process.exit(1);

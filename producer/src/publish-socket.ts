@@ -8,6 +8,7 @@
 // - when more than MAX_WAITING_FRAMES frames or MAX_WAITING_BYTES wait, the client is not reading: the frames
 //   already processed get their replies, then the connection is closed (1008) with a reason, and every frame
 //   after the last reply was not stored.
+import type { ConnectionCap } from '../../shared/src/connection-cap.js';
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
 import { badRequest, HttpError, unauthorized } from '../../shared/src/errors.js';
@@ -43,7 +44,8 @@ interface PublishSocket {
   waitingBytes: number;
 }
 
-export function mountPublish(app: TemplatedApp, ctx: IngestContext): void {
+/** `cap`: /publish sockets count against MAX_CONNECTIONS (shared/src/connection-cap.ts). */
+export function mountPublish(app: TemplatedApp, ctx: IngestContext, cap: ConnectionCap): void {
   const { cfg, log, metrics, ingest, countRejection } = ctx;
 
   /** Take one frame: decode, ingest, and queue its reply behind the earlier frames' replies. */
@@ -134,14 +136,20 @@ export function mountPublish(app: TemplatedApp, ctx: IngestContext): void {
         context,
       );
     },
-    open: () => metrics.wsConnections.inc(),
+    open: (ws) => {
+      if (!cap.admit(ws)) {
+        ws.getUserData().closed = true;
+        return;
+      }
+      metrics.wsConnections.inc();
+    },
     close: (ws) => {
       const data = ws.getUserData();
       data.closed = true;
       // Frames still waiting were never processed: nothing of them was stored.
       data.waiting = [];
       data.waitingBytes = 0;
-      metrics.wsConnections.dec();
+      if (cap.release(ws)) metrics.wsConnections.dec();
     },
     drain: (ws) => processWaiting(ws),
     message: (ws, message, isBinary) => {

@@ -50,7 +50,11 @@ export const baseShape = {
   NOTIFY_CHANNEL: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case SQL identifier').default('logs_new'),
 };
 
+/** WebSockets a service keeps open at once (shared/src/connection-cap.ts); unset: 16,384, or less to fit the fd limit. */
+const maxConnections = { MAX_CONNECTIONS: int(1, 10_000_000).optional() };
+
 export const ingestShape = {
+  ...maxConnections,
   DEFAULT_LOG_MESSAGE: z.string().min(1).default('log event'),
   INGEST_TOKENS: list,
   MAX_BODY_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
@@ -77,6 +81,7 @@ export const processorShape = {
 };
 
 export const gatewayShape = {
+  ...maxConnections,
   READ_TOKENS: list,
   POLL_INTERVAL_MS: int(100, 600_000).default(2_000),
   LIVE_MAX_BACKPRESSURE: int(1024, 1024 ** 3).default(1024 * 1024),

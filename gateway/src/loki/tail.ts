@@ -4,6 +4,7 @@
 // (ids commit in order, CONTRACT §4). No one-hour limit and no cap on tails beyond the gateway's connections.
 // A client that reads slower than rows arrive is paced (rows wait in PostgreSQL, not in memory); one that falls more
 // than TAIL_MAX_LAG_ROWS behind has the rows in between skipped and listed, each one, in dropped_entries.
+import type { ConnectionCap } from '../../../shared/src/connection-cap.js';
 import type pg from 'pg';
 import { presentedToken, tokenAllowed } from '../../../shared/src/auth.js';
 import { HttpError, unauthorized } from '../../../shared/src/errors.js';
@@ -48,8 +49,8 @@ interface Row extends LabelledRow {
   message?: string;
 }
 
-export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db: pg.Pool; hub: LiveHub; log: Logger; metrics: GatewayMetrics }): void {
-  const { cfg, db, hub, log, metrics } = d;
+export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db: pg.Pool; cap: ConnectionCap; hub: LiveHub; log: Logger; metrics: GatewayMetrics }): void {
+  const { cfg, db, cap, hub, log, metrics } = d;
 
   const query = async <T extends pg.QueryResultRow>(sql: { text: string; values: unknown[] }) => {
     const c = await db.connect();
@@ -184,8 +185,12 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
       res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {
-      metrics.connections.inc();
       const data = ws.getUserData();
+      if (!cap.admit(ws)) {
+        data.closed = true;
+        return;
+      }
+      metrics.connections.inc();
       data.replayUpTo = hub.head;
       data.unsubscribe = hub.onHead(() => void pump(ws).catch(fail(ws)));
       pump(ws).catch(fail(ws));
@@ -199,7 +204,7 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
       const data = ws.getUserData();
       data.closed = true;
       data.unsubscribe?.();
-      metrics.connections.dec();
+      if (cap.release(ws)) metrics.connections.dec();
     },
   });
 }
