@@ -116,10 +116,24 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
   }));
 
   for (const [path, file] of files) {
-    app.get(path, route(log, (res, _req, state) => sendRaw(res, state, 200, file.body, file.type, { 'Cache-Control': 'no-cache' })));
+    app.get(path, route(log, (res, _req, state) => sendRaw(res, state, 200, file.body, file.type, PAGE_HEADERS)));
   }
 
   app.any('/*', route(log, (_res, req) => {
     throw notFound(`no such path ${req.getUrl().slice(0, 200)}: the gateway serves /logs, /logs/<id>, /stats, /fields, WebSocket /live, /loki/api/v1/…, /ui, /health, /ready, /metrics`);
   }));
 }
+
+/**
+ * Headers of the page's files (issue 11 point 9). The page loads only its own script, style and API (CSP; 'self'
+ * covers its same-host WebSocket), cannot be framed (clickjacking), is never sniffed as another type, and sends no
+ * Referer anywhere, so that a `/ui?token=…` read token never leaves it in one.
+ */
+export const PAGE_HEADERS: Record<string, string> = {
+  'Cache-Control': 'no-cache',
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+};

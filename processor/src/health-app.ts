@@ -4,8 +4,9 @@ import { replyToMap } from '../../shared/src/redis.js';
 import { withTimeout } from '../../shared/src/timeout.js';
 import { route } from '../../shared/src/http-routes.js';
 import type { Logger } from '../../shared/src/logger.js';
-import { notFound } from '../../shared/src/errors.js';
-import { loadUws, sendJson, sendRaw, type TemplatedApp } from '../../shared/src/uws.js';
+import { notFound, unauthorized } from '../../shared/src/errors.js';
+import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
+import { headLikeGet, loadUws, parseQuery, sendJson, sendRaw, type TemplatedApp } from '../../shared/src/uws.js';
 import type { ProcessorMetrics } from './metrics.js';
 
 export interface HealthDeps {
@@ -20,10 +21,12 @@ export interface HealthDeps {
   dbReady: () => Promise<boolean>;
   /** Stream resets seen (stream-watch.ts): reported, not a reason to be unready, since nothing restarting fixes them. */
   streamResets?: () => Record<string, unknown>;
+  /** READ_TOKENS: with any set, /metrics wants one of them, as on the gateway; /health and /ready stay open. */
+  readTokens: string[];
 }
 
 export function createHealthApp(d: HealthDeps): TemplatedApp {
-  const app = loadUws().App();
+  const app = headLikeGet(loadUws().App());
   app.get('/health', route(d.log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
   app.get('/ready', route(d.log, async (res, _req, state) => {
     const redis = d.redis.status === 'ready' && d.reader.status === 'ready';
@@ -31,7 +34,8 @@ export function createHealthApp(d: HealthDeps): TemplatedApp {
     const ready = redis && postgres;
     sendJson(res, state, ready ? 200 : 503, { ready, redis, postgres, ...d.streamResets?.() }, ready ? {} : { 'Retry-After': '2' });
   }));
-  app.get('/metrics', route(d.log, async (res, _req, state) => {
+  app.get('/metrics', route(d.log, async (res, req, state) => {
+    if (!tokenAllowed(d.readTokens, presentedToken(req.getHeader('authorization'), parseQuery(req.getQuery()).get('token')))) throw unauthorized();
     // This connection never gives up on a command (workerOptions), so while Redis is down a sample would wait
     // forever and so would the scrape (found by test/metrics.test.ts): sample only when connected, within 1 s.
     if (d.redis.status === 'ready') await withTimeout(sampleStream(d), SAMPLE_TIMEOUT_MS).catch(() => {});

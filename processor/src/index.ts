@@ -40,7 +40,7 @@ const dbReady = async () => {
     return false;
   }
 };
-const app = createHealthApp({ redis, reader, stream: cfg.REDIS_STREAM, group: cfg.REDIS_GROUP, log, metrics, dbReady, streamResets: () => watch.detail() });
+const app = createHealthApp({ redis, reader, stream: cfg.REDIS_STREAM, group: cfg.REDIS_GROUP, log, metrics, dbReady, streamResets: () => watch.detail(), readTokens: cfg.READ_TOKENS });
 const server = await listen(app, port, host).catch((err: Error) => {
   console.error(`processor: ${err.message}`);
   process.exit(1);

@@ -6,7 +6,7 @@ import { parseBatch, type ValidEvent } from '../../shared/src/event.js';
 import { badRequest, HttpError, invalidEvent, notFound, tooManyRequests, unauthorized, unavailable } from '../../shared/src/errors.js';
 import { route, timedRoute } from '../../shared/src/http-routes.js';
 import type { Logger } from '../../shared/src/logger.js';
-import { answerPreflight, decodeUtf8, loadUws, parseQuery, readBody, sendJson, sendRaw, type TemplatedApp } from '../../shared/src/uws.js';
+import { answerPreflight, decodeUtf8, headLikeGet, loadUws, parseQuery, readBody, sendJson, sendRaw, type TemplatedApp } from '../../shared/src/uws.js';
 import type { BacklogGuard } from './backlog-guard.js';
 import type { ProducerConfig } from './config.js';
 import { bodyKind, decodeJson, decodeNdjson } from './decode-events.js';
@@ -39,7 +39,7 @@ export interface ProducerDeps {
 export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   const { cfg, redis, log, metrics, backlog, writer, cap } = deps;
   const uws = loadUws();
-  const app = uws.App();
+  const app = headLikeGet(uws.App());
   const limiter = createRateLimiter(cfg.INGEST_RATE_LIMIT);
 
   /**
@@ -47,6 +47,10 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
    * request (GET and POST /send before anything else, /publish at the upgrade).
    */
   function admit(token: string | undefined, events: number): void {
+    // The bucket holds one second's worth: a bigger batch would be answered 429 forever (issue 11 point 9).
+    if (cfg.INGEST_RATE_LIMIT > 0 && events > cfg.INGEST_RATE_LIMIT) {
+      throw new HttpError(413, 'batch_over_rate_limit', `a batch of ${events} events can never fit the rate limit of ${cfg.INGEST_RATE_LIMIT} events/s per token (INGEST_RATE_LIMIT, bursts of one second's worth): send at most ${cfg.INGEST_RATE_LIMIT} events per request; nothing was stored`);
+    }
     const wait = limiter.take(token ?? '', events);
     if (wait > 0) throw tooManyRequests(`rate limit of ${cfg.INGEST_RATE_LIMIT} events/s`, wait);
     if (backlog.over()) {
@@ -90,13 +94,14 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
     const token = presentedToken(req.getHeader('authorization'), query.get('token'));
     if (!tokenAllowed(cfg.INGEST_TOKENS, token)) throw unauthorized();
     const event: Record<string, unknown> = { message: query.get('message') ?? cfg.DEFAULT_LOG_MESSAGE };
-    const attributes: Record<string, string> = {};
+    // A Map, then Object.fromEntries: `?__proto__=x` becomes an own key (refused by validation), never the prototype.
+    const attributes = new Map<string, string>();
     for (const [k, v] of query) {
       if (k === 'message' || k === 'token') continue;
       if (k === 'level' || k === 'service' || k === 'timestamp') event[k] = /^\d+$/.test(v) && k !== 'service' ? Number(v) : v;
-      else attributes[k] = v;
+      else attributes.set(k, v);
     }
-    if (Object.keys(attributes).length > 0) event.attributes = attributes;
+    if (attributes.size > 0) event.attributes = Object.fromEntries(attributes);
     sendJson(res, state, 202, await ingest([event], token, 'http'));
   }, countRejection));
 

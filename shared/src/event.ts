@@ -19,7 +19,19 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 export const SERVICE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** Timestamps outside [1970, now + 1 day] are rejected as absurd rather than stored. */
 export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * Whether the fields of an RFC 3339 match name a real instant. Date.parse rolls impossible ones over instead of
+ * refusing them: 2026-02-31 became 2026-03-03 and T24:00:00 the next day (issue 11 point 9). A leap second (:60)
+ * is refused too: JavaScript time has none.
+ */
+function realDate(m: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const offsetOk = m[9] === undefined || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59 && offsetOk;
+}
 
 // PostgreSQL text and jsonb cannot hold U+0000, so NUL is rejected at the door, not at insert time.
 const noNul = (s: string) => !s.includes('\u0000');
@@ -52,6 +64,10 @@ const timestampSchema = z
     if (typeof v === 'number') {
       ms = v;
     } else if (RFC3339.test(v)) {
+      if (!realDate(RFC3339.exec(v)!)) {
+        ctx.addIssue({ code: 'custom', message: `timestamp ${JSON.stringify(v.slice(0, 40))} is not a real date and time (month 01-12, a day the month has, hours 00-23, minutes and seconds 00-59)` });
+        return z.NEVER;
+      }
       ms = Date.parse(v.replace(' ', 'T'));
     } else {
       ctx.addIssue({ code: 'custom', message: 'timestamp must be RFC 3339 (e.g. 2026-11-26T18:00:00.000Z) or epoch milliseconds' });
@@ -175,6 +191,12 @@ export function parseEvent(raw: unknown, index = 0): ParseResult {
   } catch {
     // JSON.stringify of a pino field nested ~10,000 deep overflows the stack: that was a 500 (issue 4).
     return { ok: false, issues: [{ index, path: '', message: 'an event field is nested too deeply' }] };
+  }
+  // zod's record skips the key "__proto__" (assigning it would set the prototype), and so does every plain object
+  // along the way: refused here rather than silently lost (issue 11 point 9). "constructor" and "prototype" are
+  // ordinary keys and are stored.
+  if (isObject(shaped.attributes) && Object.hasOwn(shaped.attributes, '__proto__')) {
+    return { ok: false, issues: [{ index, path: 'attributes.__proto__', message: 'the attribute name "__proto__" is reserved: rename it (e.g. "proto")' }] };
   }
   const result = eventSchema.safeParse(shaped);
   if (!result.success) {

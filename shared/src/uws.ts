@@ -43,7 +43,7 @@ export function requireNativeUws(service: string): void {
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK', 202: '202 Accepted', 204: '204 No Content', 304: '304 Not Modified', 400: '400 Bad Request',
   401: '401 Unauthorized', 404: '404 Not Found', 405: '405 Method Not Allowed', 413: '413 Payload Too Large',
-  415: '415 Unsupported Media Type', 429: '429 Too Many Requests', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
+  415: '415 Unsupported Media Type', 429: '429 Too Many Requests', 431: '431 Request Header Fields Too Large', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
 };
 
 export function statusLine(status: number): string {
@@ -56,10 +56,12 @@ export interface ResState {
   done: boolean;
   /** The status answered, once answered. */
   status?: number;
+  /** A HEAD request: answered with the headers a GET would get, and no body. */
+  head?: boolean;
 }
 
-export function trackAbort(res: UWS.HttpResponse): ResState {
-  const state: ResState = { aborted: false, done: false };
+export function trackAbort(res: UWS.HttpResponse, req?: UWS.HttpRequest): ResState {
+  const state: ResState = { aborted: false, done: false, head: req?.getMethod() === 'head' };
   res.onAborted(() => {
     state.aborted = true;
   });
@@ -81,8 +83,38 @@ export function sendRaw(
   res.cork(() => {
     res.writeStatus(statusLine(status)).writeHeader('Content-Type', contentType).writeHeader('Access-Control-Allow-Origin', '*');
     for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
-    res.end(body, closeConnection);
+    if (state.head) res.endWithoutBody(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength, closeConnection);
+    else res.end(body, closeConnection);
   });
+}
+
+/**
+ * Answer HEAD wherever GET is answered (RFC 9110 §9.3.2), by the same handler: uWS routes HEAD only to `head`
+ * handlers, so a HEAD fell through to the catch-all 404/405 (issue 11 point 9). The handler's answer goes out
+ * through sendRaw, which sends the headers and the Content-Length of the body without the body.
+ */
+export function headLikeGet(app: UWS.TemplatedApp): UWS.TemplatedApp {
+  const get = app.get.bind(app);
+  const head = app.head.bind(app);
+  const explicit = new Set<unknown>();
+  const implied = new Map<Parameters<UWS.TemplatedApp["get"]>[0], Parameters<UWS.TemplatedApp["get"]>[1]>();
+  app.head = (pattern, handler) => {
+    explicit.add(pattern);
+    head(pattern, handler);
+    return app;
+  };
+  app.get = (pattern, handler) => {
+    get(pattern, handler);
+    // Registered once the routes are set up (they are, synchronously, at start-up), so that a route's own HEAD
+    // handler (Elasticsearch's HEAD /) wins: uWS refuses a second handler for the same method and pattern.
+    if (implied.size === 0) queueMicrotask(() => {
+      for (const [p, h] of implied) if (!explicit.has(p)) head(p, h);
+      implied.clear();
+    });
+    implied.set(pattern, handler);
+    return app;
+  };
+  return app;
 }
 
 export function sendJson(res: UWS.HttpResponse, state: ResState, status: number, body: unknown, headers: Record<string, string> = {}): void {
