@@ -6,11 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { baseShape, DEFAULT_HOST, gatewayShape, ingestShape, parseConfig, processorShape, REPO_ROOT } from '../shared/src/config.js';
+import { baseShape, DEFAULT_HOST, gatewayShape, ingestShape, parseConfig, processorShape, REPO_ROOT, storageShape } from '../shared/src/config.js';
 
 const read = (path: string) => readFileSync(`${REPO_ROOT}${path}`, 'utf8');
 const parseYaml = (path: string) => YAML.parse(read(path), { merge: true });
-const configShape = { ...baseShape, ...ingestShape, ...processorShape, ...gatewayShape };
+const configShape = { ...baseShape, ...ingestShape, ...processorShape, ...storageShape, ...gatewayShape };
 
 // scripts/start.ts declares its own variables (PROCESSORS, *_PORT) inline; read them and their defaults from it.
 const startDefaults = new Map<string, string>(

@@ -11,7 +11,7 @@ import type { LiveHub, LiveSocket, LiveSocketData } from './live-hub.js';
 import type { GatewayMetrics } from './metrics.js';
 import { splitFrames } from './frames.js';
 import { parseRowId } from './logs-query.js';
-import { countMatching, matchingRows, REPLAY_SLICE_IDS } from './new-rows.js';
+import { countMatching, droppedAfter, matchingRows, replaySliceEnd } from './new-rows.js';
 import type { ReadGate } from './read-gate.js';
 import type { ConnectionCap } from '../../shared/src/connection-cap.js';
 
@@ -23,7 +23,7 @@ const MAX_FRAME_BYTES = 64 * 1024;
 /**
  * `db` is the search pool and `replays` a gate of its own: a replay or a dropped count is an expensive read (issue
  * 11 point 4: 300 `q` + `since=0` subscribes, each a 1.7 s scan, starved every other read). Each reads at most
- * REPLAY_SLICE_IDS ids per statement and takes the gate per statement, so its cost is bounded, replays take turns,
+ * REPLAY_SLICE_ROWS rows per statement and takes the gate per statement, so its cost is bounded, replays take turns,
  * and HTTP searches keep slots of their own.
  */
 export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; db: pg.Pool; replays: ReadGate; cap: ConnectionCap; hub: LiveHub; log: Logger; metrics: GatewayMetrics }): void {
@@ -52,10 +52,17 @@ export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; d
       return;
     }
     let cursor = since;
+    // Rows after the cursor that retention dropped: say so (issue 15), then replay what is left after them.
+    const gone = await droppedAfter(db, since);
+    if (data.closed || data.generation !== generation) return;
+    if (gone) {
+      send(ws, JSON.stringify({ type: 'dropped', count: gone.count, from: gone.from, to: gone.to, reason: 'retention' }));
+      cursor = Math.max(cursor, gone.to);
+    }
     for (;;) {
       if (data.closed || data.generation !== generation) return;
       const upTo = hub.head;
-      const sliceEnd = Math.min(upTo, cursor + REPLAY_SLICE_IDS);
+      const sliceEnd = await replays.run(() => replaySliceEnd(db, cursor, upTo));
       const { rows, more } = await replays.run(() => matchingRows(db, filter, cursor, sliceEnd));
       if (data.closed || data.generation !== generation) return;
       for (const frame of splitFrames(rows, cfg.LIVE_MAX_BACKPRESSURE / 2)) {
@@ -92,8 +99,8 @@ export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; d
       const to = hub.head;
       if (to >= from) {
         let count = 0;
-        for (let a = from; a <= to; a += REPLAY_SLICE_IDS) {
-          const b = Math.min(to, a + REPLAY_SLICE_IDS - 1);
+        for (let a = from, b = 0; a <= to; a = b + 1) {
+          b = await replays.run(() => replaySliceEnd(db, a - 1, to));
           count += await replays.run(() => countMatching(db, data.filter, a, b));
           if (data.closed || data.generation !== generation) return;
         }

@@ -132,6 +132,13 @@ function boundsWhere(q: LogsQuery, values: unknown[], where: string[]): void {
     values.push(q.until);
     where.push(`"timestamp" <= $${values.length}`);
   }
+  if (q.since || q.until) {
+    // logs is partitioned by id (migration 006): the partitions that can hold rows of this time range as an id
+    // range, so that the others are pruned at run time instead of each probing its "timestamp" index.
+    values.push(q.since ?? null, q.until ?? null);
+    const range = `logs_ids_for_time($${values.length - 1}::timestamptz, $${values.length}::timestamptz)`;
+    where.push(`id >= (SELECT id_from FROM ${range})`, `id < (SELECT id_to FROM ${range})`);
+  }
 }
 
 async function select(db: pg.Pool, where: string[], values: unknown[], order: 'ASC' | 'DESC', limit: number, maxBytes = PAGE_MAX_BYTES): Promise<LogsPage> {

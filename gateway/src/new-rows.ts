@@ -7,10 +7,24 @@ import { byteBoundedSql, cutByBytes, PAGE_MAX_BYTES } from './page-bytes.js';
 
 export const PAGE_ROWS = 1000;
 /**
- * Ids a replay or a dropped count reads per statement: a text filter over the whole table was one 1.7 s scan per
- * subscriber (1 M rows); 20,000 ids take ~30-80 ms here, like the first window of a /logs search.
+ * Rows a replay or a dropped count reads per statement: a text filter over the whole table was one 1.7 s scan per
+ * subscriber (1 M rows); 20,000 rows take ~30-80 ms here, like the first window of a /logs search.
  */
-export const REPLAY_SLICE_IDS = 20_000;
+export const REPLAY_SLICE_ROWS = 20_000;
+
+/**
+ * The last id of the slice after `after`: the REPLAY_SLICE_ROWS-th row's id, or `upTo` when fewer are left. Counted
+ * in rows, not ids, because ids are sparse: they encode their commit second (migration 006), so 20,000 ids can hold
+ * no row at all. One index-only scan of the primary key.
+ */
+export async function replaySliceEnd(db: pg.Pool, after: number, upTo: number): Promise<number> {
+  const { rows } = await db.query<{ id: number }>({
+    name: 'replay-slice-end',
+    text: 'SELECT id FROM logs WHERE id > $1 AND id <= $2 ORDER BY id OFFSET $3 LIMIT 1',
+    values: [after, upTo, REPLAY_SLICE_ROWS - 1],
+  });
+  return rows[0]?.id ?? upTo;
+}
 
 /** Rows of one read, at most PAGE_ROWS and about PAGE_MAX_BYTES of JSON; `more`: the read stopped at a bound. */
 export interface RowPage {
@@ -51,4 +65,23 @@ export async function countMatching(db: pg.Pool, filter: Filter, from: number, t
   const where = ['id >= $1', 'id <= $2', ...filterWhere(filter, values)];
   const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM logs WHERE ${where.join(' AND ')}`, values);
   return rows[0]!.n;
+}
+
+export interface DroppedRange {
+  from: number;
+  to: number;
+  /** Rows of the dropped partitions that reach past the cursor (all services: they cannot be filtered any more). */
+  count: number;
+}
+
+/** Rows after `after` that retention dropped (logs_dropped, migration 006): the range a resuming client lost. */
+export async function droppedAfter(db: pg.Pool, after: number): Promise<DroppedRange | undefined> {
+  const { rows } = await db.query<{ from: string | null; to: string | null; n: string | null }>({
+    name: 'dropped-after',
+    text: 'SELECT min(id_from)::text AS from, (max(id_to) - 1)::text AS to, sum(rows)::text AS n FROM logs_dropped WHERE id_to - 1 > $1',
+    values: [after],
+  });
+  const r = rows[0]!;
+  if (r.to === null) return undefined;
+  return { from: Math.max(after + 1, Number(r.from)), to: Number(r.to), count: Number(r.n) };
 }

@@ -1,7 +1,7 @@
-import { baseShape, gatewayShape, loadConfig, parseConfig, processorShape } from '../../shared/src/config.js';
+import { baseShape, gatewayShape, loadConfig, parseConfig, processorShape, storageShape } from '../../shared/src/config.js';
 
 // READ_TOKENS guards the processor's /metrics as it guards the gateway's (issue 11 point 9).
-export const processorConfigShape = { ...baseShape, ...processorShape, READ_TOKENS: gatewayShape.READ_TOKENS };
+export const processorConfigShape = { ...baseShape, ...processorShape, ...storageShape, READ_TOKENS: gatewayShape.READ_TOKENS };
 export type ProcessorConfig = ReturnType<typeof parseProcessorConfig>;
 export const DEFAULT_PORT = 8003;
 

@@ -12,6 +12,7 @@ import { closeRedis, createRedis, workerOptions } from '../../shared/src/redis.j
 import { DEFAULT_PORT, loadProcessorConfig } from './config.js';
 import { createHealthApp } from './health-app.js';
 import { processorMetrics } from './metrics.js';
+import { StorageMaintenance } from './storage-maintenance.js';
 import { Worker } from './worker.js';
 import { StreamWatch } from '../../shared/src/stream-watch.js';
 
@@ -29,6 +30,7 @@ const redis = createRedis(cfg, workerOptions);
 const metrics = processorMetrics();
 const watch = new StreamWatch(redis, cfg.REDIS_STREAM, log, metrics.registry).start();
 const worker = new Worker({ cfg, consumer, reader, redis, db, log, metrics, watch });
+const maintenance = new StorageMaintenance(db, cfg, log, metrics);
 
 // The worker's flag alone would stay true on an idle processor whose PostgreSQL went away: ask the database too.
 const dbReady = async () => {
@@ -45,13 +47,14 @@ const server = await listen(app, port, host).catch((err: Error) => {
   console.error(`processor: ${err.message}`);
   process.exit(1);
 });
+maintenance.start();
 worker.start();
 log.info({ consumer, host: server.host, port: server.port, stream: cfg.REDIS_STREAM, group: cfg.REDIS_GROUP }, `processor started, health and metrics on ${server.summary}`);
 
 onShutdown(log, async () => {
   // SIGTERM: finish the batch in hand, ack it, and exit (the blocking read ends within BLOCK_MS).
   watch.stop();
-  await worker.stop();
+  await Promise.all([worker.stop(), maintenance.stop()]);
   await worker.retire().catch(() => {});
   server.close();
   await Promise.all([closeRedis(reader), closeRedis(redis), db.end()]);

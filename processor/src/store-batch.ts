@@ -11,16 +11,23 @@ import type pg from 'pg';
  * ids already handed to clients.
  * The lock, the insert and the NOTIFY form one statement run as its own transaction, so a batch costs one round
  * trip; NOTIFY already serializes notifying commits cluster-wide, so the lock adds little (bench: ingest scenario).
- * ON CONFLICT DO NOTHING makes redelivered entries (same stream id) and resent XADDs (same event id) no-ops.
+ * logs_begin_batch() (migration 006) takes the lock, moves the sequence to this second's first id (ids encode their
+ * commit second: that is what the partitions are ranges of) and returns the batch's event ids already stored in
+ * another partition within the dedupe window; ON CONFLICT DO NOTHING skips copies in the same partition. So
+ * redelivered entries and resent XADDs (same event id) are no-ops.
  */
 const STORE_SQL = `
-WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock($2::bigint) AS locked),
+WITH r AS MATERIALIZED (
+  SELECT * FROM json_to_recordset($1::json)
+    AS r(sid text, eid uuid, ts double precision, rt double precision, level smallint, service text, message text, attributes jsonb)
+),
+batch AS MATERIALIZED (SELECT logs_begin_batch($2::bigint, ARRAY(SELECT eid FROM r)) AS seen),
 ins AS (
   INSERT INTO logs (id, stream_id, event_id, "timestamp", received_at, level, service, message, attributes)
   SELECT nextval('logs_id_seq'), r.sid, r.eid, to_timestamp(r.ts / 1000.0), to_timestamp(r.rt / 1000.0),
          r.level, r.service, r.message, coalesce(r.attributes, '{}'::jsonb)
-  FROM lock CROSS JOIN json_to_recordset($1::json)
-       AS r(sid text, eid uuid, ts double precision, rt double precision, level smallint, service text, message text, attributes jsonb)
+  FROM batch CROSS JOIN r
+  WHERE r.eid IS NULL OR NOT (r.eid = ANY(batch.seen))
   ON CONFLICT DO NOTHING
   RETURNING id
 )
@@ -37,18 +44,31 @@ export interface StoreResult {
 }
 
 export async function storeRows(db: pg.Pool | pg.PoolClient, rowsJson: string, channel: string): Promise<StoreResult> {
-  const { rows } = await db.query<{ inserted: number; max_id: number | null }>({
-    name: 'store-batch',
-    text: STORE_SQL,
-    values: [rowsJson, ID_ORDER_LOCK_KEY, channel],
-  });
+  const query = { name: 'store-batch', text: STORE_SQL, values: [rowsJson, ID_ORDER_LOCK_KEY, channel] };
+  let result;
+  try {
+    result = await db.query<{ inserted: number; max_id: number | null }>(query);
+  } catch (err) {
+    // Inside a caller's transaction (a PoolClient) the failed statement aborted it: nothing to retry here.
+    if (!isMissingPartition(err) || !('totalCount' in db)) throw err;
+    // The maintenance loop creates partitions ahead of time; this covers a database no processor kept up (all of
+    // them stopped for longer than that, or rows stored by a tool): create the current one and try once more.
+    await db.query('SELECT logs_create_partitions()');
+    result = await db.query<{ inserted: number; max_id: number | null }>(query);
+  }
+  const { rows } = result;
   return { inserted: rows[0]!.inserted, maxId: rows[0]!.max_id };
+}
+
+/** 23514 "no partition of relation … found for row": the database lacks a partition, the row is fine. */
+function isMissingPartition(err: unknown): boolean {
+  return (err as { code?: unknown }).code === '23514' && /no partition/.test((err as Error).message);
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity violation): the row is bad, not the database. */
 export function isPoisonError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23')) && !isMissingPartition(err);
 }
 
 /**

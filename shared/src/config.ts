@@ -80,6 +80,43 @@ export const processorShape = {
   CONSUMER_NAME: optionalString,
 };
 
+/** `90m`, `1h`, `7d`, or plain seconds (`86400`) → seconds; `0` → 0 when `zero` (meaning "off"). */
+const duration = (min: number, zero: boolean) => {
+  const expected = `expected a duration such as 90m, 1h or 7d, or seconds${zero ? ' (0: keep everything)' : ''}, at least ${min} s`;
+  const units: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
+  return z.string({ error: expected }).transform((raw, ctx) => {
+    if (zero && raw === '0') return 0;
+    const m = /^(\d{1,10})([smhd]?)$/.exec(raw);
+    const seconds = m ? Number(m[1]) * units[m[2]!]! : NaN;
+    if (!(seconds >= min)) {
+      ctx.addIssue({ code: 'custom', message: expected });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+};
+/** `500000000`, `500MB`, `20GB`, `1TB` → bytes. */
+const bytes = z
+  .string()
+  .regex(/^\d{1,15}(kB|MB|GB|TB)?$/, 'expected a size in bytes, or with kB, MB, GB or TB (1000-based), e.g. 20GB')
+  .transform((raw) => {
+    const m = /^(\d+)(kB|MB|GB|TB)?$/.exec(raw)!;
+    return Number(m[1]) * { kB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, '': 1 }[m[2] ?? '']!;
+  });
+
+/** Storage lifecycle (issue 15): partitions of logs, retention, rollups; applied by the processors' maintenance loop. */
+export const storageShape = {
+  /** One partition of logs per interval (seconds), aligned to the epoch (UTC). */
+  PARTITION_INTERVAL: duration(60, false).default(86_400),
+  /** Partitions stored longer ago than this (seconds) are dropped whole; 0 keeps everything. */
+  RETENTION: duration(60, true).default(7 * 86_400),
+  /** Oldest partitions are dropped while all of them take more than this; unset: no size limit. */
+  RETENTION_MAX_BYTES: bytes.optional(),
+  /** Rows of the /stats rollups (logs_per_minute, logs_per_hour) older than this (seconds) are deleted; 0 keeps them. */
+  ROLLUP_RETENTION: duration(60, true).default(90 * 86_400),
+  MAINTENANCE_INTERVAL_MS: int(100, 3_600_000).default(60_000),
+};
+
 export const gatewayShape = {
   ...maxConnections,
   READ_TOKENS: list,

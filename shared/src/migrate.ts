@@ -21,8 +21,8 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
     .sort((a, b) => a.version - b.version);
 }
 
-/** Apply pending migrations; returns the names applied by this call. */
-export async function migrate(pool: pg.Pool): Promise<string[]> {
+/** Apply pending migrations (up to version `upTo`: tests of a migration); returns the names applied by this call. */
+export async function migrate(pool: pg.Pool, upTo = Infinity): Promise<string[]> {
   const client = await pool.connect();
   const applied: string[] = [];
   try {
@@ -32,7 +32,7 @@ export async function migrate(pool: pg.Pool): Promise<string[]> {
     const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
     const done = new Set(rows.map((r) => r.version));
     for (const m of listMigrations()) {
-      if (done.has(m.version)) continue;
+      if (done.has(m.version) || m.version > upTo) continue;
       await client.query('BEGIN');
       try {
         await client.query(m.sql);

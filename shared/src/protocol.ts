@@ -229,6 +229,11 @@ export interface DroppedMessage {
   count: number;
   from: number;
   to: number;
+  /**
+   * Absent: rows skipped because the client read too slowly (exact count of matching rows). 'retention': rows after
+   * the client's `since` that retention dropped; count is the rows of the dropped partitions (any filter).
+   */
+  reason?: 'retention';
 }
 export interface ErrorMessage {
   type: 'error';

@@ -1,0 +1,57 @@
+// The maintenance loop every processor runs (issue 15): partitions ahead of time, retention, rollup ageing, and the
+// storage gauges. Safe with any number of processors: the SQL functions serialize on an advisory lock and each pass
+// is idempotent. A failed pass is logged and retried on the next tick; ingest does not depend on it being on time
+// (partitions exist two intervals ahead, and a store that finds none creates it: store-batch.ts).
+import type pg from 'pg';
+import type { Logger } from '../../shared/src/logger.js';
+import { maintainStorage, storageTotals, type StorageSettings } from '../../shared/src/storage.js';
+import type { ProcessorMetrics } from './metrics.js';
+
+export class StorageMaintenance {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: pg.Pool,
+    private readonly settings: StorageSettings & { MAINTENANCE_INTERVAL_MS: number },
+    private readonly log: Logger,
+    private readonly metrics: ProcessorMetrics,
+  ) {}
+
+  /** One pass now, then every interval. Not awaited by start-up: a pass may wait for another processor's. */
+  start(): void {
+    void this.runOnce();
+    this.timer = setInterval(() => void this.runOnce(), this.settings.MAINTENANCE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  runOnce(): Promise<void> {
+    this.running ??= this.pass().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      const r = await maintainStorage(this.db, this.settings);
+      if (r.created.length > 0) this.log.info({ partitions: r.created }, 'created partitions ahead of time');
+      if (r.closed.length > 0) this.log.info({ partitions: r.closed }, 'closed partitions');
+      if (r.dropped.length > 0) {
+        this.metrics.partitionsDropped.inc(r.dropped.length);
+        this.log.info({ partitions: r.dropped }, 'dropped partitions (retention)');
+      }
+      if (r.rollupRowsDeleted > 0) this.log.debug({ rows: r.rollupRowsDeleted }, 'aged out rollup rows');
+      const totals = await storageTotals(this.db);
+      this.metrics.storageBytes.set(totals.bytes);
+      this.metrics.partitions.set(totals.partitions);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'storage maintenance failed; retrying on the next tick');
+    }
+  }
+}
