@@ -17,7 +17,7 @@ import { MAX_BATCH_EVENTS, parseEvent, type ValidEvent } from '../../shared/src/
 import { route } from '../../shared/src/http-routes.js';
 import { decodeUtf8, parseQuery, readBody, sendRaw, type HttpRequest, type HttpResponse, type ResState, type TemplatedApp } from '../../shared/src/uws.js';
 import type { IngestContext } from './ingest-context.js';
-import { decodeContentEncoding, mediaType } from './shipper-body.js';
+import { bodyEventIds, decodeContentEncoding, mediaType } from './shipper-body.js';
 import { knownLevel, serviceName } from './shipper-fields.js';
 
 export const MESSAGE_FIELDS = ['message', 'msg', 'log', 'event.original'] as const;
@@ -199,7 +199,7 @@ function bulkHandler(ctx: IngestContext) {
         item.error = { type: 'document_parsing_exception', reason: `${issue.path === 'message' ? 'no message: set one of message, msg, log or event.original' : `${issue.path ? `${issue.path}: ` : ''}${issue.message}`}` };
       }
     });
-    const ids = valid.length > 0 ? (await ctx.publish(valid, token, 'elasticsearch')).ids : [];
+    const ids = valid.length > 0 ? (await ctx.publish(valid, token, 'elasticsearch', bodyEventIds('elasticsearch', token, body))).ids : [];
     const refused = items.filter((item) => item.error).length;
     if (refused > 0) ctx.metrics.rejected.inc({ reason: 'invalid_event' }, 1);
     sendEs(res, state, 200, {

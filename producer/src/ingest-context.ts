@@ -19,7 +19,7 @@ export interface IngestContext {
   log: Logger;
   metrics: ProducerMetrics;
   /** Validate raw events all or nothing (a 400 HttpError names every bad one), admit, and publish in one call. */
-  ingest(raws: unknown[], token: string | undefined, transport: string): Promise<Accepted>;
+  ingest(raws: unknown[], token: string | undefined, transport: string, eventIds?: (count: number) => string[]): Promise<Accepted>;
   /**
    * Admit and publish events already validated one by one (protocols that answer per record). `eventIds`: one id per
    * event, the same when a batch is resent, so that storage keeps it once.

@@ -15,7 +15,7 @@ import { timedRoute } from '../../shared/src/http-routes.js';
 import { decodeUtf8, parseQuery, readBody, sendRaw, type TemplatedApp } from '../../shared/src/uws.js';
 import type { IngestContext } from './ingest-context.js';
 import { lokiPushRequest } from './proto.js';
-import { decodeContentEncoding, mediaType } from './shipper-body.js';
+import { bodyEventIds, decodeContentEncoding, mediaType } from './shipper-body.js';
 import { firstKey, knownLevel, serviceName } from './shipper-fields.js';
 
 export const SERVICE_LABELS = ['service', 'service_name', 'app', 'application', 'job', 'container'] as const;
@@ -171,7 +171,7 @@ export function mountLoki(app: TemplatedApp, ctx: IngestContext): void {
     const entries = protobuf
       ? decodeLokiProtobuf(decodeContentEncoding(body, encoding, ctx.cfg.MAX_BODY_BYTES), ctx.cfg.MAX_BODY_BYTES)
       : decodeLokiJson(decodeUtf8(decodeContentEncoding(body, encoding, ctx.cfg.MAX_BODY_BYTES)));
-    if (entries.length > 0) await ctx.ingest(entries.map((e) => lokiEntryToEvent(e, tenant || undefined)), token, 'loki');
+    if (entries.length > 0) await ctx.ingest(entries.map((e) => lokiEntryToEvent(e, tenant || undefined)), token, 'loki', bodyEventIds('loki', token, body));
     sendRaw(res, state, 204, '', 'text/plain');
   }, ctx.countRejection);
   app.post('/loki/api/v1/push', handler);

@@ -19,7 +19,7 @@ import { route } from '../../shared/src/http-routes.js';
 import { answerPreflight, decodeUtf8, loadUws, parseQuery, readBody, sendRaw, type HttpRequest, type HttpResponse, type ResState, type TemplatedApp } from '../../shared/src/uws.js';
 import type { IngestContext } from './ingest-context.js';
 import { otlpExportRequest, otlpExportResponse, rpcStatus } from './proto.js';
-import { decodeContentEncoding, mediaType } from './shipper-body.js';
+import { bodyEventIds, decodeContentEncoding, mediaType } from './shipper-body.js';
 import { knownLevel, serviceName } from './shipper-fields.js';
 
 type AnyValue = {
@@ -182,7 +182,7 @@ export function otlpHandler(ctx: IngestContext): (res: HttpResponse, req: HttpRe
           firstProblem ||= `log record ${i}: ${r.issues[0]?.path ? `${r.issues[0].path}: ` : ''}${r.issues[0]?.message ?? 'invalid'}`;
         }
       });
-      if (valid.length > 0) await ctx.publish(valid, token, 'otlp');
+      if (valid.length > 0) await ctx.publish(valid, token, 'otlp', bodyEventIds('otlp', token, body));
       if (rejected > 0) ctx.metrics.rejected.inc({ reason: 'invalid_event' }, 1);
       answer(res, state, protobuf, 200, { rejected, message: rejected ? `${rejected} of ${raws.length} log records rejected; the others were stored. First: ${firstProblem}` : undefined });
       end({ status: '200' });

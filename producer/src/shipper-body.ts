@@ -2,6 +2,7 @@
 // body itself, so a small compressed bomb cannot expand past MAX_BODY_BYTES.
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { badRequest, HttpError, tooLarge } from '../../shared/src/errors.js';
+import { idempotentEventIds } from './event-ids.js';
 
 export function decodeContentEncoding(body: Buffer, contentEncoding: string, limit: number): Buffer {
   const encoding = contentEncoding.trim().toLowerCase();
@@ -18,3 +19,11 @@ export function decodeContentEncoding(body: Buffer, contentEncoding: string, lim
 
 /** The media type of a Content-Type header, lower case, without parameters. */
 export const mediaType = (contentType: string) => contentType.split(';')[0]!.trim().toLowerCase();
+
+/**
+ * Event ids of a shipper request, derived from its body (event-ids.ts): these clients resend the same body after a
+ * timeout or a 503 whose outcome is unknown, and storage keeps one row per event id, so a resent body is stored
+ * once. Each protocol has its own namespace; a body is only ever the same twice when it is a resend (every record
+ * carries its own timestamp).
+ */
+export const bodyEventIds = (protocol: string, token: string | undefined, body: Uint8Array) => (count: number) => idempotentEventIds(token, `shipper:${protocol}`, body, count);

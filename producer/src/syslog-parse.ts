@@ -96,6 +96,8 @@ export function parseSyslog(line: string): Record<string, unknown> {
       rest = parsed.rest.startsWith(' ') ? parsed.rest.slice(1) : parsed.rest;
     }
     if (rest.startsWith('\uFEFF')) rest = rest.slice(1);
+    // rsyslog's RFC 5424 template keeps the space that followed the 3164 tag ("app: msg" → MSG " msg").
+    else if (rest.startsWith(' ')) rest = rest.slice(1);
   } else {
     const bsd = RFC3164.exec(rest);
     if (bsd) {
