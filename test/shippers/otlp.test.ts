@@ -133,10 +133,18 @@ describe('OTLP/HTTP logs', () => {
     const unauth = await fetch(`${s.producer.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(unauth.status).toBe(401);
     await unauth.arrayBuffer();
-    const flood = await fetch(`${s.producer.url}/v1/logs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(request(Array.from({ length: RATE + 1 }, (_, i) => record(`flood ${i}`)))) });
+    const send = (n: number, what: string) =>
+      fetch(`${s.producer.url}/v1/logs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(request(Array.from({ length: n }, (_, i) => record(`${what} ${i}`)))) });
+    // A batch bigger than the rate can ever allow is told so (413, issue 11 point 9), not 429 forever.
+    const tooBig = await send(RATE + 1, 'too big');
+    expect(tooBig.status).toBe(413);
+    expect(((await tooBig.json()) as { message: string }).message).toMatch(/at most 2000 events per request/);
+    // One that fits, right after a full second's worth, is over the rate.
+    expect((await send(RATE, 'fill')).status).toBe(200);
+    const flood = await send(RATE, 'flood');
     expect(flood.status).toBe(429);
     expect(Number(flood.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(((await flood.json()) as { code: number }).code).toBe(8);
-    expect(await s.t.redis.xlen(s.t.stream)).toBe(before);
+    expect(await s.t.redis.xlen(s.t.stream)).toBe(before + RATE);
   });
 });
