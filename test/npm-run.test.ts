@@ -70,6 +70,22 @@ function runScript(env: Record<string, string>): Promise<{ status: number | null
   return new Promise((resolve) => child.once('exit', (status) => resolve({ status, stdout, stderr })));
 }
 
+describe('a service still starting', () => {
+  it('stops when its parent is gone, before it is up (PostgreSQL unreachable, retrying)', async () => {
+    const free = await freePort();
+    // sh starts the gateway in the background, prints its pid and exits 6 s later: the gateway is orphaned mid start-up.
+    const sh = spawn('sh', ['-c', 'node --import tsx gateway/src/index.ts >/dev/null 2>&1 & echo $!; sleep 6'], {
+      cwd: ROOT, env: { ...process.env, ...t.env, PORT: '0', DB_PORT: String(free), DATABASE_URL: '' }, stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let out = '';
+    sh.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    await new Promise((r) => sh.once('exit', r));
+    const pid = Number(out.trim());
+    expect(pid).toBeGreaterThan(0);
+    await waitFor(`gateway (pid ${pid}) gone`, () => !alive(pid), 60_000);
+  }, 120_000);
+});
+
 describe('scripts/fault-demo.sh (the README demo)', () => {
   it('stores the events sent while no processor runs, each once, when a processor returns', async () => {
     const ports = { PRODUCER_PORT: String(await freePort()), GATEWAY_PORT: String(await freePort()), PROCESSOR_PORT: String(await freePort()) };

@@ -95,12 +95,14 @@ export function onShutdown(log: Logger, stop: () => Promise<void>, timeoutMs = 1
   process.on('SIGTERM', () => handler('SIGTERM'));
   process.on('SIGINT', () => handler('SIGINT'));
   // Already draining (a signal came first): the parent leaving must not cut that short.
-  stopWithParent(() => {
+  onParentExit = () => {
     if (stoppingSince === 0) handler('parent exited');
-  });
+  };
 }
 
 const PARENT_CHECK_MS = 1_000;
+/** Until onShutdown has something to drain, a service whose parent is gone just exits. */
+let onParentExit: () => void = () => process.exit(1);
 
 /**
  * Stop when the process that started this one is gone. `kill <npm pid>` (or a script's `kill $!`) used to leave the
@@ -109,13 +111,16 @@ const PARENT_CHECK_MS = 1_000;
  * a SIGKILLed npm, `npm start` or test runner. A service whose parent is init (systemd, a container's PID 1) has
  * nothing to watch; under a supervisor it runs on its own.
  */
-function stopWithParent(stop: () => void): void {
+function stopWithParent(): void {
   const parent = process.ppid;
   if (parent <= 1) return;
   const timer = setInterval(() => {
     if (process.ppid === parent) return;
     clearInterval(timer);
-    stop();
+    onParentExit();
   }, PARENT_CHECK_MS);
   timer.unref();
 }
+// From the moment a service loads this module, not only once it is up: one stuck in start-up (a dependency that
+// never answers) used to outlive a test run that had given up on it.
+stopWithParent();

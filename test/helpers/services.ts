@@ -31,7 +31,11 @@ export async function startService(name: ServiceName, env: Record<string, string
   const output: string[] = [];
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${output.join('\n')}`)), timeoutMs);
+    // A service that did not start is killed, not left running after the test gave up on it.
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${output.join('\n')}`));
+    }, timeoutMs);
     let buffer = '';
     const onData = (chunk: Buffer) => {
       buffer += chunk.toString();
