@@ -24,10 +24,12 @@ function structuredData(s: string): { sd: Record<string, Record<string, string>>
   const sd: Record<string, Record<string, string>> = {};
   let i = 0;
   while (s[i] === '[') {
-    const idEnd = s.slice(i + 1).search(/[ \]]/);
-    if (idEnd < 0) throw new SyslogError('invalid', 'unterminated structured data');
-    const id = s.slice(i + 1, i + 1 + idEnd);
-    i += 1 + idEnd;
+    // Scanned from i, never from a slice: many elements in one message stay linear.
+    let idEnd = i + 1;
+    while (idEnd < s.length && s[idEnd] !== ' ' && s[idEnd] !== ']') idEnd++;
+    if (idEnd >= s.length) throw new SyslogError('invalid', 'unterminated structured data');
+    const id = s.slice(i + 1, idEnd);
+    i = idEnd;
     const params: Record<string, string> = {};
     for (;;) {
       while (s[i] === ' ') i++;
@@ -39,12 +41,18 @@ function structuredData(s: string): { sd: Record<string, Record<string, string>>
       if (eq < 0) throw new SyslogError('invalid', `structured data element [${id}] is malformed`);
       const name = s.slice(i, eq);
       let j = eq + 2;
-      let value = '';
+      const parts: string[] = [];
+      let from = j;
       while (j < s.length && s[j] !== '"') {
-        if (s[j] === '\\' && j + 1 < s.length) j++;
-        value += s[j];
+        if (s[j] === '\\' && j + 1 < s.length) {
+          parts.push(s.slice(from, j));
+          j++;
+          from = j;
+        }
         j++;
       }
+      parts.push(s.slice(from, j));
+      const value = parts.join('');
       if (j >= s.length) throw new SyslogError('invalid', `structured data element [${id}] is not terminated`);
       params[name] = value;
       i = j + 1;
