@@ -9,7 +9,7 @@ import { storeRows } from '../processor/src/store-batch.js';
 import { maintainStorage, partitionStatus } from '../shared/src/storage.js';
 import { connectLive } from './helpers/live-client.js';
 import { startService, stopAll, type Service } from './helpers/services.js';
-import { createTestEnv, sleep, waitFor, type TestEnv } from './helpers/test-env.js';
+import { createTestEnv, sleep, type TestEnv } from './helpers/test-env.js';
 
 let t: TestEnv;
 let gateway: Service;

@@ -14,7 +14,7 @@ import { procSample } from '../lib/proc.js';
 import { bucketQuantile, bucketsBetween, formatBound, histogramBuckets } from '../lib/prom.js';
 import { fmtSpread, ratioRow, round, type Row } from '../lib/results.js';
 import { startStack } from '../lib/stack.js';
-import { median, MIN_REPETITIONS, repeat, spread } from '../lib/stats.js';
+import { MIN_REPETITIONS, repeat, spread } from '../lib/stats.js';
 
 const PUSH = 'logstream_store_push_latency_seconds';
 const PUBLISH = 'logstream_live_publish_seconds';
