@@ -7,7 +7,7 @@ import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';
 import type { LogQuery, MetricExpr } from '../src/logql/ast.js';
 import { evalMetric, lastRangeSource, runLogQuery, type ExecStats } from '../src/logql/evaluate.js';
 import { parseLogQL } from '../src/logql/parse.js';
-import { logSelectSql } from '../src/logql/to-sql.js';
+import { LOG_QUERY_MAX_BYTES, logSelectSql } from '../src/logql/to-sql.js';
 import { withLokiTx } from '../src/loki/query-api.js';
 
 let t: TestEnv;
@@ -108,7 +108,7 @@ describe('LogQL → SQL text', () => {
     expect(text).toContain('ORDER BY "timestamp" DESC, id DESC LIMIT $7');
     // end = 2,000,000,123 ns: µs 2,000,000 and id % 1000 < 123 for the row ns below it.
     expect(text).toContain('id % 1000 < 123');
-    expect(values).toEqual(['1000000', '2000000', 'api', [50, 60], 'timeout', 500, 10]);
+    expect(values).toEqual(['1000000', '2000000', 'api', [50, 60], 'timeout', 500, 10, LOG_QUERY_MAX_BYTES]);
   });
 
   it('regex matchers are anchored, (?i) becomes ~*', () => {
@@ -120,6 +120,26 @@ describe('LogQL → SQL text', () => {
 });
 
 describe('log queries against PostgreSQL', () => {
+  it('stops at a byte budget before the limit, in order, and says it did (issue 11 point 2)', async () => {
+    const q = parseLogQL('{service=~".+"}') as LogQuery;
+    const sel = { ...all, limit: 5000, direction: 'backward' as const };
+    const stats: ExecStats = { lines: 0, bytes: 0 };
+    const whole = await withLokiTx(t.pool, (c) => runLogQuery(c, q, sel, stats));
+    expect(whole.cut).toBe(false);
+    expect(whole.entries).toBe(events.length);
+    const budget = 2_000;
+    const part = await withLokiTx(t.pool, (c) => runLogQuery(c, q, sel, stats, budget));
+    expect(part.cut).toBe(true);
+    const newestFirst = [...events].sort((a, b) => b.ts - a.ts || b.id - a.id);
+    // A prefix of the whole answer: the rows before the one that crossed the budget fit under it.
+    const got = part.streams.flatMap((s) => s.values.map((v) => v[0])).sort();
+    const prefix = newestFirst.slice(0, part.entries);
+    expect(got).toEqual(prefix.map((e) => String(BigInt(e.ts) * 1_000_000n + BigInt(e.id % 1000))).sort());
+    const size = (e: Ev) => Buffer.byteLength(e.message) + Buffer.byteLength(JSON.stringify(e.attributes));
+    expect(prefix.slice(0, -1).reduce((n, e) => n + size(e), 0)).toBeLessThan(budget);
+    expect(part.entries).toBeLessThan(events.length);
+  });
+
   it.each(LOG_CASES)('%s returns exactly the matching rows', async (src, pred) => {
     const { streams, entries } = await run(src);
     const got = streams.flatMap((s) => s.values.map((v) => v[0])).sort();

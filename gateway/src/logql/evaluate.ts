@@ -31,9 +31,11 @@ interface LogRow extends LabelledRow {
 }
 
 /** Entries of a log query, grouped into streams by label set, each stream in the query's direction. */
-export async function runLogQuery(c: pg.PoolClient, q: LogQuery, sel: LogSelect & { intervalNs?: bigint }, stats: ExecStats): Promise<{ streams: Stream[]; entries: number }> {
-  const { text, values } = logSelectSql(q, sel);
-  const { rows } = await c.query<LogRow>(text, values);
+/** `cut`: the answer stopped at LOG_QUERY_MAX_BYTES before `limit` entries (the caller warns the client). */
+export async function runLogQuery(c: pg.PoolClient, q: LogQuery, sel: LogSelect & { intervalNs?: bigint }, stats: ExecStats, maxBytes?: number): Promise<{ streams: Stream[]; entries: number; cut: boolean }> {
+  const { text, values } = logSelectSql(q, sel, maxBytes);
+  const { rows } = await c.query<LogRow & { source_rows: string }>(text, values);
+  const cut = rows.length > 0 && rows.length < Number(rows[0]!.source_rows);
   const dropped = droppedLabels(q);
   const streams = new Map<string, Stream>();
   let entries = 0;
@@ -54,7 +56,7 @@ export async function runLogQuery(c: pg.PoolClient, q: LogQuery, sel: LogSelect 
     s.values.push([r.ns, r.message]);
     entries++;
   }
-  return { streams: [...streams.values()], entries };
+  return { streams: [...streams.values()], entries, cut };
 }
 
 /** Evaluation times of a metric query: startMs + i·stepMs for i < points. */

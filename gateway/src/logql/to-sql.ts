@@ -188,13 +188,30 @@ export interface LogSelect {
   direction: 'forward' | 'backward';
 }
 
-/** A log query between [start, end), `limit` entries in timestamp order. */
-export function logSelectSql(q: LogQuery, s: LogSelect): { text: string; values: unknown[] } {
+/**
+ * Most bytes of rows one log query returns, 16 MiB (issue 11 point 2): 5,000 entries (MAX_ENTRIES) of maximal
+ * events would be 1.25 GiB in the gateway; ordinary lines of up to ~3 KB still fill a 5,000-entry answer.
+ */
+export const LOG_QUERY_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A log query between [start, end), `limit` entries in timestamp order, cut after the row whose message and
+ * attributes (their stored sizes: octet_length and pg_column_size read no value) take the total past `maxBytes`.
+ * The window sum runs over the `limit` rows only (the LIMIT is inside). `source_rows` says how many there were.
+ */
+export function logSelectSql(q: LogQuery, s: LogSelect, maxBytes = LOG_QUERY_MAX_BYTES): { text: string; values: unknown[] } {
   const sql = new Sql();
   const where = [atOrAfterSql(sql, s.start), beforeSql(sql, s.end), ...whereSql(sql, q)];
   const order = s.direction === 'forward' ? 'ASC' : 'DESC';
   const limit = sql.param(s.limit);
-  return { text: `SELECT ${rowColumnsSql(q)} FROM ${fromSql(q)} WHERE ${where.join(' AND ')} ORDER BY "timestamp" ${order}, id ${order} LIMIT ${limit}`, values: sql.values };
+  const inner = `SELECT ${rowColumnsSql(q)}, "timestamp" AS ts_order, octet_length(message) + pg_column_size(attributes) AS row_bytes FROM ${fromSql(q)} WHERE ${where.join(' AND ')} ORDER BY "timestamp" ${order}, id ${order} LIMIT ${limit}`;
+  const budget = sql.param(maxBytes);
+  const text = `SELECT * FROM (
+  SELECT i.*, sum(i.row_bytes) OVER (ORDER BY i.ts_order ${order}, i.id ${order} ROWS UNBOUNDED PRECEDING) - i.row_bytes AS bytes_before,
+         count(*) OVER () AS source_rows
+  FROM (${inner}) i
+) b WHERE b.bytes_before < ${budget} ORDER BY b.ts_order ${order}, b.id ${order}`;
+  return { text, values: sql.values };
 }
 
 /** Can the query be counted from the rollups? Only selectors on service and level, nothing after them that filters. */

@@ -5,7 +5,7 @@ import { HttpError } from '../../../shared/src/errors.js';
 import { isLogQuery, type LogQuery, type Query } from '../logql/ast.js';
 import { evalMetric, MAX_ENTRIES, MAX_POINTS, runLogQuery, type ExecStats, type MetricResult } from '../logql/evaluate.js';
 import { rowLabels, labelsKey, type Labels } from '../logql/labels.js';
-import { atOrAfterSql, beforeSql, fromSql, labelSql, parsersOf, rollupEligible, Sql, whereSql } from '../logql/to-sql.js';
+import { atOrAfterSql, beforeSql, fromSql, labelSql, LOG_QUERY_MAX_BYTES, parsersOf, rollupEligible, Sql, whereSql } from '../logql/to-sql.js';
 import { HOUR_NS, lokiBadRequest, LokiError, parseDirection, parseDurationParam, parseLimit, parseQueryText, parseTimeNs, nowNs, timeRange } from './params.js';
 
 /**
@@ -100,8 +100,8 @@ export async function queryRange(db: pg.Pool, p: URLSearchParams): Promise<unkno
   const stats: ExecStats = { lines: 0, bytes: 0 };
   if (isLogQuery(query)) {
     const sel = logQuerySelect(p, start, end);
-    const { streams, entries } = await withLokiTx(db, (c) => runLogQuery(c, query, sel, stats));
-    return { status: 'success', data: { resultType: 'streams', result: streams, stats: statsBlock(stats, started, entries) } };
+    const { streams, entries, cut } = await withLokiTx(db, (c) => runLogQuery(c, query, sel, stats));
+    return { status: 'success', data: { resultType: 'streams', result: streams, stats: statsBlock(stats, started, entries) }, ...cutWarning(cut) };
   }
   const startMs = Number(start / 1_000_000n);
   const endMs = Number(end / 1_000_000n);
@@ -124,6 +124,12 @@ function matrix(r: MetricResult, first: number, stepMs: number) {
   }));
 }
 
+/** Loki's `warnings` (shown by Grafana) when an answer stopped at LOG_QUERY_MAX_BYTES before `limit` entries. */
+function cutWarning(cut: boolean): { warnings?: string[] } {
+  if (!cut) return {};
+  return { warnings: [`the answer stopped at ${LOG_QUERY_MAX_BYTES / 1024 / 1024} MiB of log lines before reaching the limit: narrow the time range or query the next lines from the last timestamp`] };
+}
+
 /** GET|POST /loki/api/v1/query (instant): a vector (or scalar) at `time`; a log query returns streams up to it. */
 export async function queryInstant(db: pg.Pool, p: URLSearchParams): Promise<unknown> {
   const query = parseQueryText(p.get('query'));
@@ -132,8 +138,8 @@ export async function queryInstant(db: pg.Pool, p: URLSearchParams): Promise<unk
   const stats: ExecStats = { lines: 0, bytes: 0 };
   if (isLogQuery(query)) {
     const sel = logQuerySelect(p, time - HOUR_NS, time + 1n);
-    const { streams, entries } = await withLokiTx(db, (c) => runLogQuery(c, query, sel, stats));
-    return { status: 'success', data: { resultType: 'streams', result: streams, stats: statsBlock(stats, started, entries) } };
+    const { streams, entries, cut } = await withLokiTx(db, (c) => runLogQuery(c, query, sel, stats));
+    return { status: 'success', data: { resultType: 'streams', result: streams, stats: statsBlock(stats, started, entries) }, ...cutWarning(cut) };
   }
   const ms = Number(time / 1_000_000n);
   const r = await withLokiTx(db, (c) => evalMetric(c, query, { startMs: ms, stepMs: 0, points: 1 }, stats));
