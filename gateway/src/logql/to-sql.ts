@@ -204,14 +204,23 @@ export function logSelectSql(q: LogQuery, s: LogSelect, maxBytes = LOG_QUERY_MAX
   const where = [atOrAfterSql(sql, s.start), beforeSql(sql, s.end), ...whereSql(sql, q)];
   const order = s.direction === 'forward' ? 'ASC' : 'DESC';
   const limit = sql.param(s.limit);
-  const inner = `SELECT ${rowColumnsSql(q)}, "timestamp" AS ts_order, octet_length(message) + pg_column_size(attributes) AS row_bytes FROM ${fromSql(q)} WHERE ${where.join(' AND ')} ORDER BY "timestamp" ${order}, id ${order} LIMIT ${limit}`;
-  const budget = sql.param(maxBytes);
-  const text = `SELECT * FROM (
-  SELECT i.*, sum(i.row_bytes) OVER (ORDER BY i.ts_order ${order}, i.id ${order} ROWS UNBOUNDED PRECEDING) - i.row_bytes AS bytes_before,
+  const inner = `SELECT ${rowColumnsSql(q)}, "timestamp" AS ts_order, ${ROW_BYTES_SQL} AS row_bytes FROM ${fromSql(q)} WHERE ${where.join(' AND ')} ORDER BY "timestamp" ${order}, id ${order} LIMIT ${limit}`;
+  return { text: byteCutSql(inner, `ts_order ${order}, id ${order}`, sql.param(maxBytes)), values: sql.values };
+}
+
+/** A row's stored message and attributes size, known without reading the values (TOAST headers only). */
+const ROW_BYTES_SQL = 'octet_length(message) + pg_column_size(attributes)';
+
+/**
+ * The rows of `inner` (limited, with a `row_bytes` column) in `orderBy` order, up to the one that takes their
+ * total past `budget`; each carries `source_rows`, the rows `inner` had (more than came back: cut by bytes).
+ */
+function byteCutSql(inner: string, orderBy: string, budget: string): string {
+  return `SELECT * FROM (
+  SELECT i.*, sum(i.row_bytes) OVER (ORDER BY ${orderBy} ROWS UNBOUNDED PRECEDING) - i.row_bytes AS bytes_before,
          count(*) OVER () AS source_rows
   FROM (${inner}) i
-) b WHERE b.bytes_before < ${budget} ORDER BY b.ts_order ${order}, b.id ${order}`;
-  return { text, values: sql.values };
+) b WHERE b.bytes_before < ${budget} ORDER BY ${orderBy}`;
 }
 
 /** Can the query be counted from the rollups? Only selectors on service and level, nothing after them that filters. */
@@ -297,11 +306,21 @@ export function edgeSql(q: LogQuery, plan: BinPlan): { text: string; values: unk
   return { text: `SELECT ${cols.join(', ')} FROM logs WHERE ${where.join(' AND ')} GROUP BY ${['1', ...groups.map((_, i) => String(i + 2))].join(', ')}`, values: sql.values };
 }
 
-/** Rows of a tail in commit order: ids in (after, upTo], and at or after `start` while replaying. */
-export function tailSelectSql(q: LogQuery, after: number, upTo: number, start: bigint | undefined, limit: number): { text: string; values: unknown[] } {
+/**
+ * Most bytes of rows one tail read returns, 4 MiB plus the row that crosses it (issue 11 point 2): a read of
+ * `limit` (1,000) maximal events would be 256 MiB per tail.
+ */
+export const TAIL_READ_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Rows of a tail in commit order: ids in (after, upTo], and at or after `start` while replaying; cut by bytes as
+ * logSelectSql is (`source_rows` > rows returned: read on from the last row).
+ */
+export function tailSelectSql(q: LogQuery, after: number, upTo: number, start: bigint | undefined, limit: number, maxBytes = TAIL_READ_MAX_BYTES): { text: string; values: unknown[] } {
   const sql = new Sql();
   const where = [`id > ${sql.param(after)}`, `id <= ${sql.param(upTo)}`, ...(start !== undefined ? [atOrAfterSql(sql, start)] : []), ...whereSql(sql, q)];
-  return { text: `SELECT ${rowColumnsSql(q)} FROM ${fromSql(q)} WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${sql.param(limit)}`, values: sql.values };
+  const inner = `SELECT ${rowColumnsSql(q)}, ${ROW_BYTES_SQL} AS row_bytes FROM ${fromSql(q)} WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${sql.param(limit)}`;
+  return { text: byteCutSql(inner, 'id', sql.param(maxBytes)), values: sql.values };
 }
 
 /** Labels and timestamps of the matching rows in [from, to]: what a tail skipped (Loki's dropped_entries). */

@@ -47,6 +47,8 @@ interface Row extends LabelledRow {
   id: string;
   ns: string;
   message?: string;
+  /** tailSelectSql's count of rows before the byte cut. */
+  source_rows?: string;
 }
 
 export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db: pg.Pool; cap: ConnectionCap; hub: LiveHub; log: Logger; metrics: GatewayMetrics }): void {
@@ -130,7 +132,9 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
           if (data.closed) return;
           for (const frame of framesOf(data, rows)) send(ws, frame);
           metrics.rowsSent.inc(rows.length);
-          data.cursor = rows.length === TAIL_PAGE_ROWS ? Number(rows[rows.length - 1]!.id) : upTo;
+          // A full page, or one cut by bytes: more may follow its last row.
+          const more = rows.length === TAIL_PAGE_ROWS || (rows.length > 0 && rows.length < Number(rows[0]!.source_rows));
+          data.cursor = more ? Number(rows[rows.length - 1]!.id) : upTo;
         }
       } while (data.again);
     } finally {
