@@ -38,10 +38,19 @@ export const readToken: string | null = (() => {
   }
 })();
 
+/** 503s the page waits out before it shows an error: busy gates, statement timeouts, a restarting database. */
+const RETRIES_ON_503 = 3;
+
 async function getJson<T>(path: string): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (readToken) headers.authorization = `Bearer ${readToken}`;
-  const res = await fetch(path, { headers });
+  let res = await fetch(path, { headers });
+  // A 503 is transient by the contract (it carries Retry-After): wait as told (at most 5 s) instead of showing it.
+  for (let i = 0; i < RETRIES_ON_503 && res.status === 503; i++) {
+    const wait = Math.min(5, Math.max(0.2, Number(res.headers.get('retry-after')) || 1));
+    await new Promise((r) => setTimeout(r, wait * 1000));
+    res = await fetch(path, { headers });
+  }
   const body = await res.json().catch(() => ({ message: res.statusText }));
   if (!res.ok) throw new ApiError((body as { message?: string }).message ?? `HTTP ${res.status}`);
   return body as T;

@@ -323,9 +323,10 @@ async function restart(): Promise<void> {
       since = gapAfterContext ? undefined : Math.max(id, newer.items[newer.items.length - 1]?.id ?? 0);
       showNotice(gapAfterContext ? `Showing row #${id} in context; newer rows continue after a gap — Jump to latest to follow the tail.` : `Showing row #${id} in context; new rows wait below (Resume to follow).`);
     } else if (range) {
+      // Paused on the range from the moment it is chosen, whether or not its rows arrive.
+      setPaused('range');
       const page = await fetchOlderLogs(f, { since: new Date(range.from).toISOString(), until: new Date(range.to - 1).toISOString() }, 1000);
       if (gen !== generation) return;
-      setPaused('range');
       rows.prepend(page.items);
       rememberOlder(page);
       showNotice(`Showing ${page.items.length === 1000 ? 'the newest 1000 ' : ''}rows from ${new Date(range.from).toISOString().slice(11, 19)} to ${new Date(range.to).toISOString().slice(11, 19)} UTC — Jump to latest to follow the tail.`);
