@@ -7,7 +7,7 @@ import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';
 import type { LogQuery, MetricExpr } from '../src/logql/ast.js';
 import { evalMetric, lastRangeSource, runLogQuery, type ExecStats } from '../src/logql/evaluate.js';
 import { parseLogQL } from '../src/logql/parse.js';
-import { LOG_QUERY_MAX_BYTES, logSelectSql, tailSelectSql } from '../src/logql/to-sql.js';
+import { lastEntrySql, LOG_QUERY_MAX_BYTES, logSelectSql, ROW_NS_SQL, tailSelectSql } from '../src/logql/to-sql.js';
 import { withLokiTx } from '../src/loki/query-api.js';
 
 let t: TestEnv;
@@ -136,6 +136,37 @@ describe('log queries against PostgreSQL', () => {
     }
     expect(seen).toEqual(ids);
     expect(reads).toBeGreaterThan(2);
+  });
+
+  it('a tail resumed at the last entry\'s ns + 1 goes on after it, where rows of one µs wrap their id % 1000', async () => {
+    // 999 rows of one millisecond: their sub-µs digits (id % 1000) wrap (unless the first is x000; then again), so
+    // rows sent before the last one have larger ns than it (the CI run that sent 26 of 50 rows twice).
+    const ts = BASE - 5 * MIN;
+    const q = parseLogQL('{service="wrap"}') as LogQuery;
+    const nsOf = async (id: number) => BigInt((await t.pool.query(`SELECT ${ROW_NS_SQL} AS ns FROM logs WHERE id = $1`, [id])).rows[0].ns);
+    const lastOf = async (start: bigint) => (await t.pool.query(lastEntrySql(start).text, lastEntrySql(start).values)).rows[0].id;
+    try {
+      let ids: number[] = [];
+      let wrap = -1;
+      while (wrap < 0) {
+        await t.pool.query(`DELETE FROM logs WHERE service = 'wrap'`);
+        ids = await seed(t.pool, t.channel, Array.from({ length: 999 }, (_, i) => ({ message: `same ms ${i}`, service: 'wrap', ts })));
+        wrap = ids.findIndex((id, i) => i > 0 && id % 1000 < ids[i - 1]! % 1000);
+      }
+      const head = ids[ids.length - 1]!;
+      for (const k of [0, wrap - 1, wrap, 998]) {
+        const start = (await nsOf(ids[k]!)) + 1n;
+        const last = await lastOf(start);
+        expect(Number(last), `row ${k}`).toBe(ids[k]);
+        const { text, values } = tailSelectSql(q, 0, head, { ns: start, lastId: last }, 5000);
+        const got = (await t.pool.query<{ id: string }>(text, values)).rows.map((r) => Number(r.id));
+        expect(got, `resumed after row ${k}`).toEqual(ids.slice(k + 1));
+      }
+      // A start that names no entry is a plain ns bound (Loki's meaning).
+      expect(await lastOf((await nsOf(ids[0]!)) - 7_000n)).toBeNull();
+    } finally {
+      await t.pool.query(`DELETE FROM logs WHERE service = 'wrap'`);
+    }
   });
 
   it('stops at a byte budget before the limit, in order, and says it did (issue 11 point 2)', async () => {

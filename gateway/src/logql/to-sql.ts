@@ -159,6 +159,28 @@ export function atOrAfterSql(sql: Sql, ns: bigint): string {
   return rem === 0 ? `"timestamp" >= ${ts}` : `"timestamp" >= ${ts} AND ("timestamp" > ${ts} OR id % 1000 >= ${rem})`;
 }
 
+/**
+ * A tail resumed from `start` = the last entry's ns + 1 (what Loki clients send) continues after that entry. The
+ * sub-µs digits are id % 1000, which wraps: in a batch of rows sharing one µs, the rows before the wrap have larger
+ * ns than the last one sent, and a plain ns comparison sent them twice (26 of 50 in a CI run). So the last entry is
+ * looked up by its ns (its µs and id % 1000) and the tail continues after it in (timestamp, id) order. Over 1,000
+ * rows in one µs share ns values, and Loki's `start` cannot tell them apart: the earliest is taken, so a resume may
+ * repeat rows then but never skips one.
+ */
+export function lastEntrySql(start: bigint): { text: string; values: unknown[] } {
+  const last = start - 1n;
+  const sql = new Sql();
+  const ts = tsAt(sql.param(String(last / 1000n)));
+  return { text: `SELECT min(id)::text AS id FROM logs WHERE "timestamp" = ${ts} AND id % 1000 = ${sql.param(Number(last % 1000n))}`, values: sql.values };
+}
+
+/** Rows after the entry `lastId` whose ns is start - 1, in (timestamp, id) order. */
+function afterEntrySql(sql: Sql, start: bigint, lastId: string): string {
+  const ts = tsAt(sql.param(String((start - 1n) / 1000n)));
+  // The plain bound lets the planner use the timestamp index; the row comparison is the exact one.
+  return `"timestamp" >= ${ts} AND ("timestamp", id) > (${ts}, ${sql.param(lastId)}::bigint)`;
+}
+
 /** Conditions for a row's ns timestamp strictly before `ns`. */
 export function beforeSql(sql: Sql, ns: bigint): string {
   const us = ns / 1000n;
@@ -316,9 +338,16 @@ export const TAIL_READ_MAX_BYTES = 4 * 1024 * 1024;
  * Rows of a tail in commit order: ids in (after, upTo], and at or after `start` while replaying; cut by bytes as
  * logSelectSql is (`source_rows` > rows returned: read on from the last row).
  */
-export function tailSelectSql(q: LogQuery, after: number, upTo: number, start: bigint | undefined, limit: number, maxBytes = TAIL_READ_MAX_BYTES): { text: string; values: unknown[] } {
+/** Where a replay starts: at ns `start`, or right after the entry `lastId` whose ns is start - 1 (lastEntrySql). */
+export interface TailStart {
+  ns: bigint;
+  lastId?: string;
+}
+
+export function tailSelectSql(q: LogQuery, after: number, upTo: number, start: TailStart | undefined, limit: number, maxBytes = TAIL_READ_MAX_BYTES): { text: string; values: unknown[] } {
   const sql = new Sql();
-  const where = [`id > ${sql.param(after)}`, `id <= ${sql.param(upTo)}`, ...(start !== undefined ? [atOrAfterSql(sql, start)] : []), ...whereSql(sql, q)];
+  const from = start === undefined ? [] : [start.lastId !== undefined ? afterEntrySql(sql, start.ns, start.lastId) : atOrAfterSql(sql, start.ns)];
+  const where = [`id > ${sql.param(after)}`, `id <= ${sql.param(upTo)}`, ...from, ...whereSql(sql, q)];
   const inner = `SELECT ${rowColumnsSql(q)}, ${ROW_BYTES_SQL} AS row_bytes FROM ${fromSql(q)} WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${sql.param(limit)}`;
   return { text: byteCutSql(inner, 'id', sql.param(maxBytes)), values: sql.values };
 }

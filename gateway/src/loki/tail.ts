@@ -15,7 +15,7 @@ import type { LiveHub } from '../live-hub.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { isLogQuery, type LogQuery } from '../logql/ast.js';
 import { labelsKey, rowLabels, type LabelledRow } from '../logql/labels.js';
-import { droppedLabels, droppedSql, tailSelectSql } from '../logql/to-sql.js';
+import { droppedLabels, droppedSql, lastEntrySql, tailSelectSql, type TailStart } from '../logql/to-sql.js';
 import { lokiBadRequest, nowNs, parseLimit, parseQueryText, parseTimeNs, HOUR_NS } from './params.js';
 import { mapPgError, LOKI_QUERY_TIMEOUT_MS } from './query-api.js';
 
@@ -28,7 +28,9 @@ const MAX_DELAY_S = 5;
 
 interface TailData {
   query: LogQuery;
-  start: bigint;
+  start: TailStart;
+  /** The replay's start has been resolved (lastEntrySql). */
+  resolved: boolean;
   limit: number;
   delayMs: number;
   /** Every matching row with id ≤ cursor has been sent (or reported dropped). */
@@ -116,6 +118,11 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
     try {
       do {
         data.again = false;
+        if (!data.resolved) {
+          const [last] = await query<{ id: string | null }>(lastEntrySql(data.start.ns));
+          if (last?.id) data.start.lastId = last.id;
+          data.resolved = true;
+        }
         if (data.delayMs > 0 && data.cursor >= data.replayUpTo) await new Promise((r) => setTimeout(r, data.delayMs));
         for (;;) {
           if (data.closed) return;
@@ -168,7 +175,8 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
         if (delay !== '' && (!/^\d+$/.test(delay) || Number(delay) > MAX_DELAY_S)) throw lokiBadRequest(`delay_for must be a whole number of seconds from 0 to ${MAX_DELAY_S}`);
         data = {
           query: q,
-          start: parseTimeNs('start', p.get('start'), nowNs() - HOUR_NS),
+          start: { ns: parseTimeNs('start', p.get('start'), nowNs() - HOUR_NS) },
+          resolved: false,
           limit: parseLimit(p.get('limit'), 100, 5000),
           delayMs: Number(delay || 0) * 1000,
           cursor: 0,
