@@ -14,6 +14,7 @@ COPY producer/package.json producer/
 COPY processor/package.json processor/
 COPY gateway/package.json gateway/
 COPY web/package.json web/
+COPY cli/package.json cli/
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY shared shared
@@ -21,6 +22,7 @@ COPY producer producer
 COPY processor processor
 COPY gateway gateway
 COPY web web
+COPY cli cli
 RUN npx tsc --noEmit -p tsconfig.json
 
 # --- runtime: production dependencies only, non-root ------------------------------------------------------------
@@ -33,6 +35,7 @@ COPY --from=build /app/producer/package.json producer/
 COPY --from=build /app/processor/package.json processor/
 COPY --from=build /app/gateway/package.json gateway/
 COPY --from=build /app/web/package.json web/
+COPY --from=build /app/cli/package.json cli/
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/tsconfig.json ./
 COPY --from=build /app/shared shared
@@ -40,6 +43,7 @@ COPY --from=build /app/producer producer
 COPY --from=build /app/processor processor
 COPY --from=build /app/gateway gateway
 COPY --from=build /app/web web
+COPY --from=build /app/cli cli
 # The image's unprivileged `node` user (uid 1000) runs the services; the code stays root-owned, read-only to them
 # (tsx caches its transpiled files under /tmp, which is writable).
 USER node

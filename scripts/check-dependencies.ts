@@ -1,6 +1,6 @@
 // Before starting the stack: are Redis and PostgreSQL reachable? If not, one clear line that says how to start them.
 import net from 'node:net';
-import type { BaseConfig } from '../shared/src/config.js';
+import type { BaseConfig } from '@logstream/shared/config.js';
 
 function reachable(host: string, port: number, timeoutMs = 1_500): Promise<boolean> {
   return new Promise((resolve) => {

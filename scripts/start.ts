@@ -2,9 +2,9 @@
 // processors and one gateway in the foreground. Ctrl-C / SIGTERM stops everything cleanly.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { z } from 'zod';
-import { baseShape, listenHost, loadConfig, REPO_ROOT } from '../shared/src/config.js';
-import { createLogger } from '../shared/src/logger.js';
-import { prepareDatabase } from '../shared/src/prepare-database.js';
+import { baseShape, listenHost, loadConfig, REPO_ROOT } from '@logstream/shared/config.js';
+import { createLogger } from '@logstream/shared/logger.js';
+import { prepareDatabase } from '@logstream/shared/prepare-database.js';
 import { checkDependencies } from './check-dependencies.js';
 
 const cfg = loadConfig(

@@ -2,7 +2,7 @@
 // open ones carry on; /health keeps answering; a cap the fd limit cannot hold stops the service at start-up.
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decideCap, fdLimits, FD_RESERVE } from '../shared/src/connection-cap.js';
+import { decideCap, fdLimits, FD_RESERVE } from '@logstream/shared/connection-cap.js';
 import { connectLive, type LiveClient } from './helpers/live-client.js';
 import { seed } from './helpers/seed.js';
 import { startService, stopAll, waitUntilReady } from './helpers/services.js';

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { baseShape, DEFAULT_HOST, gatewayShape, ingestShape, parseConfig, processorShape, REPO_ROOT, storageShape } from '../shared/src/config.js';
+import { baseShape, DEFAULT_HOST, gatewayShape, ingestShape, parseConfig, processorShape, REPO_ROOT, storageShape } from '@logstream/shared/config.js';
 
 const read = (path: string) => readFileSync(`${REPO_ROOT}${path}`, 'utf8');
 const parseYaml = (path: string) => YAML.parse(read(path), { merge: true });

@@ -4,7 +4,7 @@
 // and nothing of a rejected batch reaches the stream.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES } from '../shared/src/event.js';
+import { MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES } from '@logstream/shared/event.js';
 import { connectLive } from './helpers/live-client.js';
 import { rawRequest, streamChunkedBody } from './helpers/raw-http.js';
 import { startService, stopAll, waitUntilReady, type Service } from './helpers/services.js';

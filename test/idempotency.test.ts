@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idempotentEventIds } from '../producer/src/event-ids.js';
 import { IDEMPOTENCY_WINDOW_S } from '../producer/src/publish-events.js';
-import { idempotencyMarker } from '../shared/src/keys.js';
+import { idempotencyMarker } from '@logstream/shared/keys.js';
 import { startService, stopAll, waitUntilReady, type Service } from './helpers/services.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers/test-env.js';
 

@@ -3,7 +3,7 @@
 // statements of bounded size, every event once.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_EVENT_BYTES, MAX_MESSAGE_BYTES } from '../shared/src/event.js';
+import { MAX_EVENT_BYTES, MAX_MESSAGE_BYTES } from '@logstream/shared/event.js';
 import { BATCH_MAX_BYTES, nextReadCount, splitByBytes } from '../processor/src/batch-bytes.js';
 import { startService, stopAll, waitUntilReady, type Service } from './helpers/services.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers/test-env.js';

@@ -5,7 +5,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../shared/src/config.js';
+import { REPO_ROOT } from '@logstream/shared/config.js';
 import { connectLive, type LiveClient } from './helpers/live-client.js';
 import { startService, stopAll, waitUntilReady, type Service } from './helpers/services.js';
 import { createTestEnv, PG_HOST, PG_PORT, REDIS_HOST, REDIS_PORT, waitFor, type TestEnv } from './helpers/test-env.js';

@@ -3,7 +3,7 @@
 // lost, ids keep growing, and an event stored before the migration is still stored once when it comes again after.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../shared/src/migrate.js';
+import { migrate } from '@logstream/shared/migrate.js';
 import { storeRows } from '../processor/src/store-batch.js';
 import { createTestEnv, type TestEnv } from './helpers/test-env.js';
 

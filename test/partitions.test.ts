@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeRows } from '../processor/src/store-batch.js';
-import { maintainStorage, partitionStatus } from '../shared/src/storage.js';
+import { maintainStorage, partitionStatus } from '@logstream/shared/storage.js';
 import { connectLive } from './helpers/live-client.js';
 import { startService, stopAll, type Service } from './helpers/services.js';
 import { createTestEnv, sleep, type TestEnv } from './helpers/test-env.js';

@@ -2,7 +2,7 @@
 // they are and text as messages, with --service and --level for what a line does not say; invalid events are
 // reported by line number and left out; a producer that is not up yet gets the lines once it is.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,7 @@ interface Shipper {
 }
 
 function ship(url: string, ...args: string[]): Shipper {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/ship.ts', '--url', url, ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'cli/src/ship.ts', '--url', url, ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
   return { proc, stderr: () => err, exited: new Promise((r) => proc.once('exit', (code) => r(code))) };
@@ -100,7 +100,7 @@ describe('npm run ship', () => {
     const run = (cwd: string, env: Record<string, string>, line: string) => {
       const base = { ...process.env };
       for (const name of ['PRODUCER_URL', 'PRODUCER_PORT', 'HOST']) delete base[name];
-      const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/ship.ts'], { cwd, env: { ...base, ...env }, stdio: ['pipe', 'ignore', 'ignore'] });
+      const proc = spawn(process.execPath, ['--import', 'tsx', 'cli/src/ship.ts'], { cwd, env: { ...base, ...env }, stdio: ['pipe', 'ignore', 'ignore'] });
       proc.stdin!.end(`${line}\n`);
       return new Promise<number | null>((r) => proc.once('exit', r));
     };
@@ -109,9 +109,12 @@ describe('npm run ship', () => {
     // .env is the developer's).
     const copy = mkdtempSync(join(tmpdir(), 'ship-env-'));
     try {
-      for (const f of ['scripts/ship.ts', 'shared/src/config.ts', 'shared/src/levels.ts']) cpSync(`${ROOT}${f}`, join(copy, f));
+      for (const f of ['cli/src/ship.ts', 'shared/package.json', 'shared/src/config.ts', 'shared/src/levels.ts']) cpSync(`${ROOT}${f}`, join(copy, f));
       writeFileSync(join(copy, 'package.json'), '{"type":"module"}');
-      symlinkSync(`${ROOT}node_modules`, join(copy, 'node_modules'));
+      // The copy's own @logstream/shared (REPO_ROOT is where config.ts lies); every other package is the real one.
+      mkdirSync(join(copy, 'node_modules/@logstream'), { recursive: true });
+      for (const name of readdirSync(`${ROOT}node_modules`)) if (name !== '@logstream') symlinkSync(`${ROOT}node_modules/${name}`, join(copy, 'node_modules', name));
+      symlinkSync(join(copy, 'shared'), join(copy, 'node_modules/@logstream/shared'));
       writeFileSync(join(copy, '.env'), `PRODUCER_PORT=${producer.port}\n`);
       expect(await run(copy, {}, 'via .env')).toBe(0);
     } finally {

@@ -3,7 +3,7 @@
 // unique by event id, not by stream id: nothing lost, nothing doubled, and a redelivery still stored once.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { replyToMap } from '../shared/src/redis.js';
+import { replyToMap } from '@logstream/shared/redis.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateRedis, type PrivateRedis } from './helpers/private-redis.js';
 import { startService, stopAll, waitUntilReady, type Service } from './helpers/services.js';

@@ -72,7 +72,7 @@ export async function ingestRun(ctx: Ctx, stack: Stack, total: number): Promise<
   const svcBefore = cpuOf([...servicePids().keys()]);
   const redisBefore = ctx.redisPid ? cpuOf([ctx.redisPid]) : new Map<number, number>();
 
-  const load = startLoad<IngestLoadResult>('load-ingest.ts', { url: stack.producer!.url, total, batch: 1000, concurrency: 4 }, (t) => ctx.log(`  ${t}`));
+  const load = startLoad<IngestLoadResult>('load/ingest.ts', { url: stack.producer!.url, total, batch: 1000, concurrency: 4 }, (t) => ctx.log(`  ${t}`));
   const { t0 } = (await load.next('started')) as unknown as { t0: number };
   let stored = 0;
   let storedAt = 0;

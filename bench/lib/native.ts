@@ -1,4 +1,4 @@
-// Native load generators (bench/native/*.c), built on first use with the machine's C compiler into .tmp/bench/.
+// Native load generators (bench/load/native/*.c), built on first use with the machine's C compiler into .tmp/bench/.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Path of the built binary, rebuilt when its source is newer; throws saying what is missing when there is no cc. */
 export function buildNative(name: string): string {
-  const source = `${ROOT}bench/native/${name}.c`;
+  const source = `${ROOT}bench/load/native/${name}.c`;
   const binary = `${ROOT}.tmp/bench/${name}`;
   if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
   mkdirSync(`${ROOT}.tmp/bench`, { recursive: true });

@@ -1,5 +1,5 @@
 // fanout: 10,000 /live subscribers on one gateway, 100 events/s as single GET /send, against a bare uWS pub/sub
-// server (bench/bare-uws.ts) that publishes the same frames (the gateway's row shape and frame builder, as many
+// server (bench/baselines/bare-uws.ts) that publishes the same frames (the gateway's row shape and frame builder, as many
 // rows per frame as the gateway's run just sent) at the same rate to the same 10,000 native clients (issue 17).
 // Each repetition runs the gateway, then the bare server with the frame spacing the gateway showed. Ratios: send→receive p99, bytes written to the
 // subscribers, CPU of the server process; the goal is ≤ 1.5× the bare server's p99. Checks: every client got
@@ -7,7 +7,7 @@
 // The gateway's latency is send→receive through the producer, Redis, a processor and PostgreSQL; the bare
 // server's is GET /send straight to the publishing process.
 import type { Scenario } from '../lib/context.js';
-import type { FanoutResult } from '../load-fanout.js';
+import type { FanoutResult } from '../load/fanout.js';
 import { startLoad } from '../lib/load.js';
 import { buildNative } from '../lib/native.js';
 import { procSample } from '../lib/proc.js';
@@ -32,7 +32,7 @@ interface Run {
 
 export const fanout: Scenario = async (ctx) => {
   // Knobs for exploring (not needed for the standard run): BENCH_FANOUT_SUBSCRIBERS, _SECONDS, _BATCH (events per POST),
-  // _CLIENT (native: the C clients of bench/native/ws-subscribers.c, the default; ws: Node `ws` clients, which take
+  // _CLIENT (native: the C clients of bench/load/native/ws-subscribers.c, the default; ws: Node `ws` clients, which take
   // most of a core to read 50,000 frames/s on the cores the gateway needs), _PROCESSES (subscriber processes).
   const client = process.env.BENCH_FANOUT_CLIENT ?? 'native';
   if (client !== 'native' && client !== 'ws') throw new Error(`BENCH_FANOUT_CLIENT must be native or ws, got ${client}`);
@@ -42,7 +42,7 @@ export const fanout: Scenario = async (ctx) => {
   const seconds = Number(process.env.BENCH_FANOUT_SECONDS ?? (ctx.quick ? 3 : 10));
   const batch = Number(process.env.BENCH_FANOUT_BATCH ?? 1);
   const stack = await startStack('fanout', { producer: true, gateway: true, processors: 2, profileDir: ctx.profileDir });
-  const bare = startLoad<unknown>('bare-uws.ts', { spacing: 'gateway' }, (t) => ctx.log(`  bare uWS: ${t}`));
+  const bare = startLoad<unknown>('baselines/bare-uws.ts', { spacing: 'gateway' }, (t) => ctx.log(`  bare uWS: ${t}`));
   try {
     const gw = stack.gateway!;
     const { port } = (await bare.next('listening')) as unknown as { port: number };
@@ -54,7 +54,7 @@ export const fanout: Scenario = async (ctx) => {
       await settle(500);
       const before = procSample(serverPid)!;
       const load = startLoad<FanoutResult>(
-        'load-fanout.ts',
+        'load/fanout.ts',
         { gatewayUrl: serverUrl, producerUrl, subscribers, processes, rate: RATE, seconds, sampleEvery: 20, batch, binary },
         (t) => ctx.log(`  ${label}: ${t}`),
       );

@@ -1,8 +1,8 @@
 // ingest: sustained POST /send batches of 1,000 ~200-byte events until stored, 2 processors, against the
-// ceilings measured in the same repetition (bench/ceiling.ts): PostgreSQL inserting the same rows server-side,
+// ceilings measured in the same repetition (bench/baselines/ceiling.ts): PostgreSQL inserting the same rows server-side,
 // and pipelined XADD of the same entries. Target (issue 7): stored events/s ≥ 0.4× the PostgreSQL ceiling.
 // CPU seconds per 1,000 events, per process, is the figure that moves least between machines (issue 17).
-import { pgCeiling, xaddCeiling, type PgCeiling } from '../ceiling.js';
+import { pgCeiling, xaddCeiling, type PgCeiling } from '../baselines/ceiling.js';
 import type { Scenario } from '../lib/context.js';
 import { ingestRun, warmUp, type IngestFigures } from '../lib/ingest-run.js';
 import { ratioRow, round, type Row } from '../lib/results.js';

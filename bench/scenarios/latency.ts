@@ -1,7 +1,7 @@
 // latency: 1,000 events/s as single events (GET /send), one /live subscriber; send→receive in one process. Each
 // repetition also measures the bare hops the pipeline cannot avoid, with the same clients (issue 17): one
-// XADD→XREADGROUP round and one INSERT…NOTIFY→LISTEN round, one round at a time (bench/load-hops.ts), and one
-// uWS send→receive (the same load generator, same rate, against bench/bare-uws.ts); logstream's p50 and p99 are
+// XADD→XREADGROUP round and one INSERT…NOTIFY→LISTEN round, one round at a time (bench/load/hops.ts), and one
+// uWS send→receive (the same load generator, same rate, against bench/baselines/bare-uws.ts); logstream's p50 and p99 are
 // reported as multiples of the hops' sum. Also: a 1,000-event batch visible in /logs (issue 2).
 import type { Scenario } from '../lib/context.js';
 import { startLoad } from '../lib/load.js';
@@ -31,7 +31,7 @@ export const latency: Scenario = async (ctx) => {
   const hopSeconds = ctx.quick ? 1.5 : 3;
   const warmupSeconds = 1;
   const stack = await startStack('latency', { producer: true, gateway: true, processors: 2, profileDir: ctx.profileDir });
-  const bare = startLoad<unknown>('bare-uws.ts', { spacing: 'none' }, (t) => ctx.log(`  bare uWS: ${t}`));
+  const bare = startLoad<unknown>('baselines/bare-uws.ts', { spacing: 'none' }, (t) => ctx.log(`  bare uWS: ${t}`));
   try {
     const { port } = (await bare.next('listening')) as unknown as { port: number };
     const bareUrl = `http://127.0.0.1:${port}`;
@@ -39,7 +39,7 @@ export const latency: Scenario = async (ctx) => {
     const pr = stack.producer!.url;
 
     const measurePipeline = async () => {
-      const load = startLoad<LatencyResult>('load-latency.ts', { producerUrl: pr, gatewayUrl: gw, rate: RATE, seconds, warmupSeconds, visibleBatches: ctx.quick ? 2 : 4 }, (t) => ctx.log(`  ${t}`));
+      const load = startLoad<LatencyResult>('load/latency.ts', { producerUrl: pr, gatewayUrl: gw, rate: RATE, seconds, warmupSeconds, visibleBatches: ctx.quick ? 2 : 4 }, (t) => ctx.log(`  ${t}`));
       // Server-side view of the same events, from the services' own histograms: producer request time of GET /send,
       // and producer receipt → gateway push. Where these are small and send→receive is not, the load generator (or
       // the machine's CPU queue) is the delay.
@@ -60,7 +60,7 @@ export const latency: Scenario = async (ctx) => {
     const measureHops = async () => {
       const t = stack.t;
       const hops = await startLoad<HopsResult>(
-        'load-hops.ts',
+        'load/hops.ts',
         {
           redis: { host: REDIS_HOST, port: REDIS_PORT, stream: `${t.stream}:hops` },
           pg: { host: PG_HOST, port: PG_PORT, user: PG_USER, database: t.database, channel: t.channel },
@@ -69,7 +69,7 @@ export const latency: Scenario = async (ctx) => {
         },
         (x) => ctx.log(`  ${x}`),
       ).result;
-      const uwsLoad = startLoad<LatencyResult>('load-latency.ts', { producerUrl: bareUrl, gatewayUrl: bareUrl, rate: RATE, seconds: hopSeconds, warmupSeconds, visibleBatches: 0 }, () => {});
+      const uwsLoad = startLoad<LatencyResult>('load/latency.ts', { producerUrl: bareUrl, gatewayUrl: bareUrl, rate: RATE, seconds: hopSeconds, warmupSeconds, visibleBatches: 0 }, () => {});
       await uwsLoad.next('streamed');
       uwsLoad.send({ type: 'continue' });
       const uws = await uwsLoad.result;

@@ -2,7 +2,7 @@
 // ratios to that ceiling and to 1 processor (repetition i of N processors against repetition i of 1), and where
 // the CPU goes (seconds per 1,000 events stored, per process group, from /proc/<pid>/stat). On 2 cores the table
 // is flat by nature; it is reported as it is.
-import { pgCeiling } from '../ceiling.js';
+import { pgCeiling } from '../baselines/ceiling.js';
 import type { Scenario } from '../lib/context.js';
 import { ingestRun, warmUp, type IngestFigures } from '../lib/ingest-run.js';
 import { fmt, ratioRow, type RatioRow, type Row } from '../lib/results.js';

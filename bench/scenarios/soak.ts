@@ -36,7 +36,7 @@ export const soak: Scenario = async (ctx) => {
   const stack = await startStack('soak', { producer: true, gateway: true, processors: 2, profileDir: ctx.profileDir });
   try {
     const load = startLoad<{ accepted: number; errors: number; lastError: string; received: number; dropped: number; seconds: number; cpuSec: number }>(
-      'load-soak.ts',
+      'load/soak.ts',
       { producerUrl: stack.producer!.url, gatewayUrl: stack.gateway!.url, rate, seconds, batch: 100 },
       (t) => ctx.log(`  ${t}`),
     );

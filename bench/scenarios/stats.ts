@@ -10,7 +10,7 @@ import { psqlTimes } from '../lib/psql.js';
 import { fmtSpread, ratioRow, round, type RatioRow, type Row } from '../lib/results.js';
 import { profileEnv, startStack } from '../lib/stack.js';
 import { median, MIN_REPETITIONS, repeat, spread, type Target } from '../lib/stats.js';
-import { SEARCH_INDEX } from '../../shared/src/search-index.js';
+import { SEARCH_INDEX } from '@logstream/shared/search-index.js';
 
 type QueryResult = {
   path: string;
@@ -55,7 +55,7 @@ const slug = (name: string) => name.replace(/\(.*?\)/g, '').trim().replace(/[^a-
 const searchIndexRun = () => (process.env.BENCH_STATS_SEARCH_INDEX ?? '1') === '1';
 
 /**
- * Each repetition: every query through the gateway (load-http.ts, one request at a time), then every statement by
+ * Each repetition: every query through the gateway (load/http.ts, one request at a time), then every statement by
  * psql, or the other way round in the next repetition.
  */
 async function measureQueries(ctx: Ctx, database: string, gatewayUrl: string, queries: StatsQuery[]): Promise<Measured[]> {
@@ -68,7 +68,7 @@ async function measureQueries(ctx: Ctx, database: string, gatewayUrl: string, qu
       return times;
     };
     const s1 = baselineFirst ? await viaSql() : undefined;
-    const http = await startLoad<Record<string, QueryResult>>('load-http.ts', { gatewayUrl, queries }, (t) => ctx.log(`  ${t}`)).result;
+    const http = await startLoad<Record<string, QueryResult>>('load/http.ts', { gatewayUrl, queries }, (t) => ctx.log(`  ${t}`)).result;
     const sql = s1 ?? (await viaSql());
     queries.forEach((q, k) => out[k]!.reps.push({ http: http[q.name]!, sqlMs: sql[k]! }));
     ctx.log(`  run ${i + 1}: ${queries.length} queries through the gateway and by psql`);

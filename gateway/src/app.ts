@@ -1,10 +1,10 @@
 // The gateway's HTTP surface (CONTRACT §5, §7, §8): GET /logs, /logs/<id>, /stats, the web page, health and metrics.
-import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
-import { notFound, unauthorized } from '../../shared/src/errors.js';
-import { route, timedRoute, type Handler } from '../../shared/src/http-routes.js';
-import type { Logger } from '../../shared/src/logger.js';
-import { PROBE_TIMEOUT_MS, withTimeout } from '../../shared/src/timeout.js';
-import { answerPreflight, parseQuery, sendJson, sendRaw, type HttpRequest, type TemplatedApp } from '../../shared/src/uws.js';
+import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
+import { notFound, unauthorized } from '@logstream/shared/errors.js';
+import { route, timedRoute, type Handler } from '@logstream/shared/http-routes.js';
+import type { Logger } from '@logstream/shared/logger.js';
+import { PROBE_TIMEOUT_MS, withTimeout } from '@logstream/shared/timeout.js';
+import { answerPreflight, parseQuery, sendJson, sendRaw, type HttpRequest, type TemplatedApp } from '@logstream/shared/uws.js';
 import type { GatewayConfig } from './config.js';
 import type { LiveHub } from './live-hub.js';
 import { registerLiveSocket } from './live-socket.js';
@@ -14,7 +14,7 @@ import type { NotificationSource } from './notifications.js';
 import { queryFields } from './fields-query.js';
 import { registerLokiRoutes } from './loki/routes.js';
 import { registerLokiTail } from './loki/tail.js';
-import type { ConnectionCap } from '../../shared/src/connection-cap.js';
+import type { ConnectionCap } from '@logstream/shared/connection-cap.js';
 import type { ReadGate } from './read-gate.js';
 import type { ReadPools } from './read-pools.js';
 import { loadStaticFiles } from './static-files.js';

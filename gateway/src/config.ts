@@ -1,4 +1,4 @@
-import { baseShape, gatewayShape, loadConfig, parseConfig } from '../../shared/src/config.js';
+import { baseShape, gatewayShape, loadConfig, parseConfig } from '@logstream/shared/config.js';
 
 export const gatewayConfigShape = { ...baseShape, ...gatewayShape };
 export type GatewayConfig = ReturnType<typeof parseGatewayConfig>;

@@ -3,7 +3,7 @@
 // sidebar reads a sample: the answer costs the same on a 5 M-row table as on a small one, and says how many rows
 // it covers (`rows` < `sample` means every matching row of the window was counted).
 import type pg from 'pg';
-import { badRequest, HttpError } from '../../shared/src/errors.js';
+import { badRequest, HttpError } from '@logstream/shared/errors.js';
 import { filterWhere, parseLogsQuery } from './logs-query.js';
 import { DEFAULT_WINDOW, formatDuration, MAX_WINDOW_MS, MIN_WINDOW_MS, parseDuration } from './stats-query.js';
 

@@ -1,6 +1,6 @@
 // Rows → `logs` frames no larger than a byte budget (at least one row each), so that a burst of big rows never
 // becomes one frame bigger than a client's send-buffer cap.
-import { logsFrame } from '../../shared/src/protocol.js';
+import { logsFrame } from '@logstream/shared/protocol.js';
 
 export interface Frame {
   text: string;

@@ -1,11 +1,11 @@
 // Gateway start-up and shutdown only.
-import { listenHost, listenPort } from '../../shared/src/config.js';
-import { startupCap } from '../../shared/src/connection-cap.js';
-import { connectionConfig } from '../../shared/src/db.js';
-import { listen, onShutdown } from '../../shared/src/lifecycle.js';
-import { createLogger } from '../../shared/src/logger.js';
-import { prepareDatabase } from '../../shared/src/prepare-database.js';
-import { headLikeGet, loadUws, requireNativeUws } from '../../shared/src/uws.js';
+import { listenHost, listenPort } from '@logstream/shared/config.js';
+import { startupCap } from '@logstream/shared/connection-cap.js';
+import { connectionConfig } from '@logstream/shared/db.js';
+import { listen, onShutdown } from '@logstream/shared/lifecycle.js';
+import { createLogger } from '@logstream/shared/logger.js';
+import { prepareDatabase } from '@logstream/shared/prepare-database.js';
+import { headLikeGet, loadUws, requireNativeUws } from '@logstream/shared/uws.js';
 import { registerGatewayRoutes } from './app.js';
 import { DEFAULT_PORT, loadGatewayConfig } from './config.js';
 import { LiveHub } from './live-hub.js';

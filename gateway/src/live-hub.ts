@@ -1,10 +1,10 @@
 // The live hub: one high-water mark per gateway, one query per notification burst, one frame per filter group,
 // fanned out natively by uWS topics. Slow clients are moved off their topic and told exactly what they missed.
 import type pg from 'pg';
-import type { Logger } from '../../shared/src/logger.js';
-import { filterKey, matchesFields, type Filter } from '../../shared/src/protocol.js';
+import type { Logger } from '@logstream/shared/logger.js';
+import { filterKey, matchesFields, type Filter } from '@logstream/shared/protocol.js';
 import { splitFrames } from './frames.js';
-import type { TemplatedApp, WebSocket } from '../../shared/src/uws.js';
+import type { TemplatedApp, WebSocket } from '@logstream/shared/uws.js';
 import type { GatewayMetrics } from './metrics.js';
 import { headId, rowsAfter } from './new-rows.js';
 import type { LiveRow } from './row-json.js';

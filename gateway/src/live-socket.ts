@@ -1,11 +1,11 @@
 // WebSocket /live (CONTRACT §6): subscribe with a filter and an optional `since`, replay stored rows after it,
 // then hand over to live rows with no gap and no duplicate.
 import type pg from 'pg';
-import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
-import type { Logger } from '../../shared/src/logger.js';
-import { attrParams, EMPTY_FILTER, errorFrame, parseFilter, PROTOCOL_VERSION, subscribeSchema, type Filter } from '../../shared/src/protocol.js';
-import { badRequest, HttpError } from '../../shared/src/errors.js';
-import { decodeUtf8, parseQuery, statusLine, type TemplatedApp } from '../../shared/src/uws.js';
+import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
+import type { Logger } from '@logstream/shared/logger.js';
+import { attrParams, EMPTY_FILTER, errorFrame, parseFilter, PROTOCOL_VERSION, subscribeSchema, type Filter } from '@logstream/shared/protocol.js';
+import { badRequest, HttpError } from '@logstream/shared/errors.js';
+import { decodeUtf8, parseQuery, statusLine, type TemplatedApp } from '@logstream/shared/uws.js';
 import type { GatewayConfig } from './config.js';
 import type { LiveHub, LiveSocket, LiveSocketData } from './live-hub.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -13,7 +13,7 @@ import { splitFrames } from './frames.js';
 import { parseRowId } from './logs-query.js';
 import { countMatching, droppedAfter, matchingRows, replaySliceEnd } from './new-rows.js';
 import type { ReadGate } from './read-gate.js';
-import type { ConnectionCap } from '../../shared/src/connection-cap.js';
+import type { ConnectionCap } from '@logstream/shared/connection-cap.js';
 
 /** How long a resuming client waits for this gateway to see its cursor (it may come from a gateway ahead of us). */
 const CURSOR_WAIT_MS = 5_000;

@@ -1,8 +1,8 @@
 // GET /logs: parameters (CONTRACT §5) → one SQL query → items already serialized by PostgreSQL.
 import type pg from 'pg';
-import { badRequest, HttpError } from '../../shared/src/errors.js';
-import { attrParams, parseFilter, type Filter } from '../../shared/src/protocol.js';
-import { SEARCH_INDEX_EXISTS_SQL } from '../../shared/src/search-index.js';
+import { badRequest, HttpError } from '@logstream/shared/errors.js';
+import { attrParams, parseFilter, type Filter } from '@logstream/shared/protocol.js';
+import { SEARCH_INDEX_EXISTS_SQL } from '@logstream/shared/search-index.js';
 import { textMatchSql } from './text-match.js';
 import { ITEM_JSON_SQL } from './row-json.js';
 import { byteBoundedSql, cutByBytes, PAGE_MAX_BYTES } from './page-bytes.js';

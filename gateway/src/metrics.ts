@@ -1,4 +1,4 @@
-import { createRegistry, prom, requestDurationHistogram } from '../../shared/src/metrics.js';
+import { createRegistry, prom, requestDurationHistogram } from '@logstream/shared/metrics.js';
 
 export function gatewayMetrics() {
   const registry = createRegistry('gateway');

@@ -1,6 +1,6 @@
 // The queries of the live path: the newest id, rows after a cursor, and counts of skipped ranges.
 import type pg from 'pg';
-import type { Filter } from '../../shared/src/protocol.js';
+import type { Filter } from '@logstream/shared/protocol.js';
 import { filterWhere } from './logs-query.js';
 import { LIVE_COLUMNS_SQL, type LiveRow } from './row-json.js';
 import { byteBoundedSql, cutByBytes, PAGE_MAX_BYTES } from './page-bytes.js';

@@ -4,8 +4,8 @@
 import * as pgListen from 'pg-listen';
 import type { Options, Subscriber } from 'pg-listen';
 import type pg from 'pg';
-import type { Logger } from '../../shared/src/logger.js';
-import { retryDelay } from '../../shared/src/redis.js';
+import type { Logger } from '@logstream/shared/logger.js';
+import { retryDelay } from '@logstream/shared/redis.js';
 
 // pg-listen is CommonJS with `exports.default`.
 type CreateSubscriber = (c: pg.ClientConfig, o: Options) => Subscriber;

@@ -2,7 +2,7 @@
 // waits at most maxWaitMs, and at most maxQueue wait, then it is answered 503 `busy` with Retry-After (never a hang,
 // never a 3 s pool timeout reported as "PostgreSQL unavailable"). /live replays have a gate of their own with no
 // bounds on waiting: a replay holds no request open, and between its pages others get their turn.
-import { HttpError } from '../../shared/src/errors.js';
+import { HttpError } from '@logstream/shared/errors.js';
 
 export const busy = (what: string) =>
   new HttpError(503, 'busy', `too many searches at once (${what}); retry shortly, or narrow the search (service, level, since/until)`, undefined, { 'Retry-After': '1' });

@@ -3,8 +3,8 @@
 // waited 20-35 s for the hub's fetch. Each kind now has its own connections and its own statement timeout, and
 // searches also pass a gate (read-gate.ts) that bounds how many run and how long others wait.
 import type pg from 'pg';
-import type { BaseConfig } from '../../shared/src/config.js';
-import { createPool } from '../../shared/src/db.js';
+import type { BaseConfig } from '@logstream/shared/config.js';
+import { createPool } from '@logstream/shared/db.js';
 
 export interface ReadPools {
   /** The live hub's fetches and head probes: never behind a read. */

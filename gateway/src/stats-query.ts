@@ -3,9 +3,9 @@
 // when the buckets are whole minutes and there is no text search; otherwise from the logs table itself
 // (sub-minute buckets only occur for windows up to 1 h, where the "timestamp" index keeps the scan small).
 import type pg from 'pg';
-import { badRequest, HttpError } from '../../shared/src/errors.js';
-import { LEVELS, levelName, type LevelName } from '../../shared/src/levels.js';
-import { attrParams, parseFilter, type Filter, type StatsResponse } from '../../shared/src/protocol.js';
+import { badRequest, HttpError } from '@logstream/shared/errors.js';
+import { LEVELS, levelName, type LevelName } from '@logstream/shared/levels.js';
+import { attrParams, parseFilter, type Filter, type StatsResponse } from '@logstream/shared/protocol.js';
 import { DEFAULT_SEARCH, filterWhere } from './logs-query.js';
 
 const SECOND = 1000;

@@ -1,7 +1,7 @@
 // LogQL → SQL (issue 16): the SQL text of representative queries, then every query run against PostgreSQL and
 // compared with a ground truth computed here from the rows as seeded (Loki's semantics written out plainly).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { levelName } from '../../shared/src/levels.js';
+import { levelName } from '@logstream/shared/levels.js';
 import { seed } from '../../test/helpers/seed.js';
 import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';
 import type { LogQuery, MetricExpr } from '../src/logql/ast.js';

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed } from '../../test/helpers/seed.js';
 import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';
-import { disableSearchIndex, enableSearchIndex } from '../../shared/src/search-index.js';
+import { disableSearchIndex, enableSearchIndex } from '@logstream/shared/search-index.js';
 import { likePattern, parseLogsQuery, queryLogs, type SearchOptions } from '../src/logs-query.js';
 
 let t: TestEnv;

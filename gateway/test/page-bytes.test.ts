@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_EVENT_BYTES, MAX_MESSAGE_BYTES } from '../../shared/src/event.js';
+import { MAX_EVENT_BYTES, MAX_MESSAGE_BYTES } from '@logstream/shared/event.js';
 import { storeRows } from '../../processor/src/store-batch.js';
 import { PAGE_MAX_BYTES } from '../src/page-bytes.js';
 import { startService, stopAll, type Service } from '../../test/helpers/services.js';

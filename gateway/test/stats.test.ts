@@ -2,7 +2,7 @@
 // rollup triggers of migration 002 run exactly as in production).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEVELS, LEVEL_VALUES, type LevelName } from '../../shared/src/levels.js';
+import { LEVELS, LEVEL_VALUES, type LevelName } from '@logstream/shared/levels.js';
 import { storeRows } from '../../processor/src/store-batch.js';
 import { startService, stopAll, type Service } from '../../test/helpers/services.js';
 import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';

@@ -3,7 +3,7 @@
 // (strpos on lower(), via queryLogs) and ILIKE (filterWhere: the trigram-index path, /stats, replays via matchingRows).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseFilter, type Filter } from '../../shared/src/protocol.js';
+import { parseFilter, type Filter } from '@logstream/shared/protocol.js';
 import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';
 import { seed } from '../../test/helpers/seed.js';
 import { queryLogs } from '../src/logs-query.js';

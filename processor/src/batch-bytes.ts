@@ -1,6 +1,6 @@
 // Byte bounds of the processor's batches (issue 11): XREADGROUP has a COUNT but no size limit, so the count of the
 // next read is adapted to the entry size seen, and whatever was read is stored in statements of bounded size.
-import { MAX_EVENT_BYTES } from '../../shared/src/event.js';
+import { MAX_EVENT_BYTES } from '@logstream/shared/event.js';
 
 /**
  * Target size of one read and most a stored statement may hold, 16 MiB of entry JSON: 64 maximal events

@@ -1,4 +1,4 @@
-import { baseShape, gatewayShape, loadConfig, parseConfig, processorShape, storageShape } from '../../shared/src/config.js';
+import { baseShape, gatewayShape, loadConfig, parseConfig, processorShape, storageShape } from '@logstream/shared/config.js';
 
 // READ_TOKENS guards the processor's /metrics as it guards the gateway's (issue 11 point 9).
 export const processorConfigShape = { ...baseShape, ...processorShape, ...storageShape, READ_TOKENS: gatewayShape.READ_TOKENS };

@@ -1,12 +1,12 @@
 // The processor's small HTTP surface: /health, /ready, /metrics (CONTRACT §8).
 import type { Redis } from 'ioredis';
-import { replyToMap } from '../../shared/src/redis.js';
-import { withTimeout } from '../../shared/src/timeout.js';
-import { route } from '../../shared/src/http-routes.js';
-import type { Logger } from '../../shared/src/logger.js';
-import { notFound, unauthorized } from '../../shared/src/errors.js';
-import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
-import { headLikeGet, loadUws, parseQuery, sendJson, sendRaw, type TemplatedApp } from '../../shared/src/uws.js';
+import { replyToMap } from '@logstream/shared/redis.js';
+import { withTimeout } from '@logstream/shared/timeout.js';
+import { route } from '@logstream/shared/http-routes.js';
+import type { Logger } from '@logstream/shared/logger.js';
+import { notFound, unauthorized } from '@logstream/shared/errors.js';
+import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
+import { headLikeGet, loadUws, parseQuery, sendJson, sendRaw, type TemplatedApp } from '@logstream/shared/uws.js';
 import type { ProcessorMetrics } from './metrics.js';
 
 export interface HealthDeps {

@@ -1,20 +1,20 @@
 // Processor start-up and shutdown only; the loop is in worker.ts.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { listenHost, listenPort } from '../../shared/src/config.js';
-import { requireNativeUws } from '../../shared/src/uws.js';
-import { PROBE_TIMEOUT_MS, withTimeout } from '../../shared/src/timeout.js';
-import { createPool } from '../../shared/src/db.js';
-import { listen, onShutdown } from '../../shared/src/lifecycle.js';
-import { createLogger } from '../../shared/src/logger.js';
-import { prepareDatabase } from '../../shared/src/prepare-database.js';
-import { closeRedis, createRedis, workerOptions } from '../../shared/src/redis.js';
+import { listenHost, listenPort } from '@logstream/shared/config.js';
+import { requireNativeUws } from '@logstream/shared/uws.js';
+import { PROBE_TIMEOUT_MS, withTimeout } from '@logstream/shared/timeout.js';
+import { createPool } from '@logstream/shared/db.js';
+import { listen, onShutdown } from '@logstream/shared/lifecycle.js';
+import { createLogger } from '@logstream/shared/logger.js';
+import { prepareDatabase } from '@logstream/shared/prepare-database.js';
+import { closeRedis, createRedis, workerOptions } from '@logstream/shared/redis.js';
 import { DEFAULT_PORT, loadProcessorConfig } from './config.js';
 import { createHealthApp } from './health-app.js';
 import { processorMetrics } from './metrics.js';
 import { StorageMaintenance } from './storage-maintenance.js';
 import { Worker } from './worker.js';
-import { StreamWatch } from '../../shared/src/stream-watch.js';
+import { StreamWatch } from '@logstream/shared/stream-watch.js';
 
 const cfg = loadProcessorConfig();
 requireNativeUws('processor');

@@ -1,4 +1,4 @@
-import { createRegistry, prom } from '../../shared/src/metrics.js';
+import { createRegistry, prom } from '@logstream/shared/metrics.js';
 
 export function processorMetrics() {
   const registry = createRegistry('processor');

@@ -3,7 +3,7 @@
 // processor reads at least every BLOCK_MS, so its idle time stays small; if one were removed anyway, its next
 // XREADGROUP would simply recreate it.
 import type { Redis } from 'ioredis';
-import { replyToMap } from '../../shared/src/redis.js';
+import { replyToMap } from '@logstream/shared/redis.js';
 
 export const RETIRE_IDLE_MS = 60 * 60 * 1000;
 

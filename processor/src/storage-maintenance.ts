@@ -3,8 +3,8 @@
 // is idempotent. A failed pass is logged and retried on the next tick; ingest does not depend on it being on time
 // (partitions exist two intervals ahead, and a store that finds none creates it: store-batch.ts).
 import type pg from 'pg';
-import type { Logger } from '../../shared/src/logger.js';
-import { maintainStorage, storageTotals, type StorageSettings } from '../../shared/src/storage.js';
+import type { Logger } from '@logstream/shared/logger.js';
+import { maintainStorage, storageTotals, type StorageSettings } from '@logstream/shared/storage.js';
 import type { ProcessorMetrics } from './metrics.js';
 
 export class StorageMaintenance {

@@ -1,9 +1,9 @@
 // Stream entries as the processor sees them, and their conversion into the JSON rows handed to PostgreSQL.
 import { z } from 'zod';
-import { parseEvent } from '../../shared/src/event.js';
-import { LEVEL_VALUES } from '../../shared/src/levels.js';
-import { EVENT_FIELD } from '../../shared/src/keys.js';
-import { uuid5 } from '../../shared/src/uuid5.js';
+import { parseEvent } from '@logstream/shared/event.js';
+import { LEVEL_VALUES } from '@logstream/shared/levels.js';
+import { EVENT_FIELD } from '@logstream/shared/keys.js';
+import { uuid5 } from '@logstream/shared/uuid5.js';
 
 export interface Entry {
   id: string;

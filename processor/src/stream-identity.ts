@@ -2,7 +2,7 @@
 // processor asks first (SET NX GET: one round trip), so that every processor of the stream uses the same one.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { StreamKeys } from '../../shared/src/keys.js';
+import type { StreamKeys } from '@logstream/shared/keys.js';
 
 export async function streamIdentity(redis: Redis, keys: StreamKeys): Promise<string> {
   const mine = randomUUID();

@@ -1,6 +1,6 @@
 // Trim only what every consumer group has acknowledged: no blind MAXLEN, so unprocessed entries are never lost.
 import type { Redis } from 'ioredis';
-import { replyToMap } from '../../shared/src/redis.js';
+import { replyToMap } from '@logstream/shared/redis.js';
 
 function compareIds(a: string, b: string): number {
   const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];

@@ -2,11 +2,11 @@
 // isolate poison entries; on stop, finish the batch in hand, ack it, and return.
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import { isConnectionError } from '../../shared/src/errors.js';
-import type { Logger } from '../../shared/src/logger.js';
-import { retryDelay } from '../../shared/src/redis.js';
-import { streamKeys } from '../../shared/src/keys.js';
-import type { StreamWatch } from '../../shared/src/stream-watch.js';
+import { isConnectionError } from '@logstream/shared/errors.js';
+import type { Logger } from '@logstream/shared/logger.js';
+import { retryDelay } from '@logstream/shared/redis.js';
+import { streamKeys } from '@logstream/shared/keys.js';
+import type { StreamWatch } from '@logstream/shared/stream-watch.js';
 import type { ProcessorConfig } from './config.js';
 import { ensureGroup, isNoGroupError } from './consumer-group.js';
 import { deadLetter, type DeadLetter } from './dead-letter.js';

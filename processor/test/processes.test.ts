@@ -2,7 +2,7 @@
 // persist each event once.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replyToMap } from '../../shared/src/redis.js';
+import { replyToMap } from '@logstream/shared/redis.js';
 import { ensureGroup } from '../src/consumer-group.js';
 import { startService, stopAll, type Service } from '../../test/helpers/services.js';
 import { createTestEnv, waitFor, type TestEnv } from '../../test/helpers/test-env.js';

@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../shared/src/logger.js';
-import { createRedis, replyToMap, workerOptions } from '../../shared/src/redis.js';
+import { createLogger } from '@logstream/shared/logger.js';
+import { createRedis, replyToMap, workerOptions } from '@logstream/shared/redis.js';
 import { parseProcessorConfig } from '../src/config.js';
 import { ensureGroup } from '../src/consumer-group.js';
 import { processorMetrics } from '../src/metrics.js';

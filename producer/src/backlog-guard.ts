@@ -2,7 +2,7 @@
 // answers 503 + Retry-After instead of growing Redis without bound. Sampled once a second, not per request, so the
 // hot path stays one round trip.
 import type { Redis } from 'ioredis';
-import { replyToMap } from '../../shared/src/redis.js';
+import { replyToMap } from '@logstream/shared/redis.js';
 
 export interface BacklogGuard {
   /** Latest sampled backlog (entries not yet delivered or not yet acked), or undefined before the first sample. */

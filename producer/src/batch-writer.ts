@@ -9,8 +9,8 @@
 //   batch was sent, nobody knows whether Redis ran it: the answer says so (503 `outcome_unknown`) and the
 //   connection is reset, so that the next batches are refused up front (`unavailable`) until Redis is back.
 import type { Redis } from 'ioredis';
-import { HttpError, unavailable } from '../../shared/src/errors.js';
-import type { Logger } from '../../shared/src/logger.js';
+import { HttpError, unavailable } from '@logstream/shared/errors.js';
+import type { Logger } from '@logstream/shared/logger.js';
 import { IDEMPOTENCY_WINDOW_S, withXaddBatch } from './publish-events.js';
 
 export interface BatchWriterOptions {

@@ -1,4 +1,4 @@
-import { baseShape, ingestShape, loadConfig, parseConfig } from '../../shared/src/config.js';
+import { baseShape, ingestShape, loadConfig, parseConfig } from '@logstream/shared/config.js';
 
 export const producerShape = { ...baseShape, ...ingestShape };
 export type ProducerConfig = ReturnType<typeof parseProducerConfig>;

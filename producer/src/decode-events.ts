@@ -1,6 +1,6 @@
 // Turn a request body or a WebSocket frame into raw event values (before validation).
-import { MAX_BATCH_EVENTS } from '../../shared/src/event.js';
-import { badRequest, HttpError, unsupportedType } from '../../shared/src/errors.js';
+import { MAX_BATCH_EVENTS } from '@logstream/shared/event.js';
+import { badRequest, HttpError, unsupportedType } from '@logstream/shared/errors.js';
 
 const tooMany = (n: number) =>
   new HttpError(400, 'too_many_events', `${n} events in one request; send at most ${MAX_BATCH_EVENTS} per request`);

@@ -11,11 +11,11 @@
 // The probes shippers make first: GET / (an 8.x version document), HEAD /, and empty successes for _license,
 // _ilm/policy, _index_template, _template, _ingest/pipeline, _nodes, _cluster/health, _xpack and _data_stream.
 // Every answer carries X-Elastic-Product: Elasticsearch, which the official clients check.
-import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
-import { HttpError, isConnectionError, unavailable, unsupportedType } from '../../shared/src/errors.js';
-import { MAX_BATCH_EVENTS, parseEvent, type ValidEvent } from '../../shared/src/event.js';
-import { route } from '../../shared/src/http-routes.js';
-import { decodeUtf8, parseQuery, readBody, sendRaw, type HttpRequest, type HttpResponse, type ResState, type TemplatedApp } from '../../shared/src/uws.js';
+import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
+import { HttpError, isConnectionError, unavailable, unsupportedType } from '@logstream/shared/errors.js';
+import { MAX_BATCH_EVENTS, parseEvent, type ValidEvent } from '@logstream/shared/event.js';
+import { route } from '@logstream/shared/http-routes.js';
+import { decodeUtf8, parseQuery, readBody, sendRaw, type HttpRequest, type HttpResponse, type ResState, type TemplatedApp } from '@logstream/shared/uws.js';
 import type { IngestContext } from './ingest-context.js';
 import { bodyEventIds, decodeContentEncoding, mediaType } from './shipper-body.js';
 import { knownLevel, serviceName } from './shipper-fields.js';

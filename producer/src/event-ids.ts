@@ -4,7 +4,7 @@
 // (logs.event_id is UNIQUE, the insert is ON CONFLICT DO NOTHING). The body is part of the id, so a key reused for
 // a different body stores that body rather than dropping it; the token is too, so that clients never collide.
 import { createHash } from 'node:crypto';
-import { uuid5 } from '../../shared/src/uuid5.js';
+import { uuid5 } from '@logstream/shared/uuid5.js';
 
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 

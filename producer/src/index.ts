@@ -1,9 +1,9 @@
 // Producer start-up and shutdown only; the surface is in app.ts.
-import { listenHost, listenPort } from '../../shared/src/config.js';
-import { requireNativeUws } from '../../shared/src/uws.js';
-import { startupCap } from '../../shared/src/connection-cap.js';
-import { createLogger } from '../../shared/src/logger.js';
-import { closeRedis, createRedis, requestOptions } from '../../shared/src/redis.js';
+import { listenHost, listenPort } from '@logstream/shared/config.js';
+import { requireNativeUws } from '@logstream/shared/uws.js';
+import { startupCap } from '@logstream/shared/connection-cap.js';
+import { createLogger } from '@logstream/shared/logger.js';
+import { closeRedis, createRedis, requestOptions } from '@logstream/shared/redis.js';
 import { startBacklogGuard } from './backlog-guard.js';
 import { createBatchWriter } from './batch-writer.js';
 import { createProducerApp } from './app.js';
@@ -11,8 +11,8 @@ import { DEFAULT_PORT, loadProducerConfig } from './config.js';
 import type { IngestContext } from './ingest-context.js';
 import { producerMetrics } from './metrics.js';
 import { startShipperListeners } from './shipper-listeners.js';
-import { listen, onShutdown } from '../../shared/src/lifecycle.js';
-import { StreamWatch } from '../../shared/src/stream-watch.js';
+import { listen, onShutdown } from '@logstream/shared/lifecycle.js';
+import { StreamWatch } from '@logstream/shared/stream-watch.js';
 
 const cfg = loadProducerConfig();
 requireNativeUws('producer');

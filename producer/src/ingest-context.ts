@@ -1,8 +1,8 @@
 // What a shipper protocol module (loki-push.ts, otlp-logs.ts, elastic-bulk.ts, syslog-server.ts) gets from the
 // producer: the one ingest mechanism (validation, limits, rate limits, backpressure, one Redis call per request,
 // metrics by transport), so that each module only decodes its protocol into raw events (issue 14).
-import type { ValidEvent } from '../../shared/src/event.js';
-import type { Logger } from '../../shared/src/logger.js';
+import type { ValidEvent } from '@logstream/shared/event.js';
+import type { Logger } from '@logstream/shared/logger.js';
 import type { ProducerConfig } from './config.js';
 import type { ProducerMetrics } from './metrics.js';
 

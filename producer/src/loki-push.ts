@@ -8,11 +8,11 @@
 // that is a JSON object (pino-loki sends the whole pino line) is read like a pino line: msg or message → message,
 // its level (more precise than pino-loki's level label) → level, its other fields → attributes.
 import snappy from 'snappyjs';
-import { badRequest, HttpError, unauthorized, unsupportedType } from '../../shared/src/errors.js';
-import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
-import { MAX_BATCH_EVENTS } from '../../shared/src/event.js';
-import { timedRoute } from '../../shared/src/http-routes.js';
-import { decodeUtf8, parseQuery, readBody, sendRaw, type TemplatedApp } from '../../shared/src/uws.js';
+import { badRequest, HttpError, unauthorized, unsupportedType } from '@logstream/shared/errors.js';
+import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
+import { MAX_BATCH_EVENTS } from '@logstream/shared/event.js';
+import { timedRoute } from '@logstream/shared/http-routes.js';
+import { decodeUtf8, parseQuery, readBody, sendRaw, type TemplatedApp } from '@logstream/shared/uws.js';
 import type { IngestContext } from './ingest-context.js';
 import { lokiPushRequest } from './proto.js';
 import { bodyEventIds, decodeContentEncoding, mediaType } from './shipper-body.js';

@@ -1,4 +1,4 @@
-import { createRegistry, prom, requestDurationHistogram } from '../../shared/src/metrics.js';
+import { createRegistry, prom, requestDurationHistogram } from '@logstream/shared/metrics.js';
 import type { BatchWriter } from './batch-writer.js';
 
 export function producerMetrics(writer: BatchWriter) {

@@ -11,12 +11,12 @@
 // Answers follow the OTLP spec: 200 with an ExportLogsServiceResponse, whose partialSuccess counts the records that
 // failed validation (the valid ones are stored); 400 for a body that cannot be decoded; 429 and 503 with
 // Retry-After (retryable); every error body a google.rpc.Status in the request's encoding.
-import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
-import { badRequest, HttpError, isConnectionError, notFound, unauthorized, unavailable, unsupportedType } from '../../shared/src/errors.js';
-import { MAX_BATCH_EVENTS, parseEvent, type ValidEvent } from '../../shared/src/event.js';
-import { LEVEL_VALUES } from '../../shared/src/levels.js';
-import { route } from '../../shared/src/http-routes.js';
-import { answerPreflight, decodeUtf8, loadUws, parseQuery, readBody, sendRaw, type HttpRequest, type HttpResponse, type ResState, type TemplatedApp } from '../../shared/src/uws.js';
+import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
+import { badRequest, HttpError, isConnectionError, notFound, unauthorized, unavailable, unsupportedType } from '@logstream/shared/errors.js';
+import { MAX_BATCH_EVENTS, parseEvent, type ValidEvent } from '@logstream/shared/event.js';
+import { LEVEL_VALUES } from '@logstream/shared/levels.js';
+import { route } from '@logstream/shared/http-routes.js';
+import { answerPreflight, decodeUtf8, loadUws, parseQuery, readBody, sendRaw, type HttpRequest, type HttpResponse, type ResState, type TemplatedApp } from '@logstream/shared/uws.js';
 import type { IngestContext } from './ingest-context.js';
 import { otlpExportRequest, otlpExportResponse, rpcStatus } from './proto.js';
 import { bodyEventIds, decodeContentEncoding, mediaType } from './shipper-body.js';

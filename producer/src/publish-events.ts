@@ -3,9 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { MAX_EVENT_BYTES, type StreamEvent, type ValidEvent } from '../../shared/src/event.js';
-import { eventTooLarge } from '../../shared/src/errors.js';
-import { EVENT_FIELD } from '../../shared/src/keys.js';
+import { MAX_EVENT_BYTES, type StreamEvent, type ValidEvent } from '@logstream/shared/event.js';
+import { eventTooLarge } from '@logstream/shared/errors.js';
+import { EVENT_FIELD } from '@logstream/shared/keys.js';
 
 const XADD_BATCH_LUA = readFileSync(new URL('./scripts/xadd-batch-1.lua', import.meta.url), 'utf8');
 const XADD_BATCH_ONCE_LUA = readFileSync(new URL('./scripts/xadd-batch-once-2.lua', import.meta.url), 'utf8');

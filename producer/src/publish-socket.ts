@@ -8,11 +8,11 @@
 // - when more than MAX_WAITING_FRAMES frames or MAX_WAITING_BYTES wait, the client is not reading: the frames
 //   already processed get their replies, then the connection is closed (1008) with a reason, and every frame
 //   after the last reply was not stored.
-import type { ConnectionCap } from '../../shared/src/connection-cap.js';
+import type { ConnectionCap } from '@logstream/shared/connection-cap.js';
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
-import { presentedToken, tokenAllowed } from '../../shared/src/auth.js';
-import { badRequest, HttpError, unauthorized } from '../../shared/src/errors.js';
-import { decodeUtf8, parseQuery, statusLine } from '../../shared/src/uws.js';
+import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
+import { badRequest, HttpError, unauthorized } from '@logstream/shared/errors.js';
+import { decodeUtf8, parseQuery, statusLine } from '@logstream/shared/uws.js';
 import { decodeFrame } from './decode-events.js';
 import type { IngestContext } from './ingest-context.js';
 

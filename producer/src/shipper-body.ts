@@ -1,7 +1,7 @@
 // Request bodies of the shipper protocols: Content-Encoding (gzip, deflate) undone with the same size limit as the
 // body itself, so a small compressed bomb cannot expand past MAX_BODY_BYTES.
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { badRequest, HttpError, tooLarge } from '../../shared/src/errors.js';
+import { badRequest, HttpError, tooLarge } from '@logstream/shared/errors.js';
 import { idempotentEventIds } from './event-ids.js';
 
 export function decodeContentEncoding(body: Buffer, contentEncoding: string, limit: number): Buffer {

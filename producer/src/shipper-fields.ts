@@ -1,6 +1,6 @@
 // Field mapping shared by the shipper decoders: the first present of several names, and a service name made valid.
-import { SERVICE_PATTERN } from '../../shared/src/event.js';
-import { levelValue } from '../../shared/src/levels.js';
+import { SERVICE_PATTERN } from '@logstream/shared/event.js';
+import { levelValue } from '@logstream/shared/levels.js';
 
 /** The first key of `names` present in `fields` with a non-empty value, or undefined. */
 export function firstKey(fields: Record<string, unknown>, names: readonly string[]): string | undefined {

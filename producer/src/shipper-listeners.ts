@@ -1,7 +1,7 @@
 // The listeners outside the producer's own port (issue 14): OTLP/HTTP on OTLP_HTTP_PORT (the port an OpenTelemetry
 // SDK ships to with no configuration) and syslog on SYSLOG_PORT. A default port that is taken (a Collector already
 // on 4318) is skipped with a warning, so the producer still starts; a port set explicitly must be free.
-import { listen } from '../../shared/src/lifecycle.js';
+import { listen } from '@logstream/shared/lifecycle.js';
 import type { IngestContext } from './ingest-context.js';
 import { createOtlpApp } from './otlp-logs.js';
 import { startSyslog } from './syslog-server.js';

@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import { HttpError } from '../../shared/src/errors.js';
-import { MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES, parseEvent, type ValidEvent } from '../../shared/src/event.js';
-import { prom } from '../../shared/src/metrics.js';
+import { HttpError } from '@logstream/shared/errors.js';
+import { MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES, parseEvent, type ValidEvent } from '@logstream/shared/event.js';
+import { prom } from '@logstream/shared/metrics.js';
 import type { IngestContext } from './ingest-context.js';
 import { serviceName } from './shipper-fields.js';
 import { createFramer, parseSyslog, SyslogError } from './syslog-parse.js';

@@ -4,8 +4,8 @@
 import fc from 'fast-check';
 import snappy from 'snappyjs';
 import { describe, expect, it } from 'vitest';
-import { HttpError } from '../../shared/src/errors.js';
-import { parseEvent } from '../../shared/src/event.js';
+import { HttpError } from '@logstream/shared/errors.js';
+import { parseEvent } from '@logstream/shared/event.js';
 import { parseBulk } from '../src/elastic-bulk.js';
 import { decodeLokiJson, decodeLokiProtobuf, lokiEntryToEvent, parseLabels } from '../src/loki-push.js';
 import { decodeOtlp, otlpToEvents } from '../src/otlp-logs.js';

@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t.cleanup());
 
-const searchIndex = (arg: string) => run(process.execPath, ['--import', 'tsx', 'scripts/search-index.ts', arg], { env: { ...process.env, ...t.env } });
+const searchIndex = (arg: string) => run(process.execPath, ['--import', 'tsx', 'cli/src/search-index.ts', arg], { env: { ...process.env, ...t.env } });
 const matchesOf = async () =>
   (await t.pool.query(`SELECT id FROM logs WHERE message ILIKE '%timeout%' ORDER BY id DESC LIMIT 50`)).rows.map((r) => Number(r.id));
 

@@ -3,7 +3,7 @@
 // can have reached Redis), then a check of the stored rows against those records.
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
-import { replyToMap } from '../../shared/src/redis.js';
+import { replyToMap } from '@logstream/shared/redis.js';
 import { waitFor } from '../helpers/test-env.js';
 
 export interface LoadStats {

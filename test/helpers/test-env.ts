@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { createPool, ensureDatabase, quoteIdent } from '../../shared/src/db.js';
-import { migrate } from '../../shared/src/migrate.js';
+import { createPool, ensureDatabase, quoteIdent } from '@logstream/shared/db.js';
+import { migrate } from '@logstream/shared/migrate.js';
 
 export const PG_HOST = process.env.TEST_DB_HOST ?? '127.0.0.1';
 export const PG_PORT = Number(process.env.TEST_DB_PORT ?? 5432);

@@ -1,5 +1,5 @@
 // The gateway's REST API as the page uses it (CONTRACT §5 and GET /stats).
-import type { LogItem, StatsResponse } from '../../shared/src/protocol.js';
+import type { LogItem, StatsResponse } from '@logstream/shared/protocol.js';
 
 export interface ViewFilter {
   services: string[];

@@ -1,8 +1,8 @@
 // Analytics panel: a volume histogram stacked by level (SVG, no chart library), counts by level and by service.
 // Counts come from GET /stats and then move with the live rows: /stats says which ids it counted (`head`), so each
 // row received with a larger id is added exactly once, and a refresh replaces the counts without double counting.
-import { LEVELS, type LevelName } from '../../shared/src/levels.js';
-import type { LogItem } from '../../shared/src/protocol.js';
+import { LEVELS, type LevelName } from '@logstream/shared/levels.js';
+import type { LogItem } from '@logstream/shared/protocol.js';
 import type { Stats } from './api.js';
 import { el, svg } from './dom.js';
 

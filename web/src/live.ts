@@ -1,6 +1,6 @@
 // The /live connection (CONTRACT §6): subscribe with the filter and `since` = the newest id received, so a
 // reconnect resumes with no gap and no duplicate; reconnect with capped exponential backoff and jitter.
-import type { DroppedMessage, LogItem } from '../../shared/src/protocol.js';
+import type { DroppedMessage, LogItem } from '@logstream/shared/protocol.js';
 import { readToken } from './api.js';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'resumed';

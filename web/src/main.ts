@@ -1,8 +1,8 @@
 // The live-tail page: wires the filters (kept in the URL), the tail (rows.ts), the /live connection (live.ts) and
 // the analytics panel (histogram.ts). Modes: following the tail; paused (button, scrolling up, a permalink or a
 // chosen bar), where new rows wait and are counted; "Jump to latest" always returns to following.
-import { LEVELS, type LevelName } from '../../shared/src/levels.js';
-import type { LogItem } from '../../shared/src/protocol.js';
+import { LEVELS, type LevelName } from '@logstream/shared/levels.js';
+import type { LogItem } from '@logstream/shared/protocol.js';
 import { fetchFields, fetchLog, fetchLogs, fetchOlderLogs, fetchStats, filterParams, type LogsPage, type ViewFilter } from './api.js';
 import { FieldSidebar } from './fields.js';
 import { $, el, highlighter } from './dom.js';

@@ -1,7 +1,7 @@
 // The tail: rows kept in id order (dedupe by id), rendered newest at the bottom, appended once per animation frame
 // so that bursts cost one layout; rows that arrive while paused wait in `pending` (nothing is lost) and the page
 // keeps at most MAX_ROWS rows in the DOM (older ones stay reachable by scrolling up: GET /logs?before=).
-import type { LogItem } from '../../shared/src/protocol.js';
+import type { LogItem } from '@logstream/shared/protocol.js';
 import { el, fillMarked, shortTime } from './dom.js';
 
 /** Rows kept in the page. 10,000 rows of DOM stay responsive on a modest laptop; the page says so in its footer. */

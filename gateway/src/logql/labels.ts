@@ -1,7 +1,7 @@
 // A stored row's Loki labels: service, level, its attributes, and the fields its message gave `| json` / `| logfmt`
 // (computed by PostgreSQL, migration 016), minus those `| drop` removed. Names outside Loki's [A-Za-z_][A-Za-z0-9_]*
 // are written with _ (as Loki's json parser does), values as strings; null values are no label.
-import { levelName } from '../../../shared/src/levels.js';
+import { levelName } from '@logstream/shared/levels.js';
 
 export type Labels = Record<string, string>;
 

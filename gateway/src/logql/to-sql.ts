@@ -4,7 +4,7 @@
 // The labels of a row are `service`, `level` (its name), every attribute, and, after `| json` or `| logfmt`, the
 // fields of its message (logql_json / logql_logfmt, migration 016); an attribute wins over a message field of the
 // same name, as a stream label wins over an extracted one in Loki. A missing label reads as "", as in Loki.
-import { LEVELS } from '../../../shared/src/levels.js';
+import { LEVELS } from '@logstream/shared/levels.js';
 import type { LabelExpr, LogQuery, Matcher, Stage } from './ast.js';
 import { LogQLError, unsupported } from './parse.js';
 

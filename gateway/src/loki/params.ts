@@ -1,6 +1,6 @@
 // Loki's request parameters (docs: reference/loki-http-api.md, pkg/loghttp/params.go): times as ns, float seconds
 // or RFC 3339; durations as Prometheus durations or float seconds; defaults as Loki's.
-import { HttpError } from '../../../shared/src/errors.js';
+import { HttpError } from '@logstream/shared/errors.js';
 import { LogQLError, parseDurationMs, parseLogQL } from '../logql/parse.js';
 import type { Query } from '../logql/ast.js';
 

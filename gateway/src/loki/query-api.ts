@@ -1,7 +1,7 @@
 // Loki's query endpoints (issue 16), as functions of the request parameters → the JSON body, in Loki's shapes:
 // `status`, `data.resultType`, ns timestamps as strings, matrix times as float seconds, values as strings, `stats`.
 import type pg from 'pg';
-import { HttpError } from '../../../shared/src/errors.js';
+import { HttpError } from '@logstream/shared/errors.js';
 import { isLogQuery, type LogQuery, type Query } from '../logql/ast.js';
 import { evalMetric, MAX_ENTRIES, MAX_POINTS, runLogQuery, type ExecStats, type MetricResult } from '../logql/evaluate.js';
 import { rowLabels, labelsKey, type Labels } from '../logql/labels.js';

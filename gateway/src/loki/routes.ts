@@ -1,11 +1,11 @@
 // Loki's HTTP API on the gateway (issue 16): the endpoints Grafana's Loki data source and logcli call, GET and POST
 // (form-encoded bodies, as Loki accepts), behind the same READ_TOKENS as /logs.
 import type pg from 'pg';
-import { presentedToken, tokenAllowed } from '../../../shared/src/auth.js';
-import { unauthorized } from '../../../shared/src/errors.js';
-import { timedRoute } from '../../../shared/src/http-routes.js';
-import type { Logger } from '../../../shared/src/logger.js';
-import { decodeUtf8, parseQuery, readBody, sendJson, type TemplatedApp } from '../../../shared/src/uws.js';
+import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
+import { unauthorized } from '@logstream/shared/errors.js';
+import { timedRoute } from '@logstream/shared/http-routes.js';
+import type { Logger } from '@logstream/shared/logger.js';
+import { decodeUtf8, parseQuery, readBody, sendJson, type TemplatedApp } from '@logstream/shared/uws.js';
 import type { GatewayConfig } from '../config.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { BUILD_INFO, indexStats, labelNames, labelValues, queryInstant, queryRange, series } from './query-api.js';

@@ -4,12 +4,12 @@
 // (ids commit in order, CONTRACT §4). No one-hour limit and no cap on tails beyond the gateway's connections.
 // A client that reads slower than rows arrive is paced (rows wait in PostgreSQL, not in memory); one that falls more
 // than TAIL_MAX_LAG_ROWS behind has the rows in between skipped and listed, each one, in dropped_entries.
-import type { ConnectionCap } from '../../../shared/src/connection-cap.js';
+import type { ConnectionCap } from '@logstream/shared/connection-cap.js';
 import type pg from 'pg';
-import { presentedToken, tokenAllowed } from '../../../shared/src/auth.js';
-import { HttpError, unauthorized } from '../../../shared/src/errors.js';
-import type { Logger } from '../../../shared/src/logger.js';
-import { parseQuery, statusLine, type TemplatedApp, type WebSocket } from '../../../shared/src/uws.js';
+import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
+import { HttpError, unauthorized } from '@logstream/shared/errors.js';
+import type { Logger } from '@logstream/shared/logger.js';
+import { parseQuery, statusLine, type TemplatedApp, type WebSocket } from '@logstream/shared/uws.js';
 import type { GatewayConfig } from '../config.js';
 import type { LiveHub } from '../live-hub.js';
 import type { GatewayMetrics } from '../metrics.js';

@@ -3,11 +3,11 @@
 // - redis: XADD of one entry → the XREADGROUP … BLOCK of a second ioredis connection, as producer → processor;
 // - postgres: one statement that INSERTs a row and NOTIFYs (as the processors' store statement does) → LISTEN on
 //   a second pg connection, as processor → gateway.
-// The third hop, a uWS WebSocket send → receive, is load-latency.ts against bench/bare-uws.ts.
+// The third hop, a uWS WebSocket send → receive, is load/latency.ts against bench/baselines/bare-uws.ts.
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { Histogram } from './lib/histogram.js';
-import { finish, params } from './lib/load-child.js';
+import { Histogram } from '../lib/histogram.js';
+import { finish, params } from '../lib/load-child.js';
 
 const p = params<{
   redis: { host: string; port: number; stream: string };

@@ -2,8 +2,8 @@
 // purge. Entries are written by dead-letter.ts: id (original stream id), reason, deliveries, failed_at, fields
 // (the original entry's flat field list as JSON).
 import type { Redis } from 'ioredis';
-import { EVENT_FIELD, type StreamKeys } from '../../shared/src/keys.js';
-import { fieldsToObject } from './stream-entries.js';
+import { EVENT_FIELD, type StreamKeys } from '@logstream/shared/keys.js';
+import { fieldsToObject } from '../../processor/src/stream-entries.js';
 
 export interface DeadLetterEntry {
   /** Id in the dead-letter stream. */

@@ -1,9 +1,9 @@
 // Load generator for the fanout scenario: `subscribers` /live clients spread over `processes` subscriber
 // processes, then `rate` single events per second through GET /send, each carrying its send time.
-import { Histogram, type HistogramJson } from './lib/histogram.js';
-import { httpClient } from './lib/http-client.js';
-import { startLoad } from './lib/load.js';
-import { finish, fromParent, notify, params, progress, sleep, wallMs } from './lib/load-child.js';
+import { Histogram, type HistogramJson } from '../lib/histogram.js';
+import { httpClient } from '../lib/http-client.js';
+import { startLoad } from '../lib/load.js';
+import { finish, fromParent, notify, params, progress, sleep, wallMs } from '../lib/load-child.js';
 
 const p = params<{
   gatewayUrl: string;
@@ -14,7 +14,7 @@ const p = params<{
   seconds: number;
   sampleEvery: number;
   batch: number;
-  /** The native client binary (bench/native/ws-subscribers.c), or none for Node `ws` clients. */
+  /** The native client binary (bench/load/native/ws-subscribers.c), or none for Node `ws` clients. */
   binary?: string;
 }>();
 const SERVICE = 'bench-fanout';
@@ -64,7 +64,7 @@ export interface FanoutResult {
 const per = Math.ceil(p.subscribers / p.processes);
 const subs = Array.from({ length: p.processes }, (_, i) =>
   startLoad<SubResult>(
-    p.binary ? 'load-subscribers-native.ts' : 'load-subscribers.ts',
+    p.binary ? 'load/subscribers-native.ts' : 'load/subscribers.ts',
     { gatewayUrl: p.gatewayUrl, count: Math.min(per, p.subscribers - i * per), sampleEvery: p.sampleEvery, offset: i * per, binary: p.binary },
     progress,
   ),

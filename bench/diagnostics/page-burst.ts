@@ -1,11 +1,11 @@
 // The live-tail page under a burst (issue 6: "readable at 100,000 rows"). Usage:
-//   node --import tsx bench/page-burst.ts [rows=100000]
+//   node --import tsx bench/diagnostics/page-burst.ts [rows=100000]
 // Starts a gateway on its own database, opens the page in headless Chromium following the tail, inserts the rows in
 // one statement (+ NOTIFY, as a processor would), then reports when the newest row was shown, how long the page's
 // main thread was blocked, how fast it answered a click, and that the rows kept are contiguous with no duplicate.
 import { chromium } from 'playwright-core';
-import { startService, stopAll } from '../test/helpers/services.js';
-import { createTestEnv } from '../test/helpers/test-env.js';
+import { startService, stopAll } from '../../test/helpers/services.js';
+import { createTestEnv } from '../../test/helpers/test-env.js';
 
 const N = Number(process.argv[2] ?? 100_000);
 const t = await createTestEnv('burst');

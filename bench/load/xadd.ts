@@ -2,10 +2,10 @@
 // HTTP, no validation and no MULTI, from a separate process like the producer. The stream is deleted afterwards.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { EVENT_FIELD } from '../shared/src/keys.js';
-import { LEVEL_VALUES } from '../shared/src/levels.js';
-import { finish, params, wallMs } from './lib/load-child.js';
-import { benchEvent } from './lib/payload.js';
+import { EVENT_FIELD } from '@logstream/shared/keys.js';
+import { LEVEL_VALUES } from '@logstream/shared/levels.js';
+import { finish, params, wallMs } from '../lib/load-child.js';
+import { benchEvent } from '../lib/payload.js';
 
 const p = params<{ host: string; port: number; stream: string; total: number; batch: number; concurrency: number }>();
 const redis = new Redis({ host: p.host, port: p.port });

@@ -7,8 +7,8 @@
 // and the exit status is then 1.
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { DEFAULT_HOST, loadEnvFile } from '../shared/src/config.js';
-import { LEVELS, levelValue } from '../shared/src/levels.js';
+import { DEFAULT_HOST, loadEnvFile } from '@logstream/shared/config.js';
+import { LEVELS, levelValue } from '@logstream/shared/levels.js';
 
 const USAGE = `usage: <command> | npm run -s ship -- [--url URL] [--service NAME] [--level LEVEL] [--token TOKEN]
   --url      the producer (default $PRODUCER_URL, else http://127.0.0.1:$PRODUCER_PORT, port 8001 by default;

@@ -1,11 +1,11 @@
 // GET /stats on 5 million rows (issue 6: p95 under 100 ms). Usage:
-//   STATS_BENCH_DB=ls_bench_stats node --import tsx bench/stats-query.ts [--seed]
+//   STATS_BENCH_DB=ls_bench_stats node --import tsx bench/diagnostics/stats-query.ts [--seed]
 // --seed creates the database with 5,000,000 rows over 7 days (20 services, every level; ~1.3 min on 2 cores).
 // It times queryStats itself (all its SQL, as the gateway runs it) for each window, 30 runs each.
 import pg from 'pg';
-import { ensureDatabase } from '../shared/src/db.js';
-import { migrate } from '../shared/src/migrate.js';
-import { parseStatsQuery, queryStats } from '../gateway/src/stats-query.js';
+import { ensureDatabase } from '@logstream/shared/db.js';
+import { migrate } from '@logstream/shared/migrate.js';
+import { parseStatsQuery, queryStats } from '../../gateway/src/stats-query.js';
 
 const database = process.env.STATS_BENCH_DB ?? 'ls_bench_stats';
 const cfg = { DB_HOST: '127.0.0.1', DB_PORT: 5432, POSTGRES_USER: 'postgres', POSTGRES_DB: database, POSTGRES_PASSWORD: undefined, DATABASE_URL: undefined };

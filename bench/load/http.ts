@@ -2,9 +2,9 @@
 // request; latency per request. A query that does not answer 200 is reported with its status and not timed.
 // With `follow`, the query is also paged through to its end by next_before (a text search that stops on its time
 // budget answers with a cursor): how many requests and how long that took, and how many rows it found.
-import { Histogram } from './lib/histogram.js';
-import { httpClient } from './lib/http-client.js';
-import { finish, params, progress } from './lib/load-child.js';
+import { Histogram } from '../lib/histogram.js';
+import { httpClient } from '../lib/http-client.js';
+import { finish, params, progress } from '../lib/load-child.js';
 
 const p = params<{ gatewayUrl: string; queries: { name: string; path: string; count: number; budgetMs: number; follow?: boolean }[] }>();
 const request = httpClient(p.gatewayUrl, 1, 60_000);

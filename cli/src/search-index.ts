@@ -1,8 +1,8 @@
 // `npm run search-index -- on | off | status`: the optional trigram index that makes `q` searches fast on large
 // tables at the cost of slower inserts (see shared/src/search-index.ts for the figures).
-import { baseShape, loadConfig } from '../shared/src/config.js';
-import { createPool } from '../shared/src/db.js';
-import { disableSearchIndex, enableSearchIndex, searchIndexEnabled } from '../shared/src/search-index.js';
+import { baseShape, loadConfig } from '@logstream/shared/config.js';
+import { createPool } from '@logstream/shared/db.js';
+import { disableSearchIndex, enableSearchIndex, searchIndexEnabled } from '@logstream/shared/search-index.js';
 
 const USAGE = `usage: npm run search-index -- on | off | status
   on      build the trigram index on logs.message (CONCURRENTLY: ingest continues; minutes on large tables)

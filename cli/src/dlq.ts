@@ -1,9 +1,9 @@
 // `npm run dlq -- list | show <id> | replay <id>… [--set name=value]… | replay --all | purge --yes`
 // Dead letters of ${REDIS_STREAM}:dlq (stream and Redis from the usual configuration, .env included).
-import { baseShape, loadConfig } from '../shared/src/config.js';
-import { streamKeys } from '../shared/src/keys.js';
-import { closeRedis, createRedis } from '../shared/src/redis.js';
-import { getDeadLetter, listDeadLetters, purgeDeadLetters, replayDeadLetter, type DeadLetterEntry } from '../processor/src/dead-letter-admin.js';
+import { baseShape, loadConfig } from '@logstream/shared/config.js';
+import { streamKeys } from '@logstream/shared/keys.js';
+import { closeRedis, createRedis } from '@logstream/shared/redis.js';
+import { getDeadLetter, listDeadLetters, purgeDeadLetters, replayDeadLetter, type DeadLetterEntry } from './dead-letter-admin.js';
 
 const USAGE = `usage: npm run dlq -- <command>
   list [--limit N]                     dead letters: id, original id, deliveries, time, reason

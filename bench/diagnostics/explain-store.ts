@@ -1,15 +1,15 @@
-// node --import tsx bench/explain-store.ts — where the time of one 1,000-row batch goes inside PostgreSQL:
+// node --import tsx bench/diagnostics/explain-store.ts — where the time of one 1,000-row batch goes inside PostgreSQL:
 // EXPLAIN (ANALYZE, BUFFERS) of the processor's store statement (processor/src/store-batch.ts) on a table that
 // already holds 100,000 rows, the JSON decoding alone, and the gateway's per-notification fetch of the same rows.
 // Runs in its own database, dropped afterwards.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ID_ORDER_LOCK_KEY, storeRows } from '../processor/src/store-batch.js';
-import { LIVE_COLUMNS_SQL } from '../gateway/src/row-json.js';
-import { LEVEL_VALUES } from '../shared/src/levels.js';
-import { createTestEnv } from '../test/helpers/test-env.js';
-import { benchEvent } from './lib/payload.js';
+import { ID_ORDER_LOCK_KEY, storeRows } from '../../processor/src/store-batch.js';
+import { LIVE_COLUMNS_SQL } from '../../gateway/src/row-json.js';
+import { LEVEL_VALUES } from '@logstream/shared/levels.js';
+import { createTestEnv } from '../../test/helpers/test-env.js';
+import { benchEvent } from '../lib/payload.js';
 
 const STORE_SQL = /const STORE_SQL = `([\s\S]*?)`;/.exec(readFileSync(fileURLToPath(new URL('../processor/src/store-batch.ts', import.meta.url)), 'utf8'))![1]!;
 const t = await createTestEnv('bench_explain');

@@ -1,9 +1,9 @@
 // Load generator: POST /send batches of ~200-byte events as fast as the producer takes them, `concurrency`
 // requests in flight, until `total` events are accepted. The orchestrator watches them being stored.
-import { Histogram } from './lib/histogram.js';
-import { httpClient } from './lib/http-client.js';
-import { finish, notify, params, progress, sleep, wallMs } from './lib/load-child.js';
-import { benchEvent } from './lib/payload.js';
+import { Histogram } from '../lib/histogram.js';
+import { httpClient } from '../lib/http-client.js';
+import { finish, notify, params, progress, sleep, wallMs } from '../lib/load-child.js';
+import { benchEvent } from '../lib/payload.js';
 
 const p = params<{ url: string; total: number; batch: number; concurrency: number }>();
 const request = httpClient(p.url, p.concurrency);

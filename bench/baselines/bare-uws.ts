@@ -6,11 +6,11 @@
 // showed ({type:'spacing', ms}), so that both send the same frames at the same rate; 'gateway' is the hub's own
 // rule for the audience, and 'none' makes every event its own frame (the latency scenario's bare hop).
 // Run as a load process: reports {type:'listening', port}, and what it published on {type:'stop'}.
-import { loadUws } from '../shared/src/uws.js';
-import { logsFrame } from '../shared/src/protocol.js';
-import { coalesceMs } from '../gateway/src/live-hub.js';
-import { finish, fromParent, notify, params } from './lib/load-child.js';
-import type { LoadMessage } from './lib/load.js';
+import { loadUws } from '@logstream/shared/uws.js';
+import { logsFrame } from '@logstream/shared/protocol.js';
+import { coalesceMs } from '../../gateway/src/live-hub.js';
+import { finish, fromParent, notify, params } from '../lib/load-child.js';
+import type { LoadMessage } from '../lib/load.js';
 
 let spacing = params<{ spacing: 'gateway' | 'none' | number }>().spacing;
 process.on('message', (m: LoadMessage) => {

@@ -3,8 +3,8 @@
 // from the send time carried in the message ("fan <seq> <wall ms>"). The others only look at the frame's bytes,
 // so that the load generator keeps up with what the gateway sends.
 import WebSocket from 'ws';
-import { Histogram } from './lib/histogram.js';
-import { finish, fromParent, notify, params, sleep, wallMs } from './lib/load-child.js';
+import { Histogram } from '../lib/histogram.js';
+import { finish, fromParent, notify, params, sleep, wallMs } from '../lib/load-child.js';
 
 const p = params<{ gatewayUrl: string; count: number; sampleEvery: number; offset: number }>();
 

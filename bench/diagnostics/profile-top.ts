@@ -1,4 +1,4 @@
-// node --import tsx bench/profile-top.ts <dir or .cpuprofile …> [--top N] [--skip seconds]
+// node --import tsx bench/diagnostics/profile-top.ts <dir or .cpuprofile …> [--top N] [--skip seconds]
 // Summarize V8 CPU profiles written by `npm run bench -- --profile`: self time by function and by file,
 // so that the hot paths of each service can be read without a profiler UI.
 import { readdirSync, readFileSync, statSync } from 'node:fs';

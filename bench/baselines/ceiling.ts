@@ -5,10 +5,10 @@
 //   like the processors' batches but without a client round trip) — with the CPU the cluster spent on them;
 // - Redis: pipelined XADD of the same entries the producer writes, from a separate process.
 import type pg from 'pg';
-import { startLoad } from './lib/load.js';
-import { benchRowsSelect, LOGS_COLUMNS } from './lib/payload.js';
-import { pgCpuBetween, pgCpuSnapshot, type PgCpu } from './lib/pg-cpu.js';
-import { REDIS_HOST, REDIS_PORT } from '../test/helpers/test-env.js';
+import { startLoad } from '../lib/load.js';
+import { benchRowsSelect, LOGS_COLUMNS } from '../lib/payload.js';
+import { pgCpuBetween, pgCpuSnapshot, type PgCpu } from '../lib/pg-cpu.js';
+import { REDIS_HOST, REDIS_PORT } from '../../test/helpers/test-env.js';
 
 export interface PgCeiling {
   rows: number;
@@ -43,6 +43,6 @@ export async function pgCeiling(db: pg.Pool, rows: number, perStatement: number)
 
 /** Entries per second of pipelined XADD (1,000 per pipeline, 4 in flight) into a stream deleted afterwards. */
 export async function xaddCeiling(stream: string, rows: number): Promise<number> {
-  const xadd = startLoad<{ perSec: number }>('load-xadd.ts', { host: REDIS_HOST, port: REDIS_PORT, stream, total: rows, batch: 1000, concurrency: 4 }, () => {});
+  const xadd = startLoad<{ perSec: number }>('load/xadd.ts', { host: REDIS_HOST, port: REDIS_PORT, stream, total: rows, batch: 1000, concurrency: 4 }, () => {});
   return (await xadd.result).perSec;
 }

@@ -1,9 +1,9 @@
 // `npm run storage -- status [--exact] | maintain`: the partitions of logs (range, rows, bytes, indexes, state) and
 // what retention dropped; `maintain` runs one maintenance pass now (what every processor does each
 // MAINTENANCE_INTERVAL_MS), e.g. after changing RETENTION.
-import { baseShape, loadConfig, storageShape } from '../shared/src/config.js';
-import { createPool } from '../shared/src/db.js';
-import { maintainStorage, partitionStatus } from '../shared/src/storage.js';
+import { baseShape, loadConfig, storageShape } from '@logstream/shared/config.js';
+import { createPool } from '@logstream/shared/db.js';
+import { maintainStorage, partitionStatus } from '@logstream/shared/storage.js';
 
 const USAGE = `usage: npm run storage -- status [--exact] | maintain
   status    list the partitions of logs: id range, time range, rows (estimate; --exact counts), bytes, indexes, state

@@ -1,10 +1,10 @@
 // Load generator for the soak scenario: `rate` events/s as POST /send batches of `batch`, paced evenly, with one
 // /live subscriber counting what arrives.
 import WebSocket from 'ws';
-import { Histogram } from './lib/histogram.js';
-import { httpClient } from './lib/http-client.js';
-import { finish, params, progress, sleep } from './lib/load-child.js';
-import { benchEvent } from './lib/payload.js';
+import { Histogram } from '../lib/histogram.js';
+import { httpClient } from '../lib/http-client.js';
+import { finish, params, progress, sleep } from '../lib/load-child.js';
+import { benchEvent } from '../lib/payload.js';
 
 const p = params<{ producerUrl: string; gatewayUrl: string; rate: number; seconds: number; batch: number }>();
 const send = httpClient(p.producerUrl, 8);

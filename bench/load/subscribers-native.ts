@@ -1,9 +1,9 @@
-// Many /live subscribers in one native process (bench/native/ws-subscribers.c), behind the same IPC protocol as
-// load-subscribers.ts: 'connected', then 'report' from the parent, then the result. This wrapper only relays lines;
+// Many /live subscribers in one native process (bench/load/native/ws-subscribers.c), behind the same IPC protocol as
+// load/subscribers.ts: 'connected', then 'report' from the parent, then the result. This wrapper only relays lines;
 // the C program's CPU time is what the result reports.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { finish, fromParent, notify, params } from './lib/load-child.js';
+import { finish, fromParent, notify, params } from '../lib/load-child.js';
 
 const p = params<{ gatewayUrl: string; count: number; binary: string }>();
 const url = new URL(p.gatewayUrl);

@@ -4,7 +4,7 @@
 //
 // usage: ws-subscribers <host> <port> <path> <count>
 // stdout: "connected <clients> <seconds>" once every client has its hello frame, then, after "report <expected rows>
-// <timeout ms>" on stdin, one line of JSON (the same fields as bench/load-subscribers.ts reports).
+// <timeout ms>" on stdin, one line of JSON (the same fields as bench/load/subscribers.ts reports).
 // Every client checks that it got every row and no `dropped` frame, and records send→receive latency for every row
 // from the send time each message carries ("fan <seq> <wall ms>").
 #define _GNU_SOURCE
@@ -128,7 +128,7 @@ static const char *find(const char *p, const char *end, const char *needle, size
 }
 
 // One text frame from the gateway: hello, logs or dropped (byte 9 tells logs and dropped apart, as in
-// load-subscribers.ts).
+// load/subscribers.ts).
 static void on_message(conn_t *c, const char *p, size_t n, double now) {
   if (!c->hello) {
     c->hello = 1;

@@ -2,10 +2,10 @@
 // GET /send, in the same process, so send and receive times come from one clock (performance.now()).
 // Then the "batch visible" check of issue 2: POST 1,000 events and poll /logs until all of them are there.
 import WebSocket from 'ws';
-import { Histogram } from './lib/histogram.js';
-import { httpClient } from './lib/http-client.js';
-import { finish, fromParent, notify, params, progress, sleep } from './lib/load-child.js';
-import { benchEvent } from './lib/payload.js';
+import { Histogram } from '../lib/histogram.js';
+import { httpClient } from '../lib/http-client.js';
+import { finish, fromParent, notify, params, progress, sleep } from '../lib/load-child.js';
+import { benchEvent } from '../lib/payload.js';
 
 const p = params<{ producerUrl: string; gatewayUrl: string; rate: number; seconds: number; warmupSeconds: number; visibleBatches: number }>();
 const SERVICE = 'bench-latency';
