@@ -4,7 +4,8 @@
 // it covers (`rows` < `sample` means every matching row of the window was counted).
 import type pg from 'pg';
 import { badRequest, HttpError } from '@logstream/shared/errors.js';
-import { filterWhere, parseLogsQuery } from './logs-query.js';
+import { filterWhere } from './filter-sql.js';
+import { parseLogsQuery } from './logs-query.js';
 import { DEFAULT_WINDOW, formatDuration, MAX_WINDOW_MS, MIN_WINDOW_MS, parseDuration } from './stats-query.js';
 
 export const FIELDS_SAMPLE_ROWS = 10_000;

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { badRequest, HttpError } from '@logstream/shared/errors.js';
 import { attrParams, parseFilter, type Filter } from '@logstream/shared/protocol.js';
 import { SEARCH_INDEX_EXISTS_SQL } from '@logstream/shared/search-index.js';
+import { filterWhere } from './filter-sql.js';
 import { textMatchSql } from './text-match.js';
 import { ITEM_JSON_SQL } from './row-json.js';
 import { byteBoundedSql, cutByBytes, PAGE_MAX_BYTES } from './page-bytes.js';
@@ -51,52 +52,6 @@ export function parseLogsQuery(params: Map<string, string>): LogsQuery {
     if (raw !== undefined && raw !== '') out[name] = parseTime(name, raw);
   }
   return out;
-}
-
-/** Escape LIKE wildcards so that `q` is a plain substring. */
-export function likePattern(q: string): string {
-  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
-/** WHERE clause and parameters for a filter; `values` is appended to. */
-export function filterWhere(filter: Filter, values: unknown[]): string[] {
-  const where: string[] = [];
-  if (filter.services.length === 1) {
-    values.push(filter.services[0]);
-    where.push(`service = $${values.length}`);
-  } else if (filter.services.length > 1) {
-    values.push(filter.services);
-    where.push(`service = ANY($${values.length}::text[])`);
-  }
-  if (filter.minLevel > 0) {
-    values.push(filter.minLevel);
-    where.push(`level >= $${values.length}`);
-  }
-  if (filter.q !== '') {
-    // ILIKE is lower(message) LIKE lower(pattern) in a UTF-8 database: the same folding as textMatchSql, and the
-    // form the optional trigram index serves.
-    values.push(likePattern(filter.q));
-    where.push(`message ILIKE $${values.length}`);
-  }
-  for (const a of filter.attrs ?? []) {
-    values.push(a.name);
-    const v = `attributes->>$${values.length}`;
-    if ('values' in a) {
-      values.push(a.values.length === 1 ? a.values[0] : a.values);
-      where.push(a.values.length === 1 ? `${v} = $${values.length}` : `${v} = ANY($${values.length}::text[])`);
-      continue;
-    }
-    // logql_num (migration 016): NULL, so no match, for a value that is not a number (as matchesAttrs).
-    if (a.min !== undefined) {
-      values.push(a.min);
-      where.push(`logql_num(${v}) >= $${values.length}::float8`);
-    }
-    if (a.max !== undefined) {
-      values.push(a.max);
-      where.push(`logql_num(${v}) <= $${values.length}::float8`);
-    }
-  }
-  return where;
 }
 
 export interface LogsPage {

@@ -6,7 +6,8 @@ import type pg from 'pg';
 import { badRequest, HttpError } from '@logstream/shared/errors.js';
 import { LEVELS, levelName, type LevelName } from '@logstream/shared/levels.js';
 import { attrParams, parseFilter, type Filter, type StatsResponse } from '@logstream/shared/protocol.js';
-import { DEFAULT_SEARCH, filterWhere } from './logs-query.js';
+import { filterWhere } from './filter-sql.js';
+import { DEFAULT_SEARCH } from './logs-query.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

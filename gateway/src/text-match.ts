@@ -1,7 +1,7 @@
 // One definition of a text match (issue 11 point 7), used by every path: `q` matches a row when the message,
 // lower-cased by PostgreSQL, contains q lower-cased by PostgreSQL (its lower(), in the database's collation).
 // The stored paths (/logs, /stats, /live replays and dropped counts) ask PostgreSQL with textMatchSql or ILIKE,
-// which is lower() LIKE lower() in a UTF-8 database. The live hub filters fetched rows in JS (live-text.ts), so it folds with the
+// which is lower() LIKE lower() in a UTF-8 database. The live hub filters fetched rows in JS (live/text-index.ts), so it folds with the
 // same mapping, read from PostgreSQL at start-up: JavaScript's own toLowerCase() differs (q=ΟΔΟΣ: JS gives a final
 // ς, PostgreSQL σ; İ: JS "i̇", PostgreSQL "i"), which made /live match rows that /logs, /stats and replays did not.
 import type pg from 'pg';

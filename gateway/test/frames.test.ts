@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitFrames } from '../src/frames.js';
+import { splitFrames } from '../src/live/frames.js';
 
 describe('splitFrames', () => {
   const rows = Array.from({ length: 10 }, (_, i) => ({ id: i + 1, json: JSON.stringify({ id: i + 1, message: 'x'.repeat(90) }) }));

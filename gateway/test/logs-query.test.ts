@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed } from '../../test/helpers/seed.js';
 import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';
 import { disableSearchIndex, enableSearchIndex } from '@logstream/shared/search-index.js';
-import { likePattern, parseLogsQuery, queryLogs, type SearchOptions } from '../src/logs-query.js';
+import { likePattern } from '../src/filter-sql.js';
+import { parseLogsQuery, queryLogs, type SearchOptions } from '../src/logs-query.js';
 
 let t: TestEnv;
 let ids: number[];

@@ -1,8 +1,8 @@
-// The live hub's one-pass text test (multi-match.ts, live-text.ts) against String.prototype.includes, over random
+// The live hub's one-pass text test (live/multi-match.ts, live/text-index.ts) against String.prototype.includes, over random
 // strings with many overlapping patterns (a, aa, ab…, where failure and dictionary links matter).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MultiMatcher } from '../src/multi-match.js';
+import { MultiMatcher } from '../src/live/multi-match.js';
 
 const small = fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'é', '𐐀'), maxLength: 12 });
 

@@ -7,8 +7,8 @@ import { parseFilter, type Filter } from '@logstream/shared/protocol.js';
 import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';
 import { seed } from '../../test/helpers/seed.js';
 import { queryLogs } from '../src/logs-query.js';
-import { matchingRows } from '../src/new-rows.js';
-import { LiveTextIndex } from '../src/live-text.js';
+import { matchingRows } from '../src/live/queries.js';
+import { LiveTextIndex } from '../src/live/text-index.js';
 import { loadTextFold, type TextFold } from '../src/text-match.js';
 
 let t: TestEnv;
@@ -59,7 +59,7 @@ describe('live and stored paths agree on a text match', () => {
           const q = (p.other ?? p.change(m.slice(start, start + p.len).join(''))).slice(0, 256);
           if (q === '' || q.includes('\u0000') || !wellFormed(q)) continue;
           const filter = filterOf(q);
-          // The live path: what the hub publishes to a group with this filter (live-hub.ts, publish).
+          // The live path: what the hub publishes to a group with this filter (live/hub.ts, publish).
           const foldedQ = text.fold(filter.q);
           const index = new LiveTextIndex(text);
           index.add(foldedQ);

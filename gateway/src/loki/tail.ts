@@ -11,7 +11,7 @@ import { HttpError, unauthorized } from '@logstream/shared/errors.js';
 import type { Logger } from '@logstream/shared/logger.js';
 import { parseQuery, statusLine, type TemplatedApp, type WebSocket } from '@logstream/shared/uws.js';
 import type { GatewayConfig } from '../config.js';
-import type { LiveHub } from '../live-hub.js';
+import type { LiveHub } from '../live/hub.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { isLogQuery, type LogQuery } from '../logql/ast.js';
 import { labelsKey, rowLabels, type LabelledRow } from '../logql/labels.js';
@@ -19,7 +19,7 @@ import { droppedLabels, droppedSql, lastEntrySql, tailSelectSql, type TailStart 
 import { lokiBadRequest, nowNs, parseLimit, parseQueryText, parseTimeNs, HOUR_NS } from './params.js';
 import { mapPgError, LOKI_QUERY_TIMEOUT_MS } from './query-api.js';
 
-/** Rows read per query (as the live hub's page, new-rows.ts PAGE_ROWS). */
+/** Rows read per query (as the live hub's page, live/queries.ts PAGE_ROWS). */
 const TAIL_PAGE_ROWS = 1000;
 /** A tail this many ids behind the head skips to it (and reports each skipped row) instead of catching up. */
 export const TAIL_MAX_LAG_ROWS = 100_000;

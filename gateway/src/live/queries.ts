@@ -1,9 +1,9 @@
 // The queries of the live path: the newest id, rows after a cursor, and counts of skipped ranges.
 import type pg from 'pg';
 import type { Filter } from '@logstream/shared/protocol.js';
-import { filterWhere } from './logs-query.js';
-import { LIVE_COLUMNS_SQL, type LiveRow } from './row-json.js';
-import { byteBoundedSql, cutByBytes, PAGE_MAX_BYTES } from './page-bytes.js';
+import { filterWhere } from '../filter-sql.js';
+import { LIVE_COLUMNS_SQL, type LiveRow } from '../row-json.js';
+import { byteBoundedSql, cutByBytes, PAGE_MAX_BYTES } from '../page-bytes.js';
 
 export const PAGE_ROWS = 1000;
 /**

@@ -1,7 +1,7 @@
 // The live hub's text test (issue 11 points 5 and 7): which rows contain which of the live groups' q, each message
 // folded once (PostgreSQL's lower(), text-match.ts) and scanned once for every q at the same time (multi-match.ts).
 import { MultiMatcher } from './multi-match.js';
-import type { TextFold } from './text-match.js';
+import type { TextFold } from '../text-match.js';
 
 export class LiveTextIndex {
   /** Groups per distinct folded q. */

@@ -6,13 +6,13 @@ import type { Logger } from '@logstream/shared/logger.js';
 import { attrParams, EMPTY_FILTER, errorFrame, parseFilter, PROTOCOL_VERSION, subscribeSchema, type Filter } from '@logstream/shared/protocol.js';
 import { badRequest, HttpError } from '@logstream/shared/errors.js';
 import { decodeUtf8, parseQuery, statusLine, type TemplatedApp } from '@logstream/shared/uws.js';
-import type { GatewayConfig } from './config.js';
-import type { LiveHub, LiveSocket, LiveSocketData } from './live-hub.js';
-import type { GatewayMetrics } from './metrics.js';
+import type { GatewayConfig } from '../config.js';
+import type { LiveHub, LiveSocket, LiveSocketData } from './hub.js';
+import type { GatewayMetrics } from '../metrics.js';
 import { splitFrames } from './frames.js';
-import { parseRowId } from './logs-query.js';
-import { countMatching, droppedAfter, matchingRows, replaySliceEnd } from './new-rows.js';
-import type { ReadGate } from './read-gate.js';
+import { parseRowId } from '../logs-query.js';
+import { countMatching, droppedAfter, matchingRows, replaySliceEnd } from './queries.js';
+import type { ReadGate } from '../read-gate.js';
 import type { ConnectionCap } from '@logstream/shared/connection-cap.js';
 
 /** How long a resuming client waits for this gateway to see its cursor (it may come from a gateway ahead of us). */

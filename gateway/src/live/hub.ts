@@ -5,11 +5,11 @@ import type { Logger } from '@logstream/shared/logger.js';
 import { filterKey, matchesFields, type Filter } from '@logstream/shared/protocol.js';
 import { splitFrames } from './frames.js';
 import type { TemplatedApp, WebSocket } from '@logstream/shared/uws.js';
-import type { GatewayMetrics } from './metrics.js';
-import { headId, rowsAfter } from './new-rows.js';
-import type { LiveRow } from './row-json.js';
-import { LiveTextIndex } from './live-text.js';
-import type { TextFold } from './text-match.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { headId, rowsAfter } from './queries.js';
+import type { LiveRow } from '../row-json.js';
+import { LiveTextIndex } from './text-index.js';
+import type { TextFold } from '../text-match.js';
 
 export interface LiveSocketData {
   filter: Filter;
@@ -227,7 +227,7 @@ export class LiveHub {
     const now = Date.now();
     for (const r of rows) if (r.rt) this.metrics.ingestPushLatency.observe((now - r.rt) / 1000);
     const lastId = rows[rows.length - 1]!.id;
-    // Each message is folded and scanned for every group's q once per fetch, not once per group (live-text.ts).
+    // Each message is folded and scanned for every group's q once per fetch, not once per group (text-index.ts).
     const contains = this.text.scan(rows.map((r) => r.message));
     // Groups that match the same rows share their frames' text (the rows' JSON is concatenated once).
     const framesFor = new Map<string, ReturnType<typeof splitFrames>>();
