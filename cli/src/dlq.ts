@@ -1,5 +1,6 @@
 // `npm run dlq -- list | show <id> | replay <id>… [--set name=value]… | replay --all | purge --yes`
 // Dead letters of ${REDIS_STREAM}:dlq (stream and Redis from the usual configuration, .env included).
+import { backoffDelay } from '@logstream/shared/backoff.js';
 import { baseShape, loadConfig } from '@logstream/shared/config.js';
 import { streamKeys } from '@logstream/shared/keys.js';
 import { closeRedis, createRedis } from '@logstream/shared/redis.js';
@@ -48,7 +49,9 @@ const line = (e: DeadLetterEntry) => `${e.id}\t${e.originalId}\t${e.deliveries}\
 
 if (!command || command === 'help' || command === '--help') fail(USAGE, command ? 0 : 2);
 
-const redis = createRedis(cfg, { maxRetriesPerRequest: 1, connectTimeout: 3_000, retryStrategy: (n) => (n > 3 ? null : 200) });
+// A one-shot command: three quick reconnects (~1 s in all), then say Redis is down instead of waiting.
+const DLQ_RECONNECT = { initialMs: 100, maxMs: 400 };
+const redis = createRedis(cfg, { maxRetriesPerRequest: 1, connectTimeout: 3_000, retryStrategy: (n) => (n > 3 ? null : backoffDelay(n, DLQ_RECONNECT)) });
 try {
   switch (command) {
     case 'list': {

@@ -7,6 +7,7 @@
 // and the exit status is then 1.
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { Backoff } from '@logstream/shared/backoff.js';
 import { DEFAULT_HOST, loadEnvFile } from '@logstream/shared/config.js';
 import { LEVELS, levelValue } from '@logstream/shared/levels.js';
 
@@ -97,7 +98,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** POST one batch until the producer takes it; invalid events are reported and left out. */
 async function send(batch: Pending[]): Promise<void> {
-  let wait = 100;
+  const backoff = new Backoff({ initialMs: 100, maxMs: MAX_RETRY_WAIT_MS });
   let warned = false;
   // Every attempt at this batch carries the same key: a batch the producer took but whose answer was lost is
   // stored once, however often it is resent.
@@ -109,8 +110,7 @@ async function send(batch: Pending[]): Promise<void> {
     } catch (err) {
       if (!warned) console.error(`ship: producer at ${args.url} unreachable (${(err as Error).cause ?? (err as Error).message}); retrying`);
       warned = true;
-      await sleep(wait);
-      wait = Math.min(wait * 2, MAX_RETRY_WAIT_MS);
+      await backoff.wait();
       continue;
     }
     const body = (await res.json().catch(() => ({}))) as { message?: string; details?: { index: number; path: string; message: string }[] };
@@ -123,7 +123,7 @@ async function send(batch: Pending[]): Promise<void> {
       const retryAfter = Number(res.headers.get('retry-after'));
       if (!warned) console.error(`ship: producer busy (${res.status}: ${body.message ?? ''}); waiting`);
       warned = true;
-      await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 30_000) : wait);
+      await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 30_000) : backoff.next());
       continue;
     }
     if (res.status === 400 && body.details && body.details.length > 0) {

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { isConnectionError } from '@logstream/shared/errors.js';
 import type { Logger } from '@logstream/shared/logger.js';
-import { retryDelay } from '@logstream/shared/redis.js';
+import { Backoff, SERVICE_RECONNECT } from '@logstream/shared/backoff.js';
 import { streamKeys } from '@logstream/shared/keys.js';
 import type { StreamWatch } from '@logstream/shared/stream-watch.js';
 import type { ProcessorConfig } from './config.js';
@@ -67,17 +67,17 @@ export class Worker {
 
   private async run(): Promise<void> {
     const { cfg, reader, redis, log } = this.d;
-    let failures = 0;
+    const backoff = new Backoff(SERVICE_RECONNECT);
     while (!this.stopping) {
       try {
         await ensureGroup(redis, this.keys.stream, cfg.REDIS_GROUP);
         break;
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'cannot create the consumer group yet; retrying');
-        await sleep(retryDelay(failures++));
+        await backoff.wait();
       }
     }
-    failures = 0;
+    backoff.reset();
     while (!this.stopping) {
       try {
         let entries: Entry[] = [];
@@ -89,7 +89,7 @@ export class Worker {
         // Entries read are ours now: they are handled even when a stop was requested meanwhile.
         if (entries.length > 0) await this.handle(entries);
         if (Date.now() >= this.nextTrimAt) await this.trim();
-        failures = 0;
+        backoff.reset();
       } catch (err) {
         if (isNoGroupError(err)) {
           // Redis restarted without the stream (or someone deleted it): recreate the group and carry on.
@@ -99,8 +99,8 @@ export class Worker {
           await ensureGroup(redis, this.keys.stream, cfg.REDIS_GROUP).catch(() => {});
           continue;
         }
-        const delay = retryDelay(failures++);
-        if (failures === 1 || failures % 20 === 0) log.warn({ err: (err as Error).message, retryInMs: delay }, 'processor loop error; retrying');
+        const delay = backoff.next();
+        if (backoff.attempts === 1 || backoff.attempts % 20 === 0) log.warn({ err: (err as Error).message, retryInMs: delay }, 'processor loop error; retrying');
         await sleep(delay);
       }
     }
@@ -153,7 +153,7 @@ export class Worker {
     // stored is not stored again when a later one has to wait for PostgreSQL.
     const outcome: { stored: string[]; poison: { entry: Entry; reason: string }[] } = { stored: [], poison: [] };
     for (const run of splitByBytes(rows, (r) => r.json.length, BATCH_MAX_BYTES)) {
-      let attempt = 0;
+      const backoff = new Backoff(SERVICE_RECONNECT);
       for (;;) {
         try {
           const r = await this.storeIsolating(run);
@@ -163,9 +163,9 @@ export class Worker {
           break;
         } catch (err) {
           this.dbHealthy = false;
-          if (this.stopping && attempt >= 2) throw err; // leave them pending: another processor reclaims them
-          const delay = retryDelay(attempt++);
-          if (attempt === 1 || attempt % 20 === 0) log.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot store batch; keeping entries pending and retrying');
+          if (this.stopping && backoff.attempts >= 2) throw err; // leave them pending: another processor reclaims them
+          const delay = backoff.next();
+          if (backoff.attempts === 1 || backoff.attempts % 20 === 0) log.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot store batch; keeping entries pending and retrying');
           await sleep(delay);
         }
       }

@@ -1,12 +1,14 @@
 // Start-up step of every service that talks to PostgreSQL: create the database when missing and apply migrations,
 // retrying while PostgreSQL is not reachable yet (containers start in any order).
+import { Backoff } from './backoff.js';
 import type { BaseConfig } from './config.js';
 import { createPool, ensureDatabase } from './db.js';
 import type { Logger } from './logger.js';
 import { migrate } from './migrate.js';
 
 export async function prepareDatabase(cfg: BaseConfig, log: Logger): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
+  const backoff = new Backoff({ initialMs: 100, maxMs: 2_000 });
+  for (;;) {
     try {
       await ensureDatabase(cfg);
       const pool = createPool(cfg, { max: 1 });
@@ -18,8 +20,8 @@ export async function prepareDatabase(cfg: BaseConfig, log: Logger): Promise<voi
       }
       return;
     } catch (err) {
-      if (attempt === 0 || attempt % 10 === 0) log.warn({ err: (err as Error).message }, 'PostgreSQL not ready; retrying');
-      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
+      if (backoff.attempts % 10 === 0) log.warn({ err: (err as Error).message }, 'PostgreSQL not ready; retrying');
+      await backoff.wait();
     }
   }
 }

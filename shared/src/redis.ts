@@ -1,20 +1,16 @@
 // Redis connection helpers. Blocking reads (XREADGROUP BLOCK) get their own connection.
 import { Redis, type RedisOptions } from 'ioredis';
+import { backoffDelay, SERVICE_RECONNECT } from './backoff.js';
 import type { BaseConfig } from './config.js';
 
 type RedisConfig = Pick<BaseConfig, 'REDIS_URL' | 'REDIS_HOST' | 'REDIS_PORT' | 'REDIS_PASSWORD'>;
 
 export type { Redis };
 
-/** Reconnect with capped exponential backoff and jitter: 50 ms doubling up to 2 s. */
-export function retryDelay(attempt: number): number {
-  const base = Math.min(2_000, 50 * 2 ** Math.min(attempt, 10));
-  return Math.round(base / 2 + Math.random() * (base / 2));
-}
-
 export function createRedis(cfg: RedisConfig, options: RedisOptions = {}): Redis {
   const common: RedisOptions = {
-    retryStrategy: retryDelay,
+    // ioredis counts reconnect attempts from 1 and resets them on connect.
+    retryStrategy: (times) => backoffDelay(times, SERVICE_RECONNECT),
     lazyConnect: false,
     ...options,
   };

@@ -1,5 +1,6 @@
 // The /live connection (CONTRACT §6): subscribe with the filter and `since` = the newest id received, so a
 // reconnect resumes with no gap and no duplicate; reconnect with capped exponential backoff and jitter.
+import { Backoff } from '@logstream/shared/backoff.js';
 import type { DroppedMessage, LogItem } from '@logstream/shared/protocol.js';
 import { readToken } from './api.js';
 
@@ -14,13 +15,14 @@ export interface LiveEvents {
   onState(state: ConnectionState, detail: string): void;
 }
 
-const MAX_BACKOFF_MS = 10_000;
+/** 250 ms doubling to 10 s: a browser tab waits longer than a service, the gateway may be restarting under load. */
+const RECONNECT = { initialMs: 250, maxMs: 10_000 };
 /** How long "resumed" stays on screen before it reads "live" again. */
 const RESUMED_MS = 4_000;
 
 export class LiveConnection {
   private ws: WebSocket | undefined;
-  private attempt = 0;
+  private readonly backoff = new Backoff(RECONNECT);
   private timer: number | undefined;
   private everOpen = false;
   /** Newest id received (rows or `dropped` ranges): the resume point. */
@@ -36,7 +38,7 @@ export class LiveConnection {
     this.stop();
     this.cursor = since ?? 0;
     this.everOpen = false;
-    this.attempt = 0;
+    this.backoff.reset();
     this.open();
   }
 
@@ -57,7 +59,7 @@ export class LiveConnection {
     this.events.onState(this.everOpen ? 'reconnecting' : 'connecting', this.everOpen ? 'reconnecting…' : 'connecting…');
     socket.onopen = () => {
       if (this.ws !== socket) return;
-      this.attempt = 0;
+      this.backoff.reset();
       if (this.everOpen) {
         this.events.onState('resumed', `resumed from #${this.cursor}`);
         this.timer = window.setTimeout(() => this.ws === socket && this.events.onState('live', 'live'), RESUMED_MS);
@@ -87,7 +89,7 @@ export class LiveConnection {
     };
     socket.onclose = () => {
       if (this.ws !== socket) return;
-      const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+      const delay = this.backoff.next();
       this.events.onState('reconnecting', `reconnecting… (retry in ${(delay / 1000).toFixed(1)} s)`);
       this.everOpen = true;
       this.timer = window.setTimeout(() => this.open(), delay);

@@ -5,7 +5,7 @@ import * as pgListen from 'pg-listen';
 import type { Options, Subscriber } from 'pg-listen';
 import type pg from 'pg';
 import type { Logger } from '@logstream/shared/logger.js';
-import { retryDelay } from '@logstream/shared/redis.js';
+import { Backoff, backoffDelay, SERVICE_RECONNECT } from '@logstream/shared/backoff.js';
 
 // pg-listen is CommonJS with `exports.default`.
 type CreateSubscriber = (c: pg.ClientConfig, o: Options) => Subscriber;
@@ -33,7 +33,7 @@ export async function listenForRows(
     const s = createSubscriber(connection, {
       retryTimeout: 0, // 0 = never stop retrying
       retryLimit: Infinity,
-      retryInterval: retryDelay,
+      retryInterval: (attempt: number) => backoffDelay(attempt, SERVICE_RECONNECT),
       paranoidChecking: 10_000, // notice a silently dead connection within 10 s
       parse: (payload: string) => payload,
     });
@@ -57,7 +57,8 @@ export async function listenForRows(
   };
 
   // The first connect is retried here; later losses are retried by pg-listen itself.
-  for (let attempt = 0; !closing; attempt++) {
+  const backoff = new Backoff(SERVICE_RECONNECT);
+  while (!closing) {
     const s = make();
     subscriber = s;
     try {
@@ -71,8 +72,8 @@ export async function listenForRows(
     } catch (err) {
       isConnected = false;
       await s.close().catch(() => {});
-      if (attempt === 0 || attempt % 10 === 0) log.warn({ err: (err as Error).message }, 'cannot LISTEN yet; retrying');
-      await new Promise((r) => setTimeout(r, retryDelay(attempt)));
+      if (backoff.attempts % 10 === 0) log.warn({ err: (err as Error).message }, 'cannot LISTEN yet; retrying');
+      await backoff.wait();
     }
   }
   return {
