@@ -4,6 +4,7 @@
 // it covers (`rows` < `sample` means every matching row of the window was counted).
 import type pg from 'pg';
 import { badRequest, HttpError } from '@logstream/shared/errors.js';
+import { hasSqlState } from '@logstream/shared/sqlstate.js';
 import { filterWhere } from './filter-sql.js';
 import { parseLogsQuery } from './logs-query.js';
 import { DEFAULT_WINDOW, formatDuration, MAX_WINDOW_MS, MIN_WINDOW_MS, parseDuration } from './stats-query.js';
@@ -61,7 +62,7 @@ SELECT e.k, e.v, count(*)::int FROM s, jsonb_each_text(s.attributes) AS e(k, v) 
     await c.query('COMMIT');
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});
-    if ((err as { code?: string }).code === '57014') throw new HttpError(503, 'query_timeout', 'counting the fields took over 10 s (a text search over a long window): narrow the window or drop q', undefined, { 'Retry-After': '10' });
+    if (hasSqlState(err, 'queryCanceled')) throw new HttpError(503, 'query_timeout', 'counting the fields took over 10 s (a text search over a long window): narrow the window or drop q', undefined, { 'Retry-After': '10' });
     throw err;
   } finally {
     c.release();

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { badRequest, HttpError } from '@logstream/shared/errors.js';
 import { attrParams, parseFilter, type Filter } from '@logstream/shared/protocol.js';
 import { SEARCH_INDEX_EXISTS_SQL } from '@logstream/shared/search-index.js';
+import { hasSqlState } from '@logstream/shared/sqlstate.js';
 import { filterWhere } from './filter-sql.js';
 import { textMatchSql } from './text-match.js';
 import { ITEM_JSON_SQL } from './row-json.js';
@@ -167,7 +168,7 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
   // The search pool's statement timeout (read-pools.ts) stops a window that the estimate misjudged: the answer then
   // ends where that window began, or, when not even the first one fitted, is a 503 saying so.
   const cutOff = (err: unknown): LogsPage => {
-    if ((err as { code?: string }).code !== '57014') throw err;
+    if (!hasSqlState(err, 'queryCanceled')) throw err;
     if (scanned === 0) throw new HttpError(503, 'query_timeout', 'this search could not read even its first rows in time: narrow it (service, level, since/until)', undefined, { 'Retry-After': '5' });
     return { ...found, resumeAt: order === 'DESC' ? to + 1 : from - 1 };
   };

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { badRequest, HttpError } from '@logstream/shared/errors.js';
 import { LEVELS, levelName, type LevelName } from '@logstream/shared/levels.js';
 import { attrParams, parseFilter, type Filter, type StatsResponse } from '@logstream/shared/protocol.js';
+import { hasSqlState } from '@logstream/shared/sqlstate.js';
 import { filterWhere } from './filter-sql.js';
 import { DEFAULT_SEARCH } from './logs-query.js';
 
@@ -131,7 +132,7 @@ export const STATS_TIMEOUT_MS = 5_000;
 /** The events-per-second count reads the last RATE_SPAN_MS of rows, whatever the parameters; this bounds it with q. */
 export const RATE_TIMEOUT_MS = 1_000;
 
-const isCancel = (err: unknown) => (err as { code?: string }).code === '57014';
+const isCancel = (err: unknown) => hasSqlState(err, 'queryCanceled');
 
 async function inSnapshot<T>(db: pg.Pool, ms: number, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const c = await db.connect();

@@ -1,5 +1,6 @@
 // Store a batch of rows in PostgreSQL: one statement, one round trip, one NOTIFY, in one (implicit) transaction.
 import type pg from 'pg';
+import { hasSqlState, inSqlStateClass } from '@logstream/shared/sqlstate.js';
 
 /**
  * Why ids are taken under an advisory lock (CONTRACT §4, "id order is commit order"):
@@ -60,15 +61,14 @@ export async function storeRows(db: pg.Pool | pg.PoolClient, rowsJson: string, c
   return { inserted: rows[0]!.inserted, maxId: rows[0]!.max_id };
 }
 
-/** 23514 "no partition of relation … found for row": the database lacks a partition, the row is fine. */
+/** check_violation "no partition of relation … found for row": the database lacks a partition, the row is fine. */
 function isMissingPartition(err: unknown): boolean {
-  return (err as { code?: unknown }).code === '23514' && /no partition/.test((err as Error).message);
+  return hasSqlState(err, 'checkViolation') && /no partition/.test((err as Error).message);
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity violation): the row is bad, not the database. */
 export function isPoisonError(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23')) && !isMissingPartition(err);
+  return (inSqlStateClass(err, 'dataException') || inSqlStateClass(err, 'integrityConstraintViolation')) && !isMissingPartition(err);
 }
 
 /**
@@ -77,6 +77,5 @@ export function isPoisonError(err: unknown): boolean {
  */
 export function isSplittableError(err: unknown): boolean {
   if (err instanceof RangeError) return true;
-  const code = (err as { code?: unknown }).code;
-  return isPoisonError(err) || (typeof code === 'string' && code.startsWith('54'));
+  return isPoisonError(err) || inSqlStateClass(err, 'programLimitExceeded');
 }

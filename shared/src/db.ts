@@ -1,6 +1,7 @@
 // PostgreSQL connection helpers: connection settings from config, database creation, pools.
 import pg from 'pg';
 import type { BaseConfig } from './config.js';
+import { hasSqlState } from './sqlstate.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -56,7 +57,7 @@ export async function ensureDatabase(cfg: DbConfig): Promise<void> {
     return;
   } catch (err) {
     await probe.end().catch(() => {});
-    if ((err as { code?: string }).code !== '3D000') throw err; // 3D000 = invalid_catalog_name: database does not exist
+    if (!hasSqlState(err, 'invalidCatalogName')) throw err; // the database does not exist: create it below
   }
   const admin = new pg.Client({ ...connectionConfig(cfg, 'postgres'), connectionTimeoutMillis: 3_000 });
   admin.on('error', () => {});
@@ -64,9 +65,8 @@ export async function ensureDatabase(cfg: DbConfig): Promise<void> {
   try {
     await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    // 42P04 duplicate_database, 23505 a concurrent CREATE DATABASE won the race.
-    if (code !== '42P04' && code !== '23505') throw err;
+    // It exists, or a concurrent CREATE DATABASE won the race (unique_violation on pg_database).
+    if (!hasSqlState(err, 'duplicateDatabase') && !hasSqlState(err, 'uniqueViolation')) throw err;
   } finally {
     await admin.end().catch(() => {});
   }

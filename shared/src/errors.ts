@@ -1,5 +1,6 @@
 // The few named errors of the HTTP surface; each maps to a status and a code of CONTRACT §7.
 import type { Issue } from './event.js';
+import { isConnectionSqlState, sqlState } from './sqlstate.js';
 
 export class HttpError extends Error {
   constructor(
@@ -35,12 +36,14 @@ export const unavailable = (message: string, retryAfterS = 1) =>
 export const tooManyRequests = (what: string, retryAfterS: number) =>
   new HttpError(429, 'rate_limited', `${what} exceeded; retry after ${retryAfterS} s`, undefined, { 'Retry-After': String(retryAfterS) });
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+/** Node's socket errnos of a lost or refused connection; PostgreSQL's own are in sqlstate.ts. */
+const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
 
 /** Connection-level failures are retried quietly; everything else is reported. */
 export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: string }).code;
-  if (code && CONNECTION_CODES.has(code)) return true;
+  if (code && CONNECTION_ERRNOS.has(code)) return true;
+  if (isConnectionSqlState(sqlState(err))) return true;
   return /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Connection terminated|Command timed out|timeout exceeded when trying to connect|Client has encountered a connection error|MaxRetriesPerRequest/i.test(err.message);
 }

@@ -2,6 +2,7 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Histogram } from 'prom-client';
 import { HttpError, isConnectionError, unavailable } from './errors.js';
+import { hasSqlState } from './sqlstate.js';
 import type { Logger } from './logger.js';
 import { sendError, trackAbort, type ResState } from './uws.js';
 
@@ -36,7 +37,7 @@ export function route(log: Logger, handler: Handler): (res: HttpResponse, req: H
       if (err instanceof HttpError) {
         // After a 413 the rest of the body is not read: close the connection instead of draining it.
         sendError(res, state, err, err.status === 413);
-      } else if ((err as { code?: string }).code === '57014') {
+      } else if (hasSqlState(err, 'queryCanceled')) {
         // A statement timeout (gateway/src/read-pools.ts): the read was too expensive, not the database down.
         sendError(res, state, new HttpError(503, 'query_timeout', 'the query took longer than its statement timeout: narrow it (service, level, since/until)', undefined, { 'Retry-After': '5' }));
       } else if (isConnectionError(err)) {

@@ -2,6 +2,7 @@
 // `status`, `data.resultType`, ns timestamps as strings, matrix times as float seconds, values as strings, `stats`.
 import type pg from 'pg';
 import { HttpError } from '@logstream/shared/errors.js';
+import { hasSqlState } from '@logstream/shared/sqlstate.js';
 import { isLogQuery, type LogQuery, type Query } from '../logql/ast.js';
 import { evalMetric, MAX_ENTRIES, MAX_POINTS, runLogQuery, type ExecStats, type MetricResult } from '../logql/evaluate.js';
 import { rowLabels, labelsKey, type Labels } from '../logql/labels.js';
@@ -38,10 +39,9 @@ export async function withLokiTx<T>(db: pg.Pool, fn: (c: pg.PoolClient) => Promi
 
 /** PostgreSQL errors a query can cause: a bad regex is the client's (400), a timeout is reported as such. */
 export function mapPgError(err: unknown, timeoutMs: number): unknown {
-  const code = (err as { code?: string }).code;
-  // 2201B invalid_regular_expression; 2201X/22P02 cannot happen for our casts (logql_num checks first).
-  if (code === '2201B') return new LokiError(400, 'bad_logql', `invalid regular expression: ${(err as Error).message.replace(/^invalid regular expression: /, '')}`);
-  if (code === '57014') {
+  // Other data exceptions (2201X, 22P02) cannot happen for our casts (logql_num checks first).
+  if (hasSqlState(err, 'invalidRegularExpression')) return new LokiError(400, 'bad_logql', `invalid regular expression: ${(err as Error).message.replace(/^invalid regular expression: /, '')}`);
+  if (hasSqlState(err, 'queryCanceled')) {
     return new HttpError(503, 'query_timeout', `the query ran for over ${timeoutMs / 1000} s and was cancelled: narrow the time range or the selector, or simplify the regular expression`, undefined, { 'Retry-After': '10' });
   }
   return err;
