@@ -4,9 +4,11 @@
 import { spawn } from 'node:child_process';
 import { PG_HOST, PG_PORT, PG_USER } from '../../test/helpers/test-env.js';
 
-export async function psqlTimes(database: string, sql: string, runs: number): Promise<number[]> {
+/** `warmup` false: no unmeasured first run (for statements that take seconds and vary little, the loki scenario). */
+export async function psqlTimes(database: string, sql: string, runs: number, warmup = true): Promise<number[]> {
   const statement = `${sql.trim().replace(/;$/, '')};\n`;
-  const script = `\\timing on\n\\o /dev/null\n${statement.repeat(runs + 1)}`;
+  const first = warmup ? 1 : 0;
+  const script = `\\timing on\n\\o /dev/null\n${statement.repeat(runs + first)}`;
   const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', PG_HOST, '-p', String(PG_PORT), '-U', PG_USER, '-d', database], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -20,6 +22,6 @@ export async function psqlTimes(database: string, sql: string, runs: number): Pr
   if (code !== 0) throw new Error(`psql exited ${code}: ${err.trim().slice(0, 300)}`);
   // "Time: 12.345 ms" or, from a second on, "Time: 1234.567 ms (00:01.235)".
   const times = [...out.matchAll(/^Time: ([\d.]+) ms/gm)].map((m) => Number(m[1]));
-  if (times.length !== runs + 1) throw new Error(`psql printed ${times.length} timings for ${runs + 1} statements`);
-  return times.slice(1);
+  if (times.length !== runs + first) throw new Error(`psql printed ${times.length} timings for ${runs + first} statements`);
+  return times.slice(first);
 }

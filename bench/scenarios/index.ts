@@ -6,6 +6,7 @@ import type { Scenario } from '../lib/context.js';
 import { fanout } from './fanout.js';
 import { ingest } from './ingest.js';
 import { latency } from './latency.js';
+import { loki } from './loki.js';
 import { scale } from './scale.js';
 import { soak } from './soak.js';
 import { stats } from './stats.js';
@@ -25,6 +26,7 @@ export const SCENARIOS: readonly ScenarioEntry[] = [
   { name: 'fanout', run: fanout, about: '10,000 /live subscribers vs a bare uWS pub/sub server sending the same frames', needsFds: 12_000 },
   { name: 'scale', run: scale, about: 'stored events/s with 1, 2 and 4 processors vs 1 processor and the PostgreSQL ceiling' },
   { name: 'stats', run: stats, about: '/logs?q= and /stats vs the single SQL statement run by psql' },
+  { name: 'loki', run: loki, about: 'Loki query_range, log volume, labels on 5 M rows vs the single SQL statement by psql; tail vs /live latency' },
   { name: 'soak', run: soak, about: 'half the ingest rate for a minute: memory and stream lag stay flat' },
 ];
 
