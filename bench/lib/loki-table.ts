@@ -119,7 +119,7 @@ async function seed(pool: pg.Pool, total: number, log: (t: string) => void): Pro
          AND indexname NOT IN (SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid)`,
     );
     for (const ix of indexes) await c.query(`DROP INDEX ${quoteIdent(ix.name)}`);
-    // The rollups are counted once at the end (as migration 002 backfills them): the insert trigger's
+    // The rollups are counted once at the end (as migrations 002 and 017 backfill them): the insert trigger's
     // transition table spooled every row (~420 bytes) to disk once more, 379 s for 5 M rows here with it.
     await c.query('ALTER TABLE logs DISABLE TRIGGER logs_rollup_insert');
     const chunk = 1_000_000;
@@ -133,10 +133,13 @@ async function seed(pool: pg.Pool, total: number, log: (t: string) => void): Pro
       log(`  generated ${to.toLocaleString('en')} / ${total.toLocaleString('en')} rows (${elapsed()})`);
     }
     await c.query('ALTER TABLE logs ENABLE TRIGGER logs_rollup_insert');
-    await c.query(`INSERT INTO logs_per_minute (minute, level, service, n)
-      SELECT date_bin('1 minute', "timestamp", timestamptz '2000-01-01 00:00:00+00'), level, service, count(*) FROM logs GROUP BY 1, 2, 3`);
-    await c.query(`INSERT INTO logs_per_hour (hour, level, service, n)
-      SELECT date_bin('1 hour', minute, timestamptz '2000-01-01 00:00:00+00'), level, service, sum(n) FROM logs_per_minute GROUP BY 1, 2, 3`);
+    await c.query(`INSERT INTO logs_per_minute (minute, level, service, n, n_at_start)
+      SELECT b, level, service, count(*), count(*) FILTER (WHERE "timestamp" = b)
+      FROM (SELECT date_bin('1 minute', "timestamp", timestamptz '2000-01-01 00:00:00+00') AS b, level, service, "timestamp" FROM logs) r GROUP BY 1, 2, 3`);
+    await c.query(`INSERT INTO logs_per_hour (hour, level, service, n, n_at_start)
+      SELECT date_bin('1 hour', minute, timestamptz '2000-01-01 00:00:00+00'), level, service, sum(n),
+             sum(n_at_start) FILTER (WHERE minute = date_bin('1 hour', minute, timestamptz '2000-01-01 00:00:00+00'))
+      FROM logs_per_minute GROUP BY 1, 2, 3`);
     log(`  counted the rollups (${elapsed()})`);
     await c.query(`SET maintenance_work_mem = '256MB'`);
     // pg_indexes shows a partitioned table's index as "ON ONLY logs", which would build it on no partition (and

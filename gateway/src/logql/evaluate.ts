@@ -1,11 +1,11 @@
 // Running a parsed LogQL query against PostgreSQL: log queries become one SELECT, metric queries one GROUP BY over
-// bins of the range (or two small queries on the rollups), and the vector aggregations (sum, topk …) are folded in
+// bins of the range (or one small query on the rollups), and the vector aggregations (sum, topk …) are folded in
 // JS over the few series that come back.
 import type pg from 'pg';
 import type { LogQuery, MetricExpr } from './ast.js';
 import { rowLabels, labelsKey, sortLabels, type Labels, type LabelledRow } from './labels.js';
 import { LogQLError } from './parse.js';
-import { binnedSql, droppedLabels, edgeSql, logSelectSql, rollupEligible, rollupSql, type BinPlan, type LogSelect } from './to-sql.js';
+import { binnedSql, droppedLabels, logSelectSql, rollupEligible, rollupSql, type BinPlan, type LogSelect } from './to-sql.js';
 
 /** Work done, for Loki's `stats` block. */
 export interface ExecStats {
@@ -196,17 +196,13 @@ async function evalRange(c: pg.PoolClient, e: Extract<MetricExpr, { kind: 'range
     }
   } else {
     const rolled = rollupSql(e.query, plan, source);
-    for (const row of (await c.query<BinRow>(rolled.text, rolled.values)).rows) {
-      if (row.j < 0 || row.j >= bins) continue;
-      seriesOf(row).n[row.j]! += row.n;
-      stats.lines += row.n;
-    }
-    // Rows exactly on an edge belong to the bin below it (windows are (t − range, t]); the rollup put them above.
-    const edges = edgeSql(e.query, plan);
-    for (const row of (await c.query<BinRow>(edges.text, edges.values)).rows) {
+    for (const row of (await c.query<BinRow & { edge: number }>(rolled.text, rolled.values)).rows) {
+      if (row.j < 0 || row.j > bins) continue;
       const s = seriesOf(row);
-      if (row.j < bins) s.n[row.j]! -= row.n;
-      if (row.j - 1 >= 0) s.n[row.j - 1]! += row.n;
+      // Rows exactly on a bin's lower edge belong to the bin below it (windows are (t − range, t]).
+      if (row.j < bins) s.n[row.j]! += row.n - row.edge;
+      if (row.j >= 1) s.n[row.j - 1]! += row.edge;
+      stats.lines += (row.j < bins ? row.n - row.edge : 0) + (row.j >= 1 ? row.edge : 0);
     }
   }
 
