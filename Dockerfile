@@ -1,10 +1,10 @@
 # One image for every service; the command picks the service:
-#   docker run logstream node --import tsx producer/src/index.ts     (or processor/…, gateway/…)
+#   docker run logstream node dist/producer.js          (or dist/processor.js, dist/gateway.js; dist/cli/dlq.js …)
 # Debian (glibc), not Alpine: uWebSockets.js ships prebuilt binaries linked against glibc only.
-# TypeScript runs through tsx (a runtime dependency, with esbuild, which also bundles the web page at start-up),
-# so the image carries the sources, not a build output.
+# The services run as JavaScript compiled once here (npm run build: scripts/build.ts, esbuild), the page script
+# bundled into the gateway's: no TypeScript, tsx or esbuild in the runtime stage (issue 13 point 6).
 
-# --- build: every dependency, and a typecheck, so that an image is only ever made from sources that compile -----
+# --- build: every dependency, a typecheck (an image is only ever made from sources that compile), the bundles ----
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # Manifests first: this layer is rebuilt when dependencies change, not on every source edit.
@@ -23,7 +23,10 @@ COPY processor processor
 COPY gateway gateway
 COPY web web
 COPY cli cli
+COPY scripts/ensure-install.mjs scripts/build.ts scripts/
 RUN npx tsc --noEmit -p tsconfig.json
+# A bundling error (a service's or the page's) fails here, not at a container's start.
+RUN npm run build
 
 # --- runtime: production dependencies only, non-root ------------------------------------------------------------
 FROM node:20-bookworm-slim AS runtime
@@ -37,15 +40,14 @@ COPY --from=build /app/gateway/package.json gateway/
 COPY --from=build /app/web/package.json web/
 COPY --from=build /app/cli/package.json cli/
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
-COPY --from=build /app/tsconfig.json ./
-COPY --from=build /app/shared shared
-COPY --from=build /app/producer producer
-COPY --from=build /app/processor processor
-COPY --from=build /app/gateway gateway
-COPY --from=build /app/web web
-COPY --from=build /app/cli cli
-# The image's unprivileged `node` user (uid 1000) runs the services; the code stays root-owned, read-only to them
-# (tsx caches its transpiled files under /tmp, which is writable).
+COPY --from=build /app/dist dist
+# The files the bundles read at run time, where they lie in the tree (each module's import.meta.url is its source
+# file's: scripts/build.ts): migrations, the producer's Lua scripts and .proto files, the page's static files.
+COPY --from=build /app/shared/migrations shared/migrations
+COPY --from=build /app/producer/src/scripts producer/src/scripts
+COPY --from=build /app/producer/proto producer/proto
+COPY --from=build /app/web/index.html /app/web/style.css web/
+# The image's unprivileged `node` user (uid 1000) runs the services; the code stays root-owned, read-only to them.
 USER node
 # Every service reads its listen port from PORT (CONTRACT §2), so platforms that inject PORT just work; without it
 # a service listens on its own default: producer 8001, gateway 8002, processor 8003 (health and metrics only).
@@ -54,4 +56,4 @@ EXPOSE 8001 8002 8003 4318 5514 5514/udp
 ENV HOST=0.0.0.0
 # The services drain on SIGTERM (the processor finishes and acks its batch): node runs as PID 1 and handles it.
 STOPSIGNAL SIGTERM
-CMD ["node", "--import", "tsx", "producer/src/index.ts"]
+CMD ["node", "dist/producer.js"]

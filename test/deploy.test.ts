@@ -71,7 +71,8 @@ describe('docker-compose.yml', () => {
     for (const name of apps) {
       const s = services[name];
       expect(s.build).toBe('.');
-      expect(s.command).toEqual(['node', '--import', 'tsx', `${name}/src/index.ts`]);
+      // The bundle npm run build makes of <name>/src/index.ts (scripts/build.ts; test/compiled.test.ts runs them).
+      expect(s.command).toEqual(['node', `dist/${name}.js`]);
       expect(existsSync(`${REPO_ROOT}${name}/src/index.ts`)).toBe(true);
       expect(String(s.environment.PORT)).toBe(ports[name]);
       expect(s.healthcheck.test.join(' ')).toContain(`node -e fetch('http://127.0.0.1:${ports[name]}/ready')`);
@@ -129,7 +130,24 @@ describe('Dockerfile', () => {
     const user = [...final.matchAll(/^USER (\S+)/gm)].map((m) => m[1]!);
     expect(user.length).toBeGreaterThan(0);
     expect(['root', '0']).not.toContain(user[user.length - 1]);
-    expect(final).toMatch(/^CMD \["node", "--import", "tsx", "producer\/src\/index\.ts"\]/m);
+    expect(final).toMatch(/^CMD \["node", "dist\/producer\.js"\]/m);
+  });
+
+  it('builds the bundles in the build stage and runs them without TypeScript, tsx or esbuild', () => {
+    const build = stages[0]!;
+    expect(build).toMatch(/^RUN npx tsc --noEmit/m);
+    expect(build).toMatch(/^RUN npm run build$/m);
+    expect(final).toMatch(/^COPY --from=build \/app\/dist dist$/m);
+    // No source folder whole in the runtime stage: only the files the bundles read (migrations, Lua, .proto, HTML).
+    expect(final).not.toMatch(/^COPY --from=build \/app\/(shared|producer|processor|gateway|web|cli) /m);
+    const instructions = final.split('\n').filter((l) => !l.startsWith('#')).join('\n');
+    expect(instructions).not.toMatch(/tsx|\.ts\b/);
+    // --omit=dev leaves tsx and esbuild out only while they are dev dependencies.
+    const pkg = JSON.parse(read('package.json'));
+    for (const dev of ['tsx', 'esbuild', 'typescript']) {
+      expect(pkg.dependencies[dev], dev).toBeUndefined();
+      expect(pkg.devDependencies[dev], dev).toBeDefined();
+    }
   });
 
   it('copies every workspace the lock file names, and keeps .env and node_modules out of the context', () => {
@@ -204,7 +222,7 @@ describe('deploy/k8s (kustomize)', () => {
       expect(deploy.spec.selector.matchLabels).toEqual(labels);
       const [c] = deploy.spec.template.spec.containers;
       expect(c.image).toBe('logstream');
-      expect(c.command).toEqual(['node', '--import', 'tsx', `${name}/src/index.ts`]);
+      expect(c.command).toEqual(['node', `dist/${name}.js`]);
       expect(c.ports[0].containerPort).toBe(port);
       expect(c.env.find((e: any) => e.name === 'PORT').value).toBe(String(port));
       expect(c.readinessProbe.httpGet.path).toBe('/ready');
@@ -311,7 +329,7 @@ describe('.github/workflows/ci.yml', () => {
     expect(test.services.redis.image).toMatch(/^redis:7/);
     expect(test.services.postgres.image).toMatch(/^postgres:15/);
     const testRuns = test.steps.map((s: any) => s.run ?? '').join('\n');
-    for (const cmd of ['npm ci', 'npm run typecheck', 'npm run lint', 'npm test']) expect(testRuns).toContain(cmd);
+    for (const cmd of ['npm ci', 'npm run typecheck', 'npm run lint', 'npm run build', 'npm test']) expect(testRuns).toContain(cmd);
     // Browser tests run there too, with the runner's Chrome (test/helpers/browser.ts reads CHROMIUM_PATH).
     expect(test.env.CHROMIUM_PATH).toMatch(/^\/usr\/bin\//);
     const composeRuns = wf.jobs.compose.steps.map((s: any) => s.run ?? '').join('\n');

@@ -21,8 +21,14 @@ export interface Service {
 
 const running = new Set<Service>();
 
-export async function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 120_000): Promise<Service> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', `${name}/src/index.ts`], {
+/** `nodeArgs`: how node runs it; by default its TypeScript through tsx (test/compiled.test.ts passes a bundle). */
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+  nodeArgs = ['--import', 'tsx', `${name}/src/index.ts`],
+): Promise<Service> {
+  const proc = spawn(process.execPath, nodeArgs, {
     cwd: ROOT,
     // The port is read from the service's info-level "listening"/"started" line, so the level is at least info.
     env: { ...process.env, PORT: '0', OTLP_HTTP_PORT: '0', SYSLOG_PORT: '0', ...env, LOG_LEVEL: env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace' ? env.LOG_LEVEL : 'info' },
