@@ -53,7 +53,40 @@ export async function warmUp(ctx: Ctx, stack: Stack): Promise<void> {
   await ingestRun({ ...ctx, log: () => {} }, stack, ctx.quick ? 5000 : 20_000);
 }
 
-export async function ingestRun(ctx: Ctx, stack: Stack, total: number): Promise<IngestFigures> {
+/** One run of a load generator: when it started sending, and what it sent. */
+export interface LoadRun {
+  started: Promise<{ t0: number }>;
+  result: Promise<IngestLoadResult>;
+}
+
+/** Starts a generator's run of `total` events; by default a new load/ingest.ts POSTing to /send. */
+export type IngestLoad = (total: number) => LoadRun;
+
+const forkedSend = (ctx: Ctx, stack: Stack): IngestLoad => (total) => {
+  const load = startLoad<IngestLoadResult>('load/ingest.ts', { url: stack.producer!.url, total, batch: 1000, concurrency: 4 }, (t) => ctx.log(`  ${t}`));
+  return { started: load.next('started') as unknown as Promise<{ t0: number }>, result: load.result };
+};
+
+/**
+ * A generator kept up for many runs (load-child.ts serveRuns), for a scenario that makes dozens of short runs:
+ * starting one cost 3 s of wall time on the loaded machine.
+ */
+export function servedLoad(ctx: Ctx, script: string, params: Record<string, unknown>): { load(more?: Record<string, unknown>): IngestLoad; stop(): void } {
+  const handle = startLoad<never>(script, { batch: 1000, concurrency: 4, ...params, serve: true }, (t) => ctx.log(`  ${t}`));
+  return {
+    /** Runs with these parameters over the generator's own (a protocol, say). */
+    load: (more) => (total) => {
+      handle.send({ type: 'run', params: { ...more, total } });
+      return {
+        started: handle.next('started') as unknown as Promise<{ t0: number }>,
+        result: handle.next('done').then((m) => m.result as IngestLoadResult),
+      };
+    },
+    stop: () => handle.kill(),
+  };
+}
+
+export async function ingestRun(ctx: Ctx, stack: Stack, total: number, how?: IngestLoad): Promise<IngestFigures> {
   const processors = stack.processors.length;
   const db = stack.t.pool;
   // Ids are not dense (they encode their commit second, issue 15) but commit in order: each poll counts only the rows
@@ -72,8 +105,8 @@ export async function ingestRun(ctx: Ctx, stack: Stack, total: number): Promise<
   const svcBefore = cpuOf([...servicePids().keys()]);
   const redisBefore = ctx.redisPid ? cpuOf([ctx.redisPid]) : new Map<number, number>();
 
-  const load = startLoad<IngestLoadResult>('load/ingest.ts', { url: stack.producer!.url, total, batch: 1000, concurrency: 4 }, (t) => ctx.log(`  ${t}`));
-  const { t0 } = (await load.next('started')) as unknown as { t0: number };
+  const load = (how ?? forkedSend(ctx, stack))(total);
+  const { t0 } = await load.started;
   let stored = 0;
   let storedAt = 0;
   let storedAtSendEnd: number | undefined;

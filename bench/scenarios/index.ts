@@ -8,6 +8,7 @@ import { ingest } from './ingest.js';
 import { latency } from './latency.js';
 import { loki } from './loki.js';
 import { scale } from './scale.js';
+import { shippers } from './shippers.js';
 import { soak } from './soak.js';
 import { stats } from './stats.js';
 
@@ -22,6 +23,7 @@ export interface ScenarioEntry {
 
 export const SCENARIOS: readonly ScenarioEntry[] = [
   { name: 'ingest', run: ingest, about: 'stored events/s and CPU per event vs PostgreSQL inserting the same rows' },
+  { name: 'shippers', run: shippers, about: 'stored events/s and CPU per event through Loki push, OTLP, _bulk and a syslog TCP stream vs POST /send NDJSON' },
   { name: 'latency', run: latency, about: 'send→receive vs the bare hops (XADD→XREADGROUP, INSERT…NOTIFY→LISTEN, uWS send→receive)' },
   { name: 'fanout', run: fanout, about: '10,000 /live subscribers vs a bare uWS pub/sub server sending the same frames', needsFds: 12_000 },
   { name: 'scale', run: scale, about: 'stored events/s with 1, 2 and 4 processors vs 1 processor and the PostgreSQL ceiling' },
