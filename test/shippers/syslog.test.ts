@@ -1,12 +1,10 @@
-// Syslog (issue 14 point 4) from util-linux `logger` (and Debian's rsyslog, when installed) over TCP (LF and octet-counted) and UDP, RFC 5424 and 3164;
-// rows read back through the gateway's /logs with every mapped field checked. Bad lines are dropped and counted;
+// Syslog (issue 14 point 4) from util-linux `logger` over TCP (LF and octet-counted) and UDP, RFC 5424 and 3164
+// (rsyslog and syslog-ng: syslog-daemons.test.ts); rows read back through the gateway's /logs with every mapped field checked. Bad lines are dropped and counted;
 // a UDP flood while the stream is over its backlog is dropped and counted, never stored half or crashing anything.
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
@@ -64,34 +62,6 @@ describe('syslog', () => {
     for (const r of rows) expect(Math.abs(Date.parse(r.timestamp) - Date.parse(r.received_at))).toBeLessThan(5_000); // no year, local zone
   });
 
-  // Debian's rsyslog forwarding to the syslog port, as a user would configure it (apt-get install rsyslog).
-  it.skipIf(!existsSync('/usr/sbin/rsyslogd'))('stores what rsyslog forwards (omfwd, TCP, octet-counted, RFC 5424)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rsyslog-'));
-    const inPort = await freePort();
-    writeFileSync(join(dir, 'rsyslog.conf'), [
-      `global(workDirectory="${dir}")`,
-      'module(load="imtcp")',
-      `input(type="imtcp" port="${inPort}" address="127.0.0.1")`,
-      `*.* action(type="omfwd" target="127.0.0.1" port="${port}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")`,
-      '',
-    ].join('\n'));
-    const rsyslog = spawn('/usr/sbin/rsyslogd', ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslog.pid')], { stdio: 'ignore' });
-    try {
-      await waitFor('rsyslog listening', () => new Promise<boolean>((resolve) => {
-        const c = connect(inPort, '127.0.0.1', () => { c.destroy(); resolve(true); });
-        c.on('error', () => resolve(false));
-      }));
-      await promisify(execFile)('logger', ['-n', '127.0.0.1', '-P', String(inPort), '--tcp', '--rfc3164', '-t', 'via-rsyslog', '-p', 'local5.err', '--id=99', 'forwarded by rsyslog']);
-      const [row] = await s.waitLogs(1, { service: 'via-rsyslog' });
-      expect(row).toMatchObject({ message: 'forwarded by rsyslog', level: 'error', attributes: { facility: 'local5', procid: '99' } });
-      expect(typeof row!.attributes.hostname).toBe('string');
-    } finally {
-      rsyslog.kill('SIGTERM');
-      await new Promise((r) => rsyslog.once('exit', r));
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
   it('drops and counts lines without PRI or too long, keeps the good lines of the same connection', async () => {
     const before = await metrics(s.producer.url);
     await sendTcp(['no pri here', '<13>1 - - tcpbad - - - good line between bad ones', '<999>1 - - tcpbad - - - pri out of range', `<13>1 - - tcpbad - - - ${'x'.repeat(80_000)}`, '<14>1 - - tcpbad - - - last good line', ''].join('\n'));
@@ -115,8 +85,10 @@ describe('syslog', () => {
     await waitFor('5,000 rows', async () => (await count()) === 5000, 30_000);
     // One script call XADDs its events within one frozen millisecond (Redis scripts see one time), so their stream
     // ids share it and count up: sequence numbers in the hundreds mean hundreds of events per call, not one per line.
+    // How many lines one call gets depends on how the kernel cut the stream into reads (474 on a loaded machine,
+    // where 500 was expected): 100 still tells batching from one call per line.
     const { rows } = await s.t.pool.query<{ top: number }>("SELECT max(split_part(stream_id, '-', 2)::int) AS top FROM logs WHERE service = 'bulk'");
-    expect(rows[0]!.top).toBeGreaterThanOrEqual(500);
+    expect(rows[0]!.top).toBeGreaterThanOrEqual(100);
     const messages = (await s.t.pool.query<{ message: string }>("SELECT message FROM logs WHERE service = 'bulk' ORDER BY id")).rows.map((r) => r.message);
     expect(messages).toEqual(lines.map((_, i) => `line ${i}`)); // in order, each once
   });
