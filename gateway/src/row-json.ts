@@ -1,12 +1,13 @@
 // Rows leave PostgreSQL already serialized as API items (CONTRACT §5): each row is turned into JSON exactly once,
 // by the database, and the gateway only concatenates those strings into responses and frames.
+import { LEVEL_NAME_SQL } from '@logstream/shared/sql.js';
 
 /** SQL expression for one API item as JSON text. Timestamps as RFC 3339 UTC with milliseconds. */
 export const ITEM_JSON_SQL = `json_build_object(
   'id', id,
   'timestamp', to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
   'received_at', to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-  'level', (ARRAY['trace','debug','info','warn','error','fatal'])[level / 10],
+  'level', ${LEVEL_NAME_SQL},
   'service', service,
   'message', message,
   'attributes', attributes)::text`;

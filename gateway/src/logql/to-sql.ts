@@ -5,13 +5,12 @@
 // fields of its message (logql_json / logql_logfmt, migration 016); an attribute wins over a message field of the
 // same name, as a stream label wins over an extracted one in Loki. A missing label reads as "", as in Loki.
 import { LEVELS } from '@logstream/shared/levels.js';
+import { LEVEL_NAME_SQL, Sql } from '@logstream/shared/sql.js';
 import type { LabelExpr, LogQuery, Matcher, Stage } from './ast.js';
 import { LogQLError, unsupported } from './parse.js';
 
 export type Parser = 'json' | 'logfmt';
 
-/** SQL for the level's name. */
-export const LEVEL_NAME_SQL = `(ARRAY['trace','debug','info','warn','error','fatal'])[level / 10]`;
 
 /** A row's Loki timestamp in ns, as text: its µs (what PostgreSQL stores) and id % 1000 below them, so that no two
  * rows of a µs share a timestamp and a client resuming from `start` = last + 1 misses and repeats nothing. */
@@ -26,13 +25,6 @@ const quoteLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
 export const STREAM_LABELS = ['service', 'level'] as const;
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export class Sql {
-  readonly values: unknown[] = [];
-  param(v: unknown): string {
-    this.values.push(v);
-    return `$${this.values.length}`;
-  }
-}
 
 /** The parsers in effect at each stage: a label filter sees the fields of the parsers before it. */
 function parsersBefore(stages: Stage[], index: number): Parser[] {

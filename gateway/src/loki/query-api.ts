@@ -6,7 +6,8 @@ import { hasSqlState } from '@logstream/shared/sqlstate.js';
 import { isLogQuery, type LogQuery, type Query } from '../logql/ast.js';
 import { evalMetric, MAX_ENTRIES, MAX_POINTS, runLogQuery, type ExecStats, type MetricResult } from '../logql/evaluate.js';
 import { rowLabels, labelsKey, type Labels } from '../logql/labels.js';
-import { atOrAfterSql, beforeSql, fromSql, labelSql, LOG_QUERY_MAX_BYTES, parsersOf, rollupEligible, Sql, whereSql } from '../logql/to-sql.js';
+import { Sql } from '@logstream/shared/sql.js';
+import { atOrAfterSql, beforeSql, fromSql, labelSql, LOG_QUERY_MAX_BYTES, parsersOf, rollupEligible, whereSql } from '../logql/to-sql.js';
 import { HOUR_NS, lokiBadRequest, LokiError, parseDirection, parseDurationParam, parseLimit, parseQueryText, parseTimeNs, nowNs, timeRange } from './params.js';
 
 /**
