@@ -3,15 +3,14 @@
 // already holds 100,000 rows, the JSON decoding alone, and the gateway's per-notification fetch of the same rows.
 // Runs in its own database, dropped afterwards.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { ID_ORDER_LOCK_KEY, storeRows } from '../../processor/src/store-batch.js';
+import { storeRows } from '../../processor/src/store-batch.js';
+import { ID_ORDER_LOCK_KEY, STORE_BATCH_SQL } from '../../processor/src/sql/store-batch.js';
 import { LIVE_COLUMNS_SQL } from '../../gateway/src/row-json.js';
 import { LEVEL_VALUES } from '@logstream/shared/levels.js';
+import { encodeStreamEvent, STREAM_ROW_RECORDSET, streamRowJson } from '@logstream/shared/stream-entry.js';
 import { createTestEnv } from '../../test/helpers/test-env.js';
 import { benchEvent } from '../lib/payload.js';
 
-const STORE_SQL = /const STORE_SQL = `([\s\S]*?)`;/.exec(readFileSync(fileURLToPath(new URL('../processor/src/store-batch.ts', import.meta.url)), 'utf8'))![1]!;
 const t = await createTestEnv('bench_explain');
 try {
   const db = t.pool;
@@ -22,7 +21,7 @@ try {
     `[${Array.from({ length: 1000 }, () => {
       const i = n++;
       const e = benchEvent(i);
-      return JSON.stringify({ sid: `${now}-${i}`, eid: randomUUID(), message: e.message, level: LEVEL_VALUES[e.level], service: e.service, ts: now, rt: now, attributes: e.attributes });
+      return streamRowJson(`${now}-${i}`, encodeStreamEvent({ eid: randomUUID(), message: e.message, level: LEVEL_VALUES[e.level], service: e.service, ts: now, rt: now, attributes: e.attributes }));
     }).join(',')}]`;
   for (let i = 0; i < 100; i++) await storeRows(db, batch(), t.channel);
 
@@ -41,7 +40,7 @@ try {
   await median('store statement, 1,000 rows (round trip)', () => storeRows(db, batches[k++]!, t.channel));
   const one = batch();
   await median('json_to_recordset alone, 1,000 rows', () =>
-    db.query(`SELECT count(*) FROM json_to_recordset($1::json) AS r(sid text, eid uuid, ts double precision, rt double precision, level smallint, service text, message text, attributes jsonb)`, [one]),
+    db.query(`SELECT count(*) FROM json_to_recordset($1::json) AS r(${STREAM_ROW_RECORDSET})`, [one]),
   );
   let after = 0;
   await median('gateway fetch of 1,000 new rows with their JSON', () => db.query(`SELECT ${LIVE_COLUMNS_SQL} FROM logs WHERE id > $1 ORDER BY id LIMIT 1000`, [(after += 1000)]));
@@ -51,7 +50,7 @@ try {
   const client = await db.connect();
   try {
     await client.query('BEGIN');
-    const { rows } = await client.query({ text: `EXPLAIN (ANALYZE, BUFFERS) ${STORE_SQL}`, values: [batch(), ID_ORDER_LOCK_KEY, t.channel] });
+    const { rows } = await client.query({ text: `EXPLAIN (ANALYZE, BUFFERS) ${STORE_BATCH_SQL}`, values: [batch(), ID_ORDER_LOCK_KEY, t.channel] });
     await client.query('ROLLBACK');
     console.log('\nEXPLAIN (ANALYZE, BUFFERS) of the store statement, 1,000 rows:');
     console.log(rows.map((r: Record<string, string>) => `  ${r['QUERY PLAN']}`).join('\n'));

@@ -3,7 +3,7 @@
 // (the original entry's flat field list as JSON).
 import type { Redis } from 'ioredis';
 import { EVENT_FIELD, type StreamKeys } from '@logstream/shared/keys.js';
-import { fieldsToObject } from '../../processor/src/stream-entries.js';
+import { fieldsToObject, isProducerEntry } from '@logstream/shared/stream-entry.js';
 
 export interface DeadLetterEntry {
   /** Id in the dead-letter stream. */
@@ -44,7 +44,7 @@ export async function getDeadLetter(redis: Redis, keys: StreamKeys, id: string):
  */
 export function applyFixes(fields: string[], fixes: Record<string, string>): string[] {
   if (Object.keys(fixes).length === 0) return fields;
-  if (fields.length === 2 && fields[0] === EVENT_FIELD) {
+  if (isProducerEntry(fields)) {
     const event = JSON.parse(fields[1]!) as Record<string, unknown>;
     for (const [k, v] of Object.entries(fixes)) event[k] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
     return [EVENT_FIELD, JSON.stringify(event)];

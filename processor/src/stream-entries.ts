@@ -1,9 +1,11 @@
-// Stream entries as the processor sees them, and their conversion into the JSON rows handed to PostgreSQL.
-import { z } from 'zod';
+// Stream entries as the processor sees them, and their conversion into the JSON rows handed to PostgreSQL (the
+// entry format itself: shared/src/stream-entry.ts).
 import { parseEvent } from '@logstream/shared/event.js';
-import { LEVEL_VALUES } from '@logstream/shared/levels.js';
 import { EVENT_FIELD } from '@logstream/shared/keys.js';
+import { encodeStreamEvent, fieldsToObject, isProducerEntry, streamEventSchema, streamRowJson } from '@logstream/shared/stream-entry.js';
 import { uuid5 } from '@logstream/shared/uuid5.js';
+
+export { isProducerEntry };
 
 export interface Entry {
   id: string;
@@ -17,18 +19,7 @@ export function toEntries(raw: unknown): Entry[] {
   return raw.map((e) => ({ id: String(e[0]), fields: Array.isArray(e[1]) ? (e[1] as string[]) : null }));
 }
 
-export function fieldsToObject(fields: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]!] = fields[i + 1]!;
-  return out;
-}
-
 export type RowResult = { ok: true; json: string } | { ok: false; reason: string };
-
-/** Entries written by the producer: the event as JSON in field `e`, with its event id. */
-export function isProducerEntry(fields: string[]): boolean {
-  return fields.length === 2 && fields[0] === EVENT_FIELD;
-}
 
 /**
  * The event id of an entry written by another tool, which carries none: derived from the stream's identity and the
@@ -46,11 +37,9 @@ export function entryEventId(streamIdentity: string, entryId: string): string {
  */
 export function entryRow(entry: Entry, streamIdentity: string, now = Date.now()): RowResult {
   const fields = entry.fields!;
-  const sid = JSON.stringify(entry.id);
   if (isProducerEntry(fields)) {
-    const json = fields[1]!;
-    if (json.length > 2 && json.charCodeAt(0) === 123 /* { */) return { ok: true, json: `{"sid":${sid},${json.slice(1)}` };
-    return { ok: false, reason: `field "${EVENT_FIELD}" does not hold a JSON object` };
+    const json = streamRowJson(entry.id, fields[1]!);
+    return json === undefined ? { ok: false, reason: `field "${EVENT_FIELD}" does not hold a JSON object` } : { ok: true, json };
   }
   const obj: Record<string, unknown> = fieldsToObject(fields);
   if (typeof obj.attributes === 'string') {
@@ -64,23 +53,9 @@ export function entryRow(entry: Entry, streamIdentity: string, now = Date.now())
   const parsed = parseEvent(obj);
   if (!parsed.ok) return { ok: false, reason: parsed.issues.map((i) => `${i.path || 'event'}: ${i.message}`).join('; ') };
   const e = parsed.event;
-  return {
-    ok: true,
-    json: JSON.stringify({ sid: entry.id, eid: entryEventId(streamIdentity, entry.id), message: e.message, level: e.level, service: e.service, ts: e.ts ?? now, rt: now, attributes: e.attributes }),
-  };
+  const event = encodeStreamEvent({ eid: entryEventId(streamIdentity, entry.id), message: e.message, level: e.level, service: e.service, ts: e.ts ?? now, rt: now, attributes: e.attributes });
+  return { ok: true, json: streamRowJson(entry.id, event)! };
 }
-
-const levelNumbers = new Set<number>(Object.values(LEVEL_VALUES));
-/** The shape the producer writes (StreamEvent). Checked only for an entry PostgreSQL rejected, never on the hot path. */
-const producerEvent = z.object({
-  eid: z.uuid(),
-  message: z.string(),
-  level: z.number().refine((n) => levelNumbers.has(n), { message: `must be one of the level numbers ${[...levelNumbers].join(', ')}` }),
-  service: z.string(),
-  ts: z.number(),
-  rt: z.number(),
-  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
-});
 
 /**
  * Why an entry in the producer's format can never be stored, or undefined when it could be (PostgreSQL may then
@@ -96,7 +71,7 @@ export function producerEntryProblem(fields: string[]): string | undefined {
   } catch {
     return `field "${EVENT_FIELD}" is not JSON`;
   }
-  const r = producerEvent.safeParse(value);
+  const r = streamEventSchema.safeParse(value);
   if (r.success) return undefined;
   return r.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`).join('; ');
 }

@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { MAX_EVENT_BYTES, type StreamEvent, type ValidEvent } from '@logstream/shared/event.js';
+import { MAX_EVENT_BYTES, type ValidEvent } from '@logstream/shared/event.js';
+import { encodeStreamEvent } from '@logstream/shared/stream-entry.js';
 import { eventTooLarge } from '@logstream/shared/errors.js';
 import { EVENT_FIELD } from '@logstream/shared/keys.js';
 
@@ -39,7 +40,7 @@ export function serializeEvents(events: readonly ValidEvent[], eventIds?: readon
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     // The one serialization of the event: the processor hands this JSON to PostgreSQL as it is.
-    const entry: StreamEvent = {
+    payloads[i] = encodeStreamEvent({
       eid: eventIds?.[i] ?? randomUUID(),
       message: e.message,
       level: e.level,
@@ -47,8 +48,7 @@ export function serializeEvents(events: readonly ValidEvent[], eventIds?: readon
       ts: e.ts ?? receivedAt,
       rt: receivedAt,
       attributes: e.attributes,
-    };
-    payloads[i] = JSON.stringify(entry);
+    });
     // Measured on the entry itself, the size every later stage holds (MAX_EVENT_BYTES); checked before any XADD,
     // so a batch with one oversized event stores nothing (CONTRACT §3, all or nothing).
     const bytes = payloads[i]!.length <= MAX_EVENT_BYTES / 3 ? 0 : Buffer.byteLength(payloads[i]!, 'utf8');

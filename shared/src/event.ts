@@ -3,6 +3,9 @@
 import { z } from 'zod';
 import { flattenAttributes } from './flatten-attributes.js';
 import { customLevelValue, LEVEL_ALIASES, LEVEL_NUMBER_ATTRIBUTE, LEVELS, levelValue } from './levels.js';
+import type { StreamEvent } from './stream-entry.js';
+
+export type { StreamEvent } from './stream-entry.js';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const MAX_ATTRIBUTES = 64;
@@ -102,20 +105,6 @@ export const eventSchema = z.object({
   timestamp: timestampSchema.optional(),
   attributes: attributesSchema.default({}),
 });
-
-/** The normalized event as it travels through the stream (one JSON serialization, made by the producer). */
-export interface StreamEvent {
-  /** Producer-assigned event id: a client library resending an XADD after a reconnect cannot make a second row. */
-  eid: string;
-  message: string;
-  level: number;
-  service: string;
-  /** Epoch ms. */
-  ts: number;
-  /** Epoch ms when the producer received it. */
-  rt: number;
-  attributes: Record<string, string | number | boolean | null>;
-}
 
 export interface Issue {
   index: number;
