@@ -5,8 +5,8 @@
 import type pg from 'pg';
 import { badRequest, HttpError } from '@logstream/shared/errors.js';
 import { hasSqlState } from '@logstream/shared/sqlstate.js';
-import { filterWhere } from './filter-sql.js';
 import { parseLogsQuery } from './logs-query.js';
+import { fieldCounts, type FieldCountRow } from './sql/fields-sample.js';
 import { DEFAULT_WINDOW, formatDuration, MAX_WINDOW_MS, MIN_WINDOW_MS, parseDuration } from './stats-query.js';
 
 export const FIELDS_SAMPLE_ROWS = 10_000;
@@ -39,26 +39,13 @@ export async function queryFields(db: pg.Pool, params: Map<string, string>, now 
 
   const from = q.since ?? new Date(now - windowMs);
   const to = q.until ?? new Date(now);
-  const values: unknown[] = [];
-  const where = filterWhere(q.filter, values);
-  values.push(from, to);
-  where.push(`"timestamp" >= $${values.length - 1}`, `"timestamp" <= $${values.length}`);
-  let fieldCond = '';
-  if (only.length > 0) {
-    values.push(only);
-    fieldCond = `WHERE e.k = ANY($${values.length}::text[])`;
-  }
-  // One statement: the sample, its size, and the (field, value) counts in it.
-  const sql = `WITH s AS MATERIALIZED (SELECT attributes FROM logs WHERE ${where.join(' AND ')} ORDER BY "timestamp" DESC LIMIT ${FIELDS_SAMPLE_ROWS})
-SELECT NULL AS k, NULL AS v, count(*)::int AS n FROM s
-UNION ALL
-SELECT e.k, e.v, count(*)::int FROM s, jsonb_each_text(s.attributes) AS e(k, v) ${fieldCond} GROUP BY e.k, e.v`;
   const c = await db.connect();
-  let rows: { k: string | null; v: string | null; n: number }[];
+  let rows: FieldCountRow[];
   try {
     await c.query('BEGIN READ ONLY');
     await c.query(`SET LOCAL statement_timeout = ${FIELDS_TIMEOUT_MS}`);
-    rows = (await c.query(sql, values)).rows;
+    // One statement: the sample, its size, and the (field, value) counts in it.
+    rows = await fieldCounts(c, q.filter, from, to, only, FIELDS_SAMPLE_ROWS);
     await c.query('COMMIT');
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});

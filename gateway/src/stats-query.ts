@@ -7,8 +7,8 @@ import { badRequest, HttpError } from '@logstream/shared/errors.js';
 import { LEVELS, levelName, type LevelName } from '@logstream/shared/levels.js';
 import { attrParams, parseFilter, type Filter, type StatsResponse } from '@logstream/shared/protocol.js';
 import { hasSqlState } from '@logstream/shared/sqlstate.js';
-import { filterWhere } from './filter-sql.js';
 import { DEFAULT_SEARCH } from './logs-query.js';
+import { bucketCounts, rateAndHead, type GroupRow } from './sql/stats-counts.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -90,37 +90,15 @@ export function bucketRange(q: StatsQuery, now: number): { from: number; to: num
 
 const emptyLevels = (): Record<LevelName, number> => Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<LevelName, number>;
 
-interface GroupRow {
-  b: number | null;
-  level: number | null;
-  service: string | null;
-  n: string;
-}
-
 /** Whether the answer is counted from the logs table itself (a text search, or bars under a minute): an expensive read. */
 export function countsFromRows(q: StatsQuery): boolean {
   // The rollups count by level and service only: attribute filters (issue 16) count the rows too.
   return q.filter.q !== '' || (q.filter.attrs?.length ?? 0) > 0 || q.bucketMs % MINUTE !== 0;
 }
 
-/** Rollup rows use `service`/`level` columns just like logs, so the filter WHERE is shared (q never reaches them). */
-function histogramSql(q: StatsQuery, from: number, to: number, values: unknown[]): { sql: string; source: StatsResult['source'] } {
-  const source: StatsResult['source'] = countsFromRows(q) ? 'logs' : q.bucketMs % HOUR === 0 ? 'rollup_hour' : 'rollup_minute';
-  const [table, timeCol, count] =
-    source === 'logs' ? ['logs', '"timestamp"', 'count(*)'] : source === 'rollup_hour' ? ['logs_per_hour', 'hour', 'sum(n)'] : ['logs_per_minute', 'minute', 'sum(n)'];
-  const where = filterWhere(q.filter, values);
-  values.push(new Date(from), new Date(to), q.bucketMs, from);
-  const [pFrom, pTo, pBucket, pFromMs] = [values.length - 3, values.length - 2, values.length - 1, values.length];
-  where.unshift(`${timeCol} >= $${pFrom}`, `${timeCol} < $${pTo}`);
-  // Two groupings of one scan: (bucket, level) for the histogram and by_level, (service) for by_service (two
-  // SELECTs read the rows twice: bench, 15 minutes of 5 M rows with q, ~50 → ~25 ms per 15 s bucket). The newest
-  // id is read in the same snapshot (queryStats' first statement): the counts cover exactly the rows with
-  // id ≤ head, so a live client adds only the rows it receives after head. (ids commit in order,
-  // processor/src/store-batch.ts, so no row below head can appear later.)
-  const bucket = `floor((extract(epoch FROM ${timeCol}) * 1000 - $${pFromMs}::float8) / $${pBucket}::float8)::int`;
-  const sql = `SELECT ${bucket} AS b, level, service, ${count}::text AS n
-FROM ${table} WHERE ${where.join(' AND ')} GROUP BY GROUPING SETS ((${bucket}, level), (service))`;
-  return { sql, source };
+/** Where the counts come from: the logs table itself, or the rollup of whole hours or minutes (migration 002). */
+function countSource(q: StatsQuery): StatsResult['source'] {
+  return countsFromRows(q) ? 'logs' : q.bucketMs % HOUR === 0 ? 'rollup_hour' : 'rollup_minute';
 }
 
 /**
@@ -167,28 +145,20 @@ async function inSnapshot<T>(db: pg.Pool, ms: number, fn: (c: pg.PoolClient) => 
  */
 export async function queryStats(db: pg.Pool, q: StatsQuery, now = Date.now(), budgetMs = DEFAULT_SEARCH.budgetMs): Promise<StatsResult> {
   const { from, to, count } = bucketRange(q, now);
-  const rateValues: unknown[] = [];
-  const rateWhere = filterWhere(q.filter, rateValues);
-  rateValues.push(new Date(now - RATE_SPAN_MS), new Date(now));
-  rateWhere.push(`"timestamp" > $${rateValues.length - 1}`, `"timestamp" <= $${rateValues.length}`);
-  const source = histogramSql(q, from, to, []).source;
+  const source = countSource(q);
   // Buckets [countedFrom, count) are counted.
   let countedFrom = count;
   const search = q.filter.q !== '';
   const { rows, rate, head } = await inSnapshot(db, search ? RATE_TIMEOUT_MS : STATS_TIMEOUT_MS, async (c) => {
-    const first = await c.query<{ n: string; head: string }>(
-      `SELECT (SELECT count(*) FROM logs WHERE ${rateWhere.join(' AND ')})::text AS n, (SELECT coalesce(max(id), 0) FROM logs)::text AS head`,
-      rateValues,
-    );
-    const rate = Number(first.rows[0]!.n);
-    const head = Number(first.rows[0]!.head);
+    // The newest id is read in the same snapshot as the counts: they cover exactly the rows with id ≤ head, so a
+    // live client adds only the rows it receives after head. (ids commit in order, processor/src/sql/store-batch.ts,
+    // so no row below head can appear later.)
+    const { rate, head } = await rateAndHead(c, q.filter, now, RATE_SPAN_MS);
     const rows: GroupRow[] = [];
     // Buckets [lo, hi) in one statement; b comes back relative to lo.
     const countBuckets = async (lo: number, hi: number) => {
-      const values: unknown[] = [];
-      const h = histogramSql(q, from + lo * q.bucketMs, from + hi * q.bucketMs, values);
-      const got = await c.query<GroupRow>(h.sql, values);
-      for (const r of got.rows) rows.push(r.b === null ? r : { ...r, b: r.b + lo });
+      const got = await bucketCounts(c, q.filter, source, q.bucketMs, from + lo * q.bucketMs, from + hi * q.bucketMs);
+      for (const r of got) rows.push(r.b === null ? r : { ...r, b: r.b + lo });
     };
     if (!search) {
       await countBuckets(0, count);

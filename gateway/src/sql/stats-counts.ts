@@ -1,0 +1,58 @@
+// The statements of GET /stats (stats-query.ts decides which source answers and runs them in one snapshot).
+import type pg from 'pg';
+import type { Filter, StatsResponse } from '@logstream/shared/protocol.js';
+import { Sql } from '@logstream/shared/sql.js';
+import { filterWhere } from '../filter-sql.js';
+
+export type CountSource = StatsResponse['source'];
+
+/** One count of the histogram: (bucket, level) rows for the bars and by_level, (service) rows for by_service. */
+export interface GroupRow {
+  b: number | null;
+  level: number | null;
+  service: string | null;
+  n: string;
+}
+
+/** The table, time column and count of each source; rollup rows use `service`/`level` columns just like logs. */
+const SOURCES: Record<CountSource, { table: string; timeCol: string; count: string }> = {
+  logs: { table: 'logs', timeCol: '"timestamp"', count: 'count(*)' },
+  rollup_hour: { table: 'logs_per_hour', timeCol: 'hour', count: 'sum(n)' },
+  rollup_minute: { table: 'logs_per_minute', timeCol: 'minute', count: 'sum(n)' },
+};
+
+/**
+ * Rows matching `filter` in (now - spanMs, now], and the newest id, in one statement: read in the same snapshot as
+ * the bucket counts, so that they cover exactly the rows with id ≤ head.
+ */
+export async function rateAndHead(c: pg.PoolClient, filter: Filter, now: number, spanMs: number): Promise<{ rate: number; head: number }> {
+  const sql = new Sql();
+  const where = filterWhere(filter, sql.values);
+  where.push(`"timestamp" > ${sql.param(new Date(now - spanMs))}`, `"timestamp" <= ${sql.param(new Date(now))}`);
+  const { rows } = await c.query<{ n: string; head: string }>(
+    `SELECT (SELECT count(*) FROM logs WHERE ${where.join(' AND ')})::text AS n, (SELECT coalesce(max(id), 0) FROM logs)::text AS head`,
+    sql.values,
+  );
+  return { rate: Number(rows[0]!.n), head: Number(rows[0]!.head) };
+}
+
+/**
+ * Counts of the buckets of `bucketMs` in [from, to) (epoch ms) from `source`; `b` is the bucket's number from
+ * `from`. The filter's q never reaches a rollup (stats-query.ts counts a search from logs).
+ */
+export async function bucketCounts(c: pg.PoolClient, filter: Filter, source: CountSource, bucketMs: number, from: number, to: number): Promise<GroupRow[]> {
+  const { table, timeCol, count } = SOURCES[source];
+  const sql = new Sql();
+  const where = filterWhere(filter, sql.values);
+  where.unshift(`${timeCol} >= ${sql.param(new Date(from))}`, `${timeCol} < ${sql.param(new Date(to))}`);
+  // Two groupings of one scan: (bucket, level) for the histogram and by_level, (service) for by_service (two
+  // SELECTs read the rows twice: bench, 15 minutes of 5 M rows with q, ~50 → ~25 ms per 15 s bucket).
+  const pBucket = sql.param(bucketMs);
+  const bucket = `floor((extract(epoch FROM ${timeCol}) * 1000 - ${sql.param(from)}::float8) / ${pBucket}::float8)::int`;
+  const { rows } = await c.query<GroupRow>(
+    `SELECT ${bucket} AS b, level, service, ${count}::text AS n
+FROM ${table} WHERE ${where.join(' AND ')} GROUP BY GROUPING SETS ((${bucket}, level), (service))`,
+    sql.values,
+  );
+  return rows;
+}
