@@ -3,6 +3,7 @@ import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
 import { notFound, unauthorized } from '@logstream/shared/errors.js';
 import { route, timedRoute, type Handler } from '@logstream/shared/http-routes.js';
 import type { Logger } from '@logstream/shared/logger.js';
+import { encodeLogsResponse } from '@logstream/shared/protocol.js';
 import { PROBE_TIMEOUT_MS, withTimeout } from '@logstream/shared/timeout.js';
 import { answerPreflight, parseQuery, sendJson, sendRaw, type HttpRequest, type TemplatedApp } from '@logstream/shared/uws.js';
 import type { GatewayConfig } from './config.js';
@@ -65,7 +66,7 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
     const next = full ? last : page.resumeAt;
     const nextBefore = ascending ? undefined : next;
     const nextAfter = ascending ? next : undefined;
-    sendRaw(res, state, 200, `{"items":[${page.items.join(',')}],"next_before":${nextBefore ?? null},"next_after":${nextAfter ?? null}}`);
+    sendRaw(res, state, 200, encodeLogsResponse(page.items, nextBefore ?? null, nextAfter ?? null));
   }));
 
   app.get('/stats', timed('GET /stats', async (res, req, state) => {

@@ -4,6 +4,7 @@
 // it covers (`rows` < `sample` means every matching row of the window was counted).
 import type pg from 'pg';
 import { badRequest, HttpError } from '@logstream/shared/errors.js';
+import type { FieldsResponse } from '@logstream/shared/protocol.js';
 import { hasSqlState } from '@logstream/shared/sqlstate.js';
 import { parseLogsQuery } from './logs-query.js';
 import { fieldCounts, type FieldCountRow } from './sql/fields-sample.js';
@@ -17,16 +18,7 @@ const MAX_VALUES = 100;
 /** A text search in the sample reads rows until it has found enough: PostgreSQL stops it past this. */
 const FIELDS_TIMEOUT_MS = 10_000;
 
-export interface FieldsAnswer {
-  window: string;
-  from: string;
-  to: string;
-  sample: number;
-  rows: number;
-  fields: { name: string; count: number; values: { value: string; count: number }[] }[];
-}
-
-export async function queryFields(db: pg.Pool, params: Map<string, string>, now = Date.now()): Promise<FieldsAnswer> {
+export async function queryFields(db: pg.Pool, params: Map<string, string>, now = Date.now()): Promise<FieldsResponse> {
   const q = parseLogsQuery(new Map([...params].filter(([k]) => k !== 'limit' && k !== 'fields' && k !== 'values' && k !== 'window')));
   const rawWindow = params.get('window') || DEFAULT_WINDOW;
   const windowMs = parseDuration(rawWindow);

@@ -2,10 +2,49 @@
 import type { Issue } from './event.js';
 import { isConnectionSqlState, sqlState } from './sqlstate.js';
 
+/**
+ * Every `error` code an answer or a frame carries (CONTRACT §7 and §6's error frames), in one union so that a new
+ * one is added here, where a client author looks for them.
+ */
+export type ErrorCode =
+  // 400
+  | 'bad_request'
+  | 'invalid_event'
+  | 'invalid_utf8'
+  | 'too_many_events'
+  | 'aborted'
+  | 'bad_logql'
+  | 'unsupported_logql'
+  // 401, 404, 405
+  | 'unauthorized'
+  | 'not_found'
+  | 'method_not_allowed'
+  // 413, 415, 431
+  | 'payload_too_large'
+  | 'event_too_large'
+  | 'batch_over_rate_limit'
+  | 'unsupported_media_type'
+  | 'headers_too_large'
+  // 429
+  | 'rate_limited'
+  | 'too_many_in_flight'
+  // 500, never for bad input
+  | 'internal'
+  // 503, with Retry-After
+  | 'unavailable'
+  | 'busy'
+  | 'query_timeout'
+  | 'outcome_unknown'
+  | 'not_reading_acks'
+  // error frames of /live (the connection stays open)
+  | 'bad_frame'
+  | 'bad_filter'
+  | 'cursor_ahead';
+
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: Issue[],
     readonly headers: Record<string, string> = {},

@@ -202,6 +202,29 @@ export interface StatsResponse {
   buckets: { start: string; total: number; counts: Record<LevelName, number> }[];
 }
 
+/** GET /logs (CONTRACT §5): a page of items, newest first (oldest first with `after`), and where to continue. */
+export interface LogsResponse {
+  items: LogItem[];
+  next_before: number | null;
+  next_after: number | null;
+}
+
+/** A LogsResponse from items already serialized once each (by PostgreSQL): concatenation, no second JSON.stringify. */
+export function encodeLogsResponse(itemsJson: readonly string[], nextBefore: number | null, nextAfter: number | null): string {
+  return `{"items":[${itemsJson.join(',')}],"next_before":${nextBefore},"next_after":${nextAfter}}`;
+}
+
+/** GET /fields (issue 16): a view's attributes and their most frequent values, counted over a sample of its rows. */
+export interface FieldsResponse {
+  window: string;
+  from: string;
+  to: string;
+  /** Rows the sample holds at most; `rows` < `sample` means every matching row of the window was counted. */
+  sample: number;
+  rows: number;
+  fields: { name: string; count: number; values: { value: string; count: number }[] }[];
+}
+
 // ---- client → server
 
 export const subscribeSchema = z.object({

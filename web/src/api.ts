@@ -1,5 +1,5 @@
 // The gateway's REST API as the page uses it (CONTRACT §5 and GET /stats).
-import type { LogItem, StatsResponse } from '@logstream/shared/protocol.js';
+import type { FieldsResponse, LogItem, LogsResponse, StatsResponse } from '@logstream/shared/protocol.js';
 
 export interface ViewFilter {
   services: string[];
@@ -56,11 +56,7 @@ async function getJson<T>(path: string): Promise<T> {
   return body as T;
 }
 
-export interface LogsPage {
-  items: LogItem[];
-  next_before: number | null;
-  next_after: number | null;
-}
+export type LogsPage = LogsResponse;
 
 export function fetchLogs(f: ViewFilter, extra: Record<string, string | number>): Promise<LogsPage> {
   const p = filterParams(f);
@@ -102,13 +98,7 @@ export function fetchStats(f: ViewFilter, window: string): Promise<Stats> {
 }
 
 /** GET /fields: the facets of the view (attributes and their top values with counts). */
-export interface Fields {
-  from: string;
-  to: string;
-  sample: number;
-  rows: number;
-  fields: { name: string; count: number; values: { value: string; count: number }[] }[];
-}
+export type Fields = FieldsResponse;
 
 export function fetchFields(f: ViewFilter, window: string, range?: { from: number; to: number }): Promise<Fields> {
   const p = filterParams(f);
