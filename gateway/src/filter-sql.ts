@@ -18,8 +18,9 @@ export function filterWhere(filter: Filter, values: unknown[]): string[] {
     where.push(`service = ANY($${values.length}::text[])`);
   }
   if (filter.minLevel > 0) {
-    values.push(filter.minLevel);
-    where.push(`level >= $${values.length}`);
+    // A literal (a validated integer), not a parameter: logs_level_id_idx holds warn and above only (migration
+    // 015), and the planner can use a partial index only when it can prove the predicate, also in a generic plan.
+    where.push(`level >= ${Math.trunc(Number(filter.minLevel))}`);
   }
   if (filter.q !== '') {
     // ILIKE is lower(message) LIKE lower(pattern) in a UTF-8 database: the same folding as textMatchSql, and the
