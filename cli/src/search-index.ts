@@ -1,38 +1,29 @@
-// `npm run search-index -- on | off | status`: the optional trigram index that makes `q` searches fast on large
-// tables at the cost of slower inserts (see shared/src/search-index.ts for the figures).
+// `npm run search-index -- status | build`: the search indexes of closed partitions (shared/src/search-index.ts).
+// The processors build them in the background anyway; `build` does it now, e.g. after turning SEARCH_INDEX back on.
 import { baseShape, loadConfig } from '@logstream/shared/config.js';
 import { createPool } from '@logstream/shared/db.js';
-import { disableSearchIndex, enableSearchIndex, searchIndexEnabled } from '@logstream/shared/search-index.js';
+import { buildNextSearchIndex, searchIndexStates } from '@logstream/shared/search-index.js';
 
-const USAGE = `usage: npm run search-index -- on | off | status
-  on      build the trigram index on logs.message (CONCURRENTLY: ingest continues; minutes on large tables)
-  off     drop it (inserts get faster again; q searches scan rows)
-  status  say whether it exists`;
+const USAGE = `usage: npm run search-index -- status | build
+  status  each partition and its search index (built, pending, invalid: a killed build, rebuilt next)
+  build   build the missing ones now, one at a time, CONCURRENTLY (ingest and reads go on)`;
 
 const cfg = loadConfig(baseShape, 'search-index');
 const command = process.argv[2];
-if (command !== 'on' && command !== 'off' && command !== 'status') {
-  console.error(USAGE);
+if (command !== 'build' && command !== 'status') {
+  console.error(command === 'on' || command === 'off' ? `search-index: "${command}" is gone: closed partitions get their index by themselves (SEARCH_INDEX=closed|off)\n${USAGE}` : USAGE);
   process.exit(2);
 }
-const db = createPool(cfg, { max: 1 });
+const db = createPool(cfg, { max: 2 });
 try {
-  const before = await searchIndexEnabled(db);
-  if (command === 'status') {
-    console.log(`search index: ${before ? 'on' : 'off'}`);
-  } else if (command === 'on') {
-    if (before) console.log('search index is already on');
-    else {
-      const { rows } = await db.query(`SELECT count(*)::bigint AS n FROM logs`);
-      console.log(`building the trigram index over ${Number(rows[0].n).toLocaleString('en')} rows (ingest continues meanwhile)…`);
-      const start = Date.now();
-      await enableSearchIndex(db);
-      console.log(`search index on (${((Date.now() - start) / 1000).toFixed(1)} s)`);
+  if (command === 'build') {
+    for (;;) {
+      const b = await buildNextSearchIndex(db);
+      if (!b) break;
+      console.log(`${b.partition}: search index built in ${b.seconds.toFixed(1)} s${b.rebuilt ? ' (an interrupted build was dropped first)' : ''}`);
     }
-  } else {
-    await disableSearchIndex(db);
-    console.log(before ? 'search index dropped' : 'search index was already off');
   }
+  for (const s of await searchIndexStates(db)) console.log(`${s.partition}  ${s.state}`);
 } catch (err) {
   console.error(`search-index: ${(err as Error).message}`);
   process.exitCode = 1;

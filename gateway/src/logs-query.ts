@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { badRequest, HttpError } from '@logstream/shared/errors.js';
 import { attrParams, parseFilter, type Filter } from '@logstream/shared/protocol.js';
-import { SEARCH_INDEX_EXISTS_SQL } from '@logstream/shared/search-index.js';
+import { INDEXED_RANGES_SQL } from '@logstream/shared/search-index.js';
 import { hasSqlState } from '@logstream/shared/sqlstate.js';
 import { filterWhere } from './filter-sql.js';
 import { textMatchSql } from './text-match.js';
@@ -109,16 +109,16 @@ async function select(db: pg.Pool, where: string[], values: unknown[], order: 'A
 export interface SearchOptions {
   /**
    * Rows a text search reads first, by id range, newest first (oldest first for `after`). A common word fills a
-   * page within the newest rows; left to itself, with the optional trigram index present, the planner reads every
-   * match through the index and sorts them (bench, 5 M rows, a word in 1% of rows: 540 ms that way, 10 ms reading
-   * the newest rows). 50,000 rows took ~80 ms here, so 20,000.
+   * page within the newest rows; left to itself, with a trigram index present, the planner reads every match
+   * through the index and sorts them (bench, 5 M rows, a word in 1% of rows: 540 ms that way, 10 ms reading the
+   * newest rows). 50,000 rows took ~80 ms here, so 20,000.
    */
   firstWindow: number;
   /**
-   * Without the search index, a rare or absent word means reading the whole table (5 M rows: 1-5 s here, and
-   * growing with the table). A search stops reading after this long and answers with what it found plus a cursor
-   * (LogsPage.resumeAt), as a search engine pages through a log. With the index, the rest of the table is searched
-   * through it in one query instead.
+   * Without a search index, a rare or absent word means reading every row (5 M rows: 1-5 s here, and growing with
+   * the table). Scanning stops after this long and answers with what it found plus a cursor (LogsPage.resumeAt), as
+   * a search engine pages through a log. Partitions with a search index (closed ones) are searched through it, in
+   * one query per stretch of them, whatever is left of the budget.
    */
   budgetMs: number;
 }
@@ -135,14 +135,19 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     return select(db, where, values, order, q.limit);
   }
 
-  // One round trip for the id range left to search and whether the trigram index can take over.
-  const { rows } = await db.query<{ low: string | null; high: string | null; indexed: boolean }>(
-    `SELECT min(id) AS low, max(id) AS high, ${SEARCH_INDEX_EXISTS_SQL} AS indexed FROM logs`,
+  // One round trip for the id range left to search and the id ranges of the partitions with a search index.
+  const { rows } = await db.query<{ low: string | null; high: string | null; indexed: [string, string][] }>(
+    `SELECT min(id) AS low, max(id) AS high,
+            (SELECT coalesce(json_agg(json_build_array(greatest(id_from, 0)::text, (id_to - 1)::text) ORDER BY id_from), '[]') FROM (${INDEXED_RANGES_SQL}) r) AS indexed
+     FROM logs`,
   );
-  const { low, high, indexed } = rows[0]!;
+  const { low, high } = rows[0]!;
   if (low === null || high === null) return { items: [], ids: [], bytes: 0 };
   let from = Math.max(Number(low), q.after === undefined ? 0 : q.after + 1);
   let to = Math.min(Number(high), q.before === undefined ? Number.MAX_SAFE_INTEGER : q.before - 1);
+  // A trigram index narrows a search only for a q with 3 letters or digits in a row (pg_trgm's words); for a shorter
+  // one it would return every row to recheck, so those are read by scan.
+  const spans = /[\p{L}\p{N}]{3}/u.test(q.filter.q) ? indexedSpans(rows[0]!.indexed) : [];
 
   // Matches in ids [a, b]. By default the text test is strpos on lower() (text-match.ts), which cannot use the
   // trigram index, so the plan stays a scan of the id range; `viaIndex` uses ILIKE instead, leaving the planner free
@@ -162,9 +167,9 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
   };
 
   const found: LogsPage = { items: [], ids: [], bytes: 0 };
-  const started = performance.now();
   let window = search.firstWindow;
   let scanned = 0;
+  let scanMs = 0;
   // The search pool's statement timeout (read-pools.ts) stops a window that the estimate misjudged: the answer then
   // ends where that window began, or, when not even the first one fitted, is a 503 saying so.
   const cutOff = (err: unknown): LogsPage => {
@@ -172,15 +177,47 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     if (scanned === 0) throw new HttpError(503, 'query_timeout', 'this search could not read even its first rows in time: narrow it (service, level, since/until)', undefined, { 'Retry-After': '5' });
     return { ...found, resumeAt: order === 'DESC' ? to + 1 : from - 1 };
   };
+  // Newest first (oldest first for `after`): the first window by scan, where a common word fills the page; then
+  // each stretch of partitions with a search index in one query through it (closed partitions: issue 15 point 5),
+  // and the others (the partition being written, closed ones not indexed yet) by scan windows within the budget.
   while (from <= to) {
-    const [a, b] = order === 'DESC' ? [Math.max(from, to - window + 1), to] : [from, Math.min(to, from + window - 1)];
+    const span = scanned > 0 ? spans.find((s) => s.lo <= (order === 'DESC' ? to : from) && (order === 'DESC' ? to : from) <= s.hi) : undefined;
+    let a: number;
+    let b: number;
+    if (span) {
+      [a, b] = order === 'DESC' ? [Math.max(from, span.lo), to] : [from, Math.min(to, span.hi)];
+    } else {
+      if (scanned > 0) {
+        const left = search.budgetMs - scanMs;
+        if (left <= 0) return { ...found, resumeAt: order === 'DESC' ? to + 1 : from - 1 };
+        // The next window fills the time left at the rate measured so far, growing at most twofold per step.
+        window = Math.max(1, Math.min(window * 2, Math.floor((left * scanned) / Math.max(scanMs, 0.01))));
+      }
+      // Not into an indexed stretch beyond: that one is read through its index.
+      const stop = order === 'DESC'
+        ? Math.max(from, 1 + Math.max(-1, ...(scanned > 0 ? spans.filter((s) => s.hi < to).map((s) => s.hi) : [])))
+        : Math.min(to, -1 + Math.min(Number.MAX_SAFE_INTEGER, ...(scanned > 0 ? spans.filter((s) => s.lo > from).map((s) => s.lo) : [])));
+      // A window is `window` stored rows, not ids: ids jump by 2^20 a second (migration 006), so an id range may
+      // hold few rows or none (a partition's start before its first row).
+      let edge: number;
+      try {
+        edge = await windowEdge(db, order, order === 'DESC' ? to : from, stop, window);
+      } catch (err) {
+        return cutOff(err);
+      }
+      [a, b] = order === 'DESC' ? [edge, to] : [from, edge];
+    }
+    const started = performance.now();
     let page: LogsPage;
     try {
-      page = await inRange(a, b, q.limit - found.ids.length);
+      page = await inRange(a, b, q.limit - found.ids.length, span !== undefined);
     } catch (err) {
       return cutOff(err);
     }
-    scanned += b - a + 1;
+    if (!span) {
+      scanned += window;
+      scanMs += performance.now() - started;
+    }
     found.items.push(...page.items);
     found.ids.push(...page.ids);
     found.bytes += page.bytes;
@@ -189,24 +226,29 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     if (page.cut || found.bytes >= PAGE_MAX_BYTES) return { ...found, cut: found.ids.length > 0 };
     if (order === 'DESC') to = a - 1;
     else from = b + 1;
-    if (from > to) return found;
-    if (indexed) {
-      // With the index, the rest of the range in one query: the planner reads the matches through it.
-      let rest: LogsPage;
-      try {
-        rest = await inRange(from, to, q.limit - found.ids.length, true);
-      } catch (err) {
-        return cutOff(err);
-      }
-      return { items: [...found.items, ...rest.items], ids: [...found.ids, ...rest.ids], bytes: found.bytes + rest.bytes, cut: rest.cut };
-    }
-    const elapsed = performance.now() - started;
-    const left = search.budgetMs - elapsed;
-    if (left <= 0) return { ...found, resumeAt: order === 'DESC' ? to + 1 : from - 1 };
-    // The next window fills the time left at the rate measured so far, growing at most twofold per step.
-    window = Math.max(1, Math.min(window * 2, Math.floor((left * scanned) / Math.max(elapsed, 0.01))));
   }
   return found;
+}
+
+/** The id `window` rows on from `start` towards `stop` (both included), or `stop` when fewer rows are left. */
+async function windowEdge(db: pg.Pool, order: 'ASC' | 'DESC', start: number, stop: number, window: number): Promise<number> {
+  const [lo, hi] = order === 'DESC' ? [stop, start] : [start, stop];
+  const { rows } = await db.query<{ edge: string | null }>(
+    `SELECT (SELECT id FROM logs WHERE id BETWEEN $1 AND $2 ORDER BY id ${order} OFFSET $3 LIMIT 1) AS edge`,
+    [lo, hi, window - 1],
+  );
+  return rows[0]!.edge === null ? stop : Number(rows[0]!.edge);
+}
+
+/** Indexed partitions' id ranges (inclusive) merged where they touch, so that neighbours are read in one query. */
+function indexedSpans(ranges: [string, string][]): { lo: number; hi: number }[] {
+  const out: { lo: number; hi: number }[] = [];
+  for (const [lo, hi] of ranges.map(([a, b]) => [Number(a), Number(b)] as const)) {
+    const last = out[out.length - 1];
+    if (last && lo <= last.hi + 1) last.hi = Math.max(last.hi, hi);
+    else out.push({ lo, hi });
+  }
+  return out;
 }
 
 export async function getLog(db: pg.Pool, id: number): Promise<string | undefined> {

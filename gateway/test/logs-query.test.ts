@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed } from '../../test/helpers/seed.js';
 import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';
-import { disableSearchIndex, enableSearchIndex } from '@logstream/shared/search-index.js';
+import { searchIndexName } from '@logstream/shared/search-index.js';
 import { likePattern } from '../src/filter-sql.js';
 import { parseLogsQuery, queryLogs, type SearchOptions } from '../src/logs-query.js';
 
@@ -100,19 +100,26 @@ describe('text search by id windows', () => {
     expect(first.resumeAt).toBe(ids[ids.length - 1]! - 49);
   });
 
-  it('with the search index, the rest of the table is searched in the same request whatever the budget', async () => {
-    await enableSearchIndex(t.pool);
+  it('with a search index on the partition, the rest of it is searched in the same request whatever the budget', async () => {
+    // As the maintenance loop builds it on a closed partition (shared/src/search-index.ts), here on the rows' own one.
+    const part = (await t.pool.query<{ p: string }>('SELECT tableoid::regclass::text AS p FROM logs LIMIT 1')).rows[0]!.p;
+    await t.pool.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+    await t.pool.query(`CREATE INDEX "${searchIndexName(part)}" ON "${part}" USING gin (message gin_trgm_ops)`);
     try {
       for (const q of QUERIES) {
         for (const p of PARAMS.map(withIds)) {
           const got = await follow(q, p, { firstWindow: 5, budgetMs: 0 });
           const all = await reference(q, p);
+          expect(got.ids, `q=${q} ${JSON.stringify(p)}`).toEqual(all);
+          // Through the index: the first page is what one query gives, and one request when the matches fit a page.
+          // A q of under 3 letters or digits in a row (`50%_`) is scanned, within the budget.
+          if (!/[a-z]{3}/i.test(q)) continue;
           expect(got.firstPage, `q=${q} ${JSON.stringify(p)}`).toEqual(all.slice(0, Number(p.limit ?? 50)));
-          expect(got.ids).toEqual(all);
+          if (all.length < Number(p.limit ?? 50)) expect(got.pages, `q=${q} ${JSON.stringify(p)}`).toBe(1);
         }
       }
     } finally {
-      await disableSearchIndex(t.pool);
+      await t.pool.query(`DROP INDEX "${searchIndexName(part)}"`);
     }
   });
 });

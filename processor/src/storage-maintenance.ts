@@ -1,19 +1,23 @@
 // The maintenance loop every processor runs (issue 15): partitions ahead of time, retention, rollup ageing, and the
 // storage gauges. Safe with any number of processors: the SQL functions serialize on an advisory lock and each pass
 // is idempotent. A failed pass is logged and retried on the next tick; ingest does not depend on it being on time
-// (partitions exist two intervals ahead, and a store that finds none creates it: store-batch.ts).
+// (partitions exist two intervals ahead, and a store that finds none creates it: store-batch.ts). After a pass, the
+// search indexes of closed partitions are built in the background, one at a time (shared/src/search-index.ts).
 import type pg from 'pg';
 import type { Logger } from '@logstream/shared/logger.js';
+import { buildNextSearchIndex } from '@logstream/shared/search-index.js';
 import { maintainStorage, storageTotals, type StorageSettings } from '@logstream/shared/storage.js';
 import type { ProcessorMetrics } from './metrics.js';
 
 export class StorageMaintenance {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private indexing: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly db: pg.Pool,
-    private readonly settings: StorageSettings & { MAINTENANCE_INTERVAL_MS: number },
+    private readonly settings: StorageSettings & { MAINTENANCE_INTERVAL_MS: number; SEARCH_INDEX: 'closed' | 'off' },
     private readonly log: Logger,
     private readonly metrics: ProcessorMetrics,
   ) {}
@@ -27,7 +31,9 @@ export class StorageMaintenance {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.running;
+    // A build under way is cancelled (its INVALID index is rebuilt by the next processor's pass), not waited for.
+    this.stopping.abort();
+    await Promise.all([this.running, this.indexing]);
   }
 
   runOnce(): Promise<void> {
@@ -52,6 +58,24 @@ export class StorageMaintenance {
       this.metrics.partitions.set(totals.partitions);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'storage maintenance failed; retrying on the next tick');
+    }
+    if (this.settings.SEARCH_INDEX !== 'off' && !this.stopping.signal.aborted) {
+      this.indexing ??= this.buildSearchIndexes().finally(() => {
+        this.indexing = undefined;
+      });
+    }
+  }
+
+  /** Closed partitions' search indexes, newest first, until none is missing (or another processor builds them). */
+  private async buildSearchIndexes(): Promise<void> {
+    try {
+      while (!this.stopping.signal.aborted) {
+        const b = await buildNextSearchIndex(this.db, { signal: this.stopping.signal });
+        if (!b) return;
+        this.log.info({ partition: b.partition, seconds: Math.round(b.seconds * 10) / 10, rebuilt: b.rebuilt }, 'built the search index of a closed partition');
+      }
+    } catch (err) {
+      if (!this.stopping.signal.aborted) this.log.warn({ err: (err as Error).message }, 'search index build failed; retrying on the next tick');
     }
   }
 }

@@ -115,6 +115,8 @@ export const storageShape = {
   /** Rows of the /stats rollups (logs_per_minute, logs_per_hour) older than this (seconds) are deleted; 0 keeps them. */
   ROLLUP_RETENTION: duration(60, true).default(90 * 86_400),
   MAINTENANCE_INTERVAL_MS: int(100, 3_600_000).default(60_000),
+  /** closed: build a trigram search index on each partition once it closes (shared/src/search-index.ts); off: never. */
+  SEARCH_INDEX: z.enum(['closed', 'off']).default('closed'),
 };
 
 export const gatewayShape = {

@@ -1,57 +1,116 @@
-// The optional trigram index for `q` (case-insensitive substring search). Off by default because it is expensive
-// to maintain: measured here on 1,000-row batches, inserts went from 36,000 rows/s to 12,000-14,000 (GIN) or 18,600
-// (GiST). Without it a `q` search reads rows newest first until it has `limit` matches, which is fast for common
-// words and slow (seconds on millions of rows) for rare ones. Deployments that search more than they ingest turn it
-// on with `npm run search-index -- on`; it is built CONCURRENTLY, so ingest goes on meanwhile.
+// The search index of a closed partition (issue 15 point 5): a trigram GIN index on message, which serves `q`
+// (ILIKE, the same lower() matching as text-match.ts) for a partition that no longer receives rows. The partition
+// being written never has one: measured here on 1,000-row batches, a trigram index cut inserts from 36,000 rows/s
+// to 12,000-14,000 (GIN) or 18,600 (GiST). So it is built once, after the partition closes, in the background by
+// the processors' maintenance loop (or now by `npm run search-index -- build`): CONCURRENTLY (ingest and reads go
+// on), one partition at a time across every processor (a session advisory lock), newest first, and resumable: a
+// build killed half-way leaves an INVALID index, which the next pass drops and builds again.
+// It needs pg_trgm, which ships with PostgreSQL (trusted: a database owner may create it); without it searches scan
+// every partition within their budget, as before.
 import type pg from 'pg';
 
-export const SEARCH_INDEX = 'logs_message_trgm_idx';
+/** The index of partition `p` is named `<p>_message_trgm_idx`. */
+export const SEARCH_INDEX_SUFFIX = '_message_trgm_idx';
+export const searchIndexName = (partition: string) => partition + SEARCH_INDEX_SUFFIX;
 
-/** SQL boolean: the index exists in the current schema (also read inside a larger query by /logs?q=). */
+/** Arbitrary constant: the session advisory lock held by the one process building a search index. */
+export const SEARCH_INDEX_LOCK_KEY = 7_431_004;
+
 /**
- * SQL boolean: the index exists and is valid in the current schema (also read inside a larger query by /logs?q=).
- * logs is partitioned (migration 006): the index on logs is valid once every partition's index is built and attached.
+ * GIN builds sort the index entries in this much memory (default 64 MB); 256 MB builds it once rather than in
+ * merged runs. Set for the building session only.
  */
-export const SEARCH_INDEX_EXISTS_SQL = `EXISTS (SELECT 1 FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relname = '${SEARCH_INDEX}' AND c.relnamespace = current_schema()::regnamespace AND i.indisvalid)`;
+const BUILD_MEMORY = '256MB';
 
-export async function searchIndexEnabled(db: pg.Pool | pg.Client): Promise<boolean> {
-  const { rows } = await db.query<{ exists: boolean }>(`SELECT ${SEARCH_INDEX_EXISTS_SQL} AS exists`);
-  return rows[0]!.exists;
+/** SQL: the id ranges [id_from, id_to) of the partitions whose search index is built and valid. */
+export const INDEXED_RANGES_SQL = `
+SELECT p.id_from, p.id_to FROM logs_partitions p
+JOIN pg_index i ON i.indexrelid = to_regclass(p.name || '${SEARCH_INDEX_SUFFIX}')
+WHERE i.indisvalid AND i.indrelid = to_regclass(p.name)`;
+
+/** Partitions that should have a search index (closed ones, and logs_legacy, which receives no rows) and lack a valid one. */
+const PENDING_SQL = `
+SELECT p.name, i.indisvalid AS valid FROM logs_partitions p
+LEFT JOIN pg_index i ON i.indexrelid = to_regclass(p.name || '${SEARCH_INDEX_SUFFIX}')
+WHERE (p.closed OR p.time_from IS NULL) AND to_regclass(p.name) IS NOT NULL AND i.indisvalid IS NOT TRUE
+ORDER BY p.id_from DESC`;
+
+export interface SearchIndexState {
+  partition: string;
+  state: 'built' | 'pending' | 'invalid' | 'none (partition still written)';
 }
 
-const PARTITIONS_WITHOUT_INDEX_SQL = `
-SELECT p.relname AS partition, p.relname || '_message_trgm_idx' AS index,
-       (SELECT i.indisvalid FROM pg_class ic JOIN pg_index i ON i.indexrelid = ic.oid
-         WHERE ic.relname = p.relname || '_message_trgm_idx' AND ic.relnamespace = p.relnamespace) AS valid
-FROM pg_inherits h JOIN pg_class p ON p.oid = h.inhrelid
-WHERE h.inhparent = 'logs'::regclass
-  AND NOT EXISTS (SELECT 1 FROM pg_inherits hi JOIN pg_class pi ON pi.oid = hi.inhparent
-                  JOIN pg_index i ON i.indexrelid = hi.inhrelid
-                  WHERE pi.relname = '${SEARCH_INDEX}' AND i.indrelid = p.oid)
-ORDER BY p.relname`;
+export async function searchIndexStates(db: pg.Pool | pg.Client): Promise<SearchIndexState[]> {
+  const { rows } = await db.query<{ name: string; closed: boolean; valid: boolean | null }>(`
+    SELECT p.name, (p.closed OR p.time_from IS NULL) AS closed, i.indisvalid AS valid FROM logs_partitions p
+    LEFT JOIN pg_index i ON i.indexrelid = to_regclass(p.name || '${SEARCH_INDEX_SUFFIX}')
+    WHERE to_regclass(p.name) IS NOT NULL ORDER BY p.id_from`);
+  return rows.map((r) => ({
+    partition: r.name,
+    state: r.valid === true ? 'built' : r.valid === false ? 'invalid' : r.closed ? 'pending' : 'none (partition still written)',
+  }));
+}
+
+export interface SearchIndexBuild {
+  partition: string;
+  /** An INVALID index of an interrupted build was dropped first. */
+  rebuilt: boolean;
+  seconds: number;
+}
+
+export interface BuildOptions {
+  /** Cancels a build under way (the processor stopping): the index is left INVALID and rebuilt by the next pass. */
+  signal?: AbortSignal;
+}
 
 /**
- * CREATE INDEX CONCURRENTLY must run outside a transaction: use a plain client or pool, not inside BEGIN. logs is
- * partitioned, and a partitioned table's index cannot be built concurrently: the index on logs is created empty
- * (ON ONLY), then each partition's is built CONCURRENTLY, one at a time, and attached; an interrupted run resumes
- * where it stopped. Partitions created afterwards get theirs when they are attached (they are empty then).
+ * Build the search index of the newest closed partition that lacks one. Returns undefined when there is none, or
+ * another process holds the build lock. CREATE INDEX CONCURRENTLY cannot run in a transaction: one plain session.
  */
-export async function enableSearchIndex(db: pg.Pool | pg.Client): Promise<void> {
-  await db.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
-  await db.query(`CREATE INDEX IF NOT EXISTS ${SEARCH_INDEX} ON ONLY logs USING gin (message gin_trgm_ops)`);
-  const { rows } = await db.query<{ partition: string; index: string; valid: boolean | null }>(PARTITIONS_WITHOUT_INDEX_SQL);
-  for (const r of rows) {
-    // A build interrupted earlier leaves an INVALID index behind; drop it so the build starts afresh.
-    if (r.valid === false) await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quote(r.index)}`);
-    await db.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${quote(r.index)} ON ${quote(r.partition)} USING gin (message gin_trgm_ops)`);
-    await db.query(`ALTER INDEX ${SEARCH_INDEX} ATTACH PARTITION ${quote(r.index)}`);
+export async function buildNextSearchIndex(pool: pg.Pool, opts: BuildOptions = {}): Promise<SearchIndexBuild | undefined> {
+  const client = await pool.connect();
+  let locked = false;
+  let broken = false;
+  try {
+    locked = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [SEARCH_INDEX_LOCK_KEY])).rows[0]!.ok;
+    if (!locked) return undefined;
+    const next = (await client.query<{ name: string; valid: boolean | null }>(PENDING_SQL)).rows[0];
+    if (!next) return undefined;
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+    const index = quote(searchIndexName(next.name));
+    const start = performance.now();
+    const pid = (client as unknown as { processID: number }).processID;
+    const cancel = () => void pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
+    opts.signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      if (opts.signal?.aborted) throw new Error('search index build cancelled');
+      // Left INVALID by a build that was killed or cancelled (IF NOT EXISTS would keep it): start afresh.
+      if (next.valid === false) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index}`);
+      await client.query(`SET maintenance_work_mem = '${BUILD_MEMORY}'`);
+      await client.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${index} ON ${quote(next.name)} USING gin (message gin_trgm_ops)`);
+      await client.query('RESET maintenance_work_mem');
+    } finally {
+      opts.signal?.removeEventListener('abort', cancel);
+    }
+    return { partition: next.name, rebuilt: next.valid === false, seconds: (performance.now() - start) / 1000 };
+  } catch (err) {
+    broken = true;
+    throw err;
+  } finally {
+    if (locked && !broken) await client.query('SELECT pg_advisory_unlock($1)', [SEARCH_INDEX_LOCK_KEY]).catch(() => {});
+    // After an error the session is discarded (its advisory lock and settings end with it).
+    client.release(broken);
   }
-  await db.query('ANALYZE logs');
 }
 
-/** Dropping the index of a partitioned table cannot be CONCURRENTLY; it takes a moment's lock on logs. */
-export async function disableSearchIndex(db: pg.Pool | pg.Client): Promise<void> {
-  await db.query(`DROP INDEX IF EXISTS ${SEARCH_INDEX}`);
+/** Build every missing search index, one after another (npm run search-index -- build; tests; the bench). */
+export async function buildSearchIndexes(pool: pg.Pool, opts: BuildOptions = {}): Promise<SearchIndexBuild[]> {
+  const done: SearchIndexBuild[] = [];
+  for (;;) {
+    const b = await buildNextSearchIndex(pool, opts);
+    if (!b) return done;
+    done.push(b);
+  }
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;

@@ -190,7 +190,7 @@ export class Histogram {
     this.summaryEl.append(total, ` events in the last ${s.window} (bars of ${s.bucket}) · ${s.events_per_second.toFixed(1)}/s now`);
     const countedFrom = Date.parse(s.counted_from);
     if (!s.complete) {
-      const note = el('span', 'uncounted-note', ` · counted since ${new Date(countedFrom).toISOString().slice(11, 19)} UTC only: a text search counts for a limited time (npm run search-index -- on counts faster)`);
+      const note = el('span', 'uncounted-note', ` · counted since ${new Date(countedFrom).toISOString().slice(11, 19)} UTC only: a text search counts for a limited time`);
       note.id = 'stats-partial';
       this.summaryEl.append(note);
     }

@@ -1,0 +1,140 @@
+// Search indexes of closed partitions (issue 15 point 5): built once a partition closes, never on the one being
+// written; a search over closed (indexed) and hot (scanned) partitions returns exactly what one ILIKE over the whole
+// table returns, for random words, and answers in one request when the matches fit a page; a build killed half-way
+// leaves an INVALID index that the next build drops and builds again. Partitions of 2 seconds here.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import fc from 'fast-check';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildNextSearchIndex, buildSearchIndexes, searchIndexName, searchIndexStates } from '@logstream/shared/search-index.js';
+import { likePattern } from '../gateway/src/filter-sql.js';
+import { parseLogsQuery, queryLogs } from '../gateway/src/logs-query.js';
+import { seed } from './helpers/seed.js';
+import { createTestEnv, sleep, type TestEnv } from './helpers/test-env.js';
+
+const run = promisify(execFile);
+let t: TestEnv;
+/** Partitions with rows, oldest first: two closed, the last one hot. */
+let parts: string[];
+
+// Words from few letters, so that random words are found in some messages, in some case, and not in others.
+const ALPHABET = ['a', 'b', 'c', 'A', 'B', 'É', 'é', ' '];
+const messageOf = (i: number) => {
+  let x = (i * 2654435761) % 4294967296;
+  let m = `m${i} `;
+  for (let k = 0; k < 12; k++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    m += ALPHABET[x % ALPHABET.length];
+  }
+  return m;
+};
+
+const nextPartition = () => sleep(2_000 - (Date.now() % 2_000) + 150);
+const partitionOf = async (id: number) => (await t.pool.query<{ p: string }>('SELECT tableoid::regclass::text AS p FROM logs WHERE id = $1', [id])).rows[0]!.p;
+
+beforeAll(async () => {
+  t = await createTestEnv('search_index', { partitions: false });
+  await t.pool.query(`UPDATE logs_storage_settings SET partition_interval = '2 seconds'`);
+  parts = [];
+  for (let p = 0; p < 3; p++) {
+    await nextPartition();
+    const ids = await seed(t.pool, t.channel, Array.from({ length: 150 }, (_, i) => ({ message: messageOf(p * 150 + i) })));
+    expect(new Set(await Promise.all([ids[0]!, ids.at(-1)!].map(partitionOf))).size).toBe(1);
+    parts.push(await partitionOf(ids[0]!));
+  }
+  // The first two are over; the third is still the one being written.
+  await t.pool.query('SELECT logs_close_partitions()');
+  await t.pool.query(`UPDATE logs_partitions SET closed = false WHERE name = $1`, [parts[2]]);
+});
+afterAll(async () => t.cleanup());
+
+const stateOf = async (partition: string) => (await searchIndexStates(t.pool)).find((s) => s.partition === partition)?.state;
+
+describe('search indexes of closed partitions', () => {
+  it('npm run search-index -- build indexes the closed partitions only, newest first', async () => {
+    expect(await stateOf(parts[0]!)).toBe('pending');
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'cli/src/search-index.ts', 'build'], { env: { ...process.env, ...t.env } });
+    expect(stdout.indexOf(`${parts[1]}: search index built`)).toBeGreaterThanOrEqual(0);
+    expect(stdout.indexOf(`${parts[1]}: search index built`)).toBeLessThan(stdout.indexOf(`${parts[0]}: search index built`));
+    expect(await stateOf(parts[0]!)).toBe('built');
+    expect(await stateOf(parts[1]!)).toBe('built');
+    expect(await stateOf(parts[2]!)).toBe('none (partition still written)');
+    expect(await buildNextSearchIndex(t.pool)).toBeUndefined();
+    // The planner can use it (a 150-row partition is too small to prefer it on its own).
+    const c = await t.pool.connect();
+    try {
+      await c.query('SET enable_seqscan = off');
+      const plan = (await c.query(`EXPLAIN SELECT id FROM logs WHERE message ILIKE '%abc%'`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toContain(searchIndexName(parts[0]!));
+      expect(plan).not.toContain(searchIndexName(parts[2]!));
+    } finally {
+      c.release();
+    }
+    await expect(run(process.execPath, ['--import', 'tsx', 'cli/src/search-index.ts', 'on'], { env: { ...process.env, ...t.env } })).rejects.toMatchObject({ code: 2 });
+  });
+
+  it('a search over closed and hot partitions equals one ILIKE over the whole table, in one request when it fits', { timeout: 600_000 }, async () => {
+    const reference = async (q: string) =>
+      (await t.pool.query(`SELECT id FROM logs WHERE message ILIKE $1 ORDER BY id DESC`, [likePattern(q)])).rows.map((r) => Number(r.id));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.constantFrom(...ALPHABET), { minLength: 1, maxLength: 6 }), fc.constantFrom(5, 40, 1000), async (letters, limit) => {
+        const q = letters.join('');
+        if (q.trim() === '') return;
+        const all = await reference(q);
+        // Time to scan the partition being written; the closed ones are read through their index.
+        const page = await queryLogs(t.pool, parseLogsQuery(new Map([['q', q], ['limit', String(limit)]])), { firstWindow: 150, budgetMs: 60_000 });
+        expect(page.ids, `q=${JSON.stringify(q)}`).toEqual(all.slice(0, limit));
+        if (all.length < limit) expect(page.resumeAt, `q=${JSON.stringify(q)}`).toBeUndefined();
+        // No time at all: following the cursors still yields every match once, in order.
+        const paged: number[] = [];
+        let before: number | undefined;
+        for (let n = 0; n < 100; n++) {
+          const params = new Map([['q', q], ['limit', '1000'], ...(before === undefined ? [] : [['before', String(before)] as [string, string]])]);
+          const p = await queryLogs(t.pool, parseLogsQuery(params), { firstWindow: 150, budgetMs: 0 });
+          paged.push(...p.ids);
+          before = p.ids.length === 1000 ? p.ids.at(-1) : p.resumeAt;
+          if (before === undefined) break;
+        }
+        expect(paged, `q=${JSON.stringify(q)}`).toEqual(all);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('a build killed half-way leaves an INVALID index, which the next build drops and builds again', async () => {
+    await t.pool.query(`DROP INDEX "${searchIndexName(parts[0]!)}"`);
+    // A transaction holding a write lock on the partition makes CREATE INDEX CONCURRENTLY wait after it has created
+    // the (invalid) index: the moment to kill it, whatever the machine's speed.
+    const holder = new pg.Client({ host: t.env.DB_HOST, port: Number(t.env.DB_PORT), user: t.env.POSTGRES_USER, database: t.database });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`LOCK TABLE "${parts[0]}" IN ROW EXCLUSIVE MODE`);
+      // Settled at once, so that its rejection is never unhandled while this test polls.
+      const build = buildNextSearchIndex(t.pool).then(() => 'built', (err: Error) => err.message);
+      let pid: number | undefined;
+      for (let i = 0; i < 600 && pid === undefined; i++) {
+        const { rows } = await t.pool.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'`,
+        );
+        pid = rows[0]?.pid;
+        if (pid === undefined) await sleep(50);
+      }
+      expect(pid).toBeDefined();
+      await t.pool.query('SELECT pg_terminate_backend($1)', [pid]);
+      expect(await build).toMatch(/terminat/);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    expect(await stateOf(parts[0]!)).toBe('invalid');
+    const again = await buildSearchIndexes(t.pool);
+    expect(again).toEqual([expect.objectContaining({ partition: parts[0], rebuilt: true })]);
+    expect(await stateOf(parts[0]!)).toBe('built');
+    const q = 'abc';
+    const page = await queryLogs(t.pool, parseLogsQuery(new Map([['q', q], ['limit', '1000']])), { firstWindow: 150, budgetMs: 60_000 });
+    expect(page.ids).toEqual((await t.pool.query(`SELECT id FROM logs WHERE message ILIKE '%abc%' ORDER BY id DESC`)).rows.map((r) => Number(r.id)));
+    expect(page.resumeAt).toBeUndefined();
+  });
+});
