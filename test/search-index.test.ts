@@ -10,6 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildNextSearchIndex, buildSearchIndexes, searchIndexName, searchIndexStates } from '@logstream/shared/search-index.js';
 import { likePattern } from '../gateway/src/filter-sql.js';
 import { parseLogsQuery, queryLogs } from '../gateway/src/logs-query.js';
+import { createLogger } from '@logstream/shared/logger.js';
+import { processorMetrics } from '../processor/src/metrics.js';
+import { StorageMaintenance } from '../processor/src/storage-maintenance.js';
 import { seed } from './helpers/seed.js';
 import { createTestEnv, sleep, type TestEnv } from './helpers/test-env.js';
 
@@ -136,5 +139,18 @@ describe('search indexes of closed partitions', () => {
     const page = await queryLogs(t.pool, parseLogsQuery(new Map([['q', q], ['limit', '1000']])), { firstWindow: 150, budgetMs: 60_000 });
     expect(page.ids).toEqual((await t.pool.query(`SELECT id FROM logs WHERE message ILIKE '%abc%' ORDER BY id DESC`)).rows.map((r) => Number(r.id)));
     expect(page.resumeAt).toBeUndefined();
+  });
+
+  it("the processors' maintenance pass builds a closed partition's missing index in the background", async () => {
+    await t.pool.query(`DROP INDEX "${searchIndexName(parts[1]!)}"`);
+    const settings = { PARTITION_INTERVAL: 2, RETENTION: 0, ROLLUP_RETENTION: 0, MAINTENANCE_INTERVAL_MS: 3_600_000, SEARCH_INDEX: 'closed' as const };
+    const maintenance = new StorageMaintenance(t.pool, settings, createLogger('test', 'silent'), processorMetrics());
+    try {
+      await maintenance.runOnce();
+      for (let i = 0; i < 600 && (await stateOf(parts[1]!)) !== 'built'; i++) await sleep(100);
+      expect(await stateOf(parts[1]!)).toBe('built');
+    } finally {
+      await maintenance.stop();
+    }
   });
 });
