@@ -22,7 +22,9 @@ export interface PgCeiling {
 
 export async function pgCeiling(db: pg.Pool, rows: number, perStatement: number): Promise<PgCeiling> {
   await db.query('DROP TABLE IF EXISTS logs_ceiling; DROP SEQUENCE IF EXISTS logs_ceiling_seq');
-  await db.query('CREATE SEQUENCE logs_ceiling_seq AS bigint; CREATE TABLE logs_ceiling (LIKE logs INCLUDING ALL)');
+  // The shape of a partition of logs: LIKE the partitioned table copies its indexes, and each partition has its own
+  // unique index on event_id besides (migration 006).
+  await db.query('CREATE SEQUENCE logs_ceiling_seq AS bigint; CREATE TABLE logs_ceiling (LIKE logs INCLUDING ALL); CREATE UNIQUE INDEX ON logs_ceiling (event_id)');
   // One session for every statement, as a processor has.
   const client = await db.connect();
   try {
