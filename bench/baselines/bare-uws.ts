@@ -8,7 +8,7 @@
 // Run as a load process: reports {type:'listening', port}, and what it published on {type:'stop'}.
 import { loadUws } from '@logstream/shared/uws.js';
 import { logsFrame } from '@logstream/shared/protocol.js';
-import { coalesceMs } from '../../gateway/src/live/hub.js';
+import { coalesceMs } from '../../gateway/src/live/feed.js';
 import { finish, fromParent, notify, params } from '../lib/load-child.js';
 import type { LoadMessage } from '../lib/load.js';
 

@@ -24,25 +24,25 @@ import { countsFromRows, parseStatsQuery, queryStats } from './stats-query.js';
 export interface GatewayDeps {
   cfg: GatewayConfig;
   pools: ReadPools;
-  /** Expensive reads on the search pool pass a gate (read-gate.ts): HTTP searches and /live replays, one each. */
+  /** Expensive HTTP reads on the search pool pass a gate (read-gate.ts); /live replays have their own (live/hub.ts). */
   searches: ReadGate;
-  replays: ReadGate;
   /** WebSockets of every route (/live, the Loki tail) count against MAX_CONNECTIONS. */
   cap: ConnectionCap;
   log: Logger;
   metrics: GatewayMetrics;
   hub: LiveHub;
-  listener: () => NotificationSource | undefined;
+  /** The LISTEN connection, for /ready. */
+  listener: NotificationSource;
 }
 
 /** Register every route on `app` (created first because the hub publishes through it). */
 export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
-  const { cfg, pools, searches, replays, cap, log, metrics, hub } = d;
+  const { cfg, pools, searches, cap, log, metrics, hub } = d;
   const files = loadStaticFiles();
-  registerLiveSocket(app, { cfg, db: pools.search, replays, cap, hub, log, metrics });
+  registerLiveSocket(app, { cfg, cap, subscriptions: hub.subscriptions, metrics });
   // LogQL queries filter on text and attributes: expensive reads, on the search pool (never the live or plain ones).
   registerLokiRoutes(app, { cfg, db: pools.search, log, metrics });
-  registerLokiTail(app, { cfg, db: pools.search, cap, hub, log, metrics });
+  registerLokiTail(app, { cfg, db: pools.search, cap, feed: hub.feed, log, metrics });
 
   const authorize = (req: HttpRequest, query: Map<string, string>) => {
     if (!tokenAllowed(cfg.READ_TOKENS, presentedToken(req.getHeader('authorization'), query.get('token')))) throw unauthorized();
@@ -105,7 +105,7 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
     } catch {
       postgres = false;
     }
-    const listening = d.listener()?.connected() ?? false;
+    const listening = d.listener.connected();
     const ready = postgres && listening;
     sendJson(res, state, ready ? 200 : 503, { ready, postgres, listen: listening }, ready ? {} : { 'Retry-After': '2' });
   }));

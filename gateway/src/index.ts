@@ -10,7 +10,7 @@ import { registerGatewayRoutes } from './app.js';
 import { DEFAULT_PORT, loadGatewayConfig } from './config.js';
 import { LiveHub } from './live/hub.js';
 import { gatewayMetrics } from './metrics.js';
-import { listenForRows, type NotificationSource } from './live/notifications.js';
+import { listenForRows } from './live/notifications.js';
 import { ReadGate } from './read-gate.js';
 import { createReadPools, SEARCH_SLOTS } from './read-pools.js';
 import { loadTextFold } from './text-match.js';
@@ -31,29 +31,31 @@ const metrics = gatewayMetrics();
 const app = headLikeGet(loadUws().App());
 const text = await loadTextFold(pools.reads);
 if (!text.perCharacter) log.warn('the database lower-cases in context (an ICU collation): /live text matches may differ from /logs for rare strings (final sigma, dotted I); use a libc collation such as C.UTF-8');
-const hub = new LiveHub(app, pools.live, log, metrics, { softLimit: cfg.LIVE_MAX_BACKPRESSURE, scanIntervalMs: 50, pollIntervalMs: cfg.POLL_INTERVAL_MS }, text.fold);
-let listener: NotificationSource | undefined;
-registerGatewayRoutes(app, { cfg, pools, searches, replays, cap, log, metrics, hub, listener: () => listener });
-
+const hub = new LiveHub(
+  { publisher: app, liveDb: pools.live, replayDb: pools.search, replays, log, metrics, fold: text.fold },
+  { softLimit: cfg.LIVE_MAX_BACKPRESSURE, scanIntervalMs: 50, pollIntervalMs: cfg.POLL_INTERVAL_MS },
+);
 await hub.start();
-listener = await listenForRows(connectionConfig(cfg), cfg.NOTIFY_CHANNEL, log, {
-  onNotify: () => hub.requestFetch(Date.now()),
+const listener = listenForRows(connectionConfig(cfg), cfg.NOTIFY_CHANNEL, log, {
+  onNotify: () => hub.feed.requestFetch(Date.now()),
   onConnected: (reconnect) => {
     if (reconnect) metrics.listenReconnects.inc();
     // NOTIFYs sent while we were not listening are gone: catch up from our own high-water mark.
-    hub.requestFetch();
+    hub.feed.requestFetch();
   },
 });
+registerGatewayRoutes(app, { cfg, pools, searches, cap, log, metrics, hub, listener });
+await listener.ready();
 const server = await listen(app, port, host).catch((err: Error) => {
   console.error(`gateway: ${err.message}`);
   process.exit(1);
 });
-log.info({ host: server.host, port: server.port, head: hub.head }, `gateway listening on ${server.summary}, page at ${server.url}/ui`);
+log.info({ host: server.host, port: server.port, head: hub.feed.head }, `gateway listening on ${server.summary}, page at ${server.url}/ui`);
 
 onShutdown(log, async () => {
   server.close();
   hub.stop();
-  await listener?.close();
+  await listener.close();
   await pools.end();
 });
 

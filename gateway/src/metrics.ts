@@ -27,7 +27,7 @@ export function gatewayMetrics() {
     }),
     // Per fetch: from publishing its frames to the event loop being free again. uWS queues topic messages and writes
     // them to every subscriber's socket as the loop comes round, so this is the cost of the fan-out; it grows with
-    // the audience and sets how far apart frames can be (live/hub.ts, coalesceMs).
+    // the audience and sets how far apart frames can be (live/feed.ts, coalesceMs).
     publishDuration: new prom.Histogram({
       name: 'logstream_live_publish_seconds',
       help: 'From publishing one fetch of new rows to /live subscribers until the event loop is free (the socket writes)',

@@ -144,7 +144,7 @@ describe('live delivery', () => {
     await fast.waitForIds(expected.length, 30_000);
     expectExactly(fast.ids, expected);
     // 3000 rows × 16 KiB = 48 MiB went out. What the gateway holds for the stalled client is bounded by uWS's
-    // maxBackpressure (8 × the soft limit + 256 KiB, live/uws-socket.ts); the client is skipped, not disconnected, and
+    // maxBackpressure (8 × the soft limit + 256 KiB, live/uws-socket.ts cappedWs); the client is skipped, not disconnected, and
     // told below exactly what it missed. (The gateway's RSS was checked here before; its growth, 33-52 MiB from the
     // fast client's frames alone, was no measure of what it held for the slow one and failed the check at random.)
     expect(slow.ws.readyState).toBe(WebSocket.OPEN);

@@ -59,7 +59,7 @@ describe('live and stored paths agree on a text match', () => {
           const q = (p.other ?? p.change(m.slice(start, start + p.len).join(''))).slice(0, 256);
           if (q === '' || q.includes('\u0000') || !wellFormed(q)) continue;
           const filter = filterOf(q);
-          // The live path: what the hub publishes to a group with this filter (live/hub.ts, publish).
+          // The live path: what the hub publishes to a group with this filter (live/fanout.ts, publish).
           const foldedQ = text.fold(filter.q);
           const index = new LiveTextIndex(text);
           index.add(foldedQ);

@@ -3,7 +3,6 @@
 import { z } from 'zod';
 import { LEVELS, LEVEL_VALUES, type LevelName } from './levels.js';
 
-export const PROTOCOL_VERSION = 1;
 export const MAX_Q_CHARS = 256;
 export const MAX_SERVICES_IN_FILTER = 50;
 
@@ -235,44 +234,6 @@ export const subscribeSchema = z.object({
 
 export type SubscribeMessage = z.infer<typeof subscribeSchema>;
 
-// ---- server → client
+// ---- server → client: every frame's type, encoder and the page's decoder, in a module of their own without zod
 
-export interface HelloMessage {
-  type: 'hello';
-  head: number;
-  version: number;
-}
-export interface LogsMessage {
-  type: 'logs';
-  items: LogItem[];
-  cursor: number;
-}
-export interface DroppedMessage {
-  type: 'dropped';
-  count: number;
-  from: number;
-  to: number;
-  /**
-   * Absent: rows skipped because the client read too slowly (exact count of matching rows). 'retention': rows after
-   * the client's `since` that retention dropped; count is the rows of the dropped partitions (any filter).
-   */
-  reason?: 'retention';
-}
-export interface ErrorMessage {
-  type: 'error';
-  error: string;
-  message: string;
-}
-export type ServerMessage = HelloMessage | LogsMessage | DroppedMessage | ErrorMessage | { type: 'subscribed'; filter: FilterInput; cursor: number };
-
-/**
- * Build a `logs` frame from rows already serialized once each: the frame is string concatenation,
- * never a second JSON.stringify of the rows.
- */
-export function logsFrame(rowJson: readonly string[], cursor: number): string {
-  return `{"type":"logs","items":[${rowJson.join(',')}],"cursor":${cursor}}`;
-}
-
-export function errorFrame(error: string, message: string): string {
-  return JSON.stringify({ type: 'error', error, message } satisfies ErrorMessage);
-}
+export * from './live-frames.js';

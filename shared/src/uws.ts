@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import type * as UWS from 'uWebSockets.js';
 import { HttpError, tooLarge } from './errors.js';
 
-export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, us_listen_socket } from 'uWebSockets.js';
 
 /**
  * Load uWebSockets.js and refuse to run on its fallback. The unofficial build silently falls back to a slow

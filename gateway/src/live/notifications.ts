@@ -15,15 +15,18 @@ const createSubscriber: CreateSubscriber =
 
 export interface NotificationSource {
   connected(): boolean;
+  /** Resolves once LISTEN first succeeded (or the source was closed before). */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function listenForRows(
+/** Start listening; the first connect is retried in the background until it succeeds (ready()). */
+export function listenForRows(
   connection: pg.ClientConfig,
   channel: string,
   log: Logger,
   handlers: { onNotify: () => void; onConnected: (reconnect: boolean) => void },
-): Promise<NotificationSource> {
+): NotificationSource {
   let isConnected = false;
   let closing = false;
   let everConnected = false;
@@ -58,26 +61,30 @@ export async function listenForRows(
 
   // The first connect is retried here; later losses are retried by pg-listen itself.
   const backoff = new Backoff(SERVICE_RECONNECT);
-  while (!closing) {
-    const s = make();
-    subscriber = s;
-    try {
-      await s.connect();
-      await s.listenTo(channel);
-      isConnected = true;
-      everConnected = true;
-      log.info({ channel }, 'LISTEN connected');
-      handlers.onConnected(false);
-      break;
-    } catch (err) {
-      isConnected = false;
-      await s.close().catch(() => {});
-      if (backoff.attempts % 10 === 0) log.warn({ err: (err as Error).message }, 'cannot LISTEN yet; retrying');
-      await backoff.wait();
+  const connectFirst = async () => {
+    while (!closing) {
+      const s = make();
+      subscriber = s;
+      try {
+        await s.connect();
+        await s.listenTo(channel);
+        isConnected = true;
+        everConnected = true;
+        log.info({ channel }, 'LISTEN connected');
+        handlers.onConnected(false);
+        return;
+      } catch (err) {
+        isConnected = false;
+        await s.close().catch(() => {});
+        if (backoff.attempts % 10 === 0) log.warn({ err: (err as Error).message }, 'cannot LISTEN yet; retrying');
+        await backoff.wait();
+      }
     }
-  }
+  };
+  const first = connectFirst();
   return {
     connected: () => isConnected,
+    ready: () => first,
     close: async () => {
       closing = true;
       await subscriber?.close().catch(() => {});

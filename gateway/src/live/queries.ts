@@ -1,6 +1,9 @@
-// The queries of the live path: the newest id, rows after a cursor, and counts of skipped ranges.
+// The queries of the live path: the newest id, rows after a cursor, and counts of skipped ranges; bound to their
+// pools as the feed's and the subscriptions' reads at the end.
 import type pg from 'pg';
 import type { Filter } from '@logstream/shared/protocol.js';
+import type { ReadGate } from '../read-gate.js';
+import type { FeedReads } from './feed.js';
 import { filterWhere } from '../filter-sql.js';
 import { LIVE_COLUMNS_SQL, type LiveRow } from '../row-json.js';
 import { byteBoundedSql, cutByBytes, PAGE_MAX_BYTES } from '../page-bytes.js';
@@ -39,7 +42,7 @@ export async function headId(db: pg.Pool): Promise<number> {
   return rows[0]!.head;
 }
 
-/** Rows with id > after, oldest first (the hub's one query per notification burst). */
+/** Rows with id > after, oldest first (the feed's one query per notification burst). */
 export async function rowsAfter(db: pg.Pool, after: number, limit = PAGE_ROWS, maxBytes = PAGE_MAX_BYTES): Promise<RowPage> {
   const { rows } = await db.query<LiveRow & { source_rows: string }>({
     name: 'rows-after',
@@ -84,4 +87,32 @@ export async function droppedAfter(db: pg.Pool, after: number): Promise<DroppedR
   const r = rows[0]!;
   if (r.to === null) return undefined;
   return { from: Math.max(after + 1, Number(r.from)), to: Number(r.to), count: Number(r.n) };
+}
+
+/** What a replay or a recovery reads (subscriptions.ts). */
+export interface CatchUpReads {
+  sliceEnd(after: number, upTo: number): Promise<number>;
+  matching(filter: Filter, after: number, upTo: number): Promise<RowPage>;
+  countMatching(filter: Filter, from: number, to: number): Promise<number>;
+  droppedAfter(after: number): Promise<DroppedRange | undefined>;
+}
+
+/** The feed's reads, on the live pool: index probes and pages of new rows, never a scan. */
+export function feedReads(db: pg.Pool): FeedReads {
+  return { headId: () => headId(db), rowsAfter: (after) => rowsAfter(db, after) };
+}
+
+/**
+ * Replays and dropped counts, on the search pool behind their own gate: each is an expensive read (issue 11 point
+ * 4: 300 `q` + `since=0` subscribes, each a 1.7 s scan, starved every other read). Each reads at most
+ * REPLAY_SLICE_ROWS rows per statement and takes the gate per statement, so its cost is bounded, replays take
+ * turns, and HTTP searches keep slots of their own.
+ */
+export function catchUpReads(db: pg.Pool, gate: ReadGate): CatchUpReads {
+  return {
+    sliceEnd: (after, upTo) => gate.run(() => replaySliceEnd(db, after, upTo)),
+    matching: (filter, after, upTo) => gate.run(() => matchingRows(db, filter, after, upTo)),
+    countMatching: (filter, from, to) => gate.run(() => countMatching(db, filter, from, to)),
+    droppedAfter: (after) => droppedAfter(db, after),
+  };
 }

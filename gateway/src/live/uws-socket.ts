@@ -1,147 +1,137 @@
-// WebSocket /live (CONTRACT §6): subscribe with a filter and an optional `since`, replay stored rows after it,
-// then hand over to live rows with no gap and no duplicate.
-import type pg from 'pg';
+// The uWS side of WebSocket /live (CONTRACT §6), and nothing else: the upgrade (token, query-string subscription),
+// client frames, and each socket's events handed to the live core (subscriptions.ts). Also the connection-capped
+// WebSocket route that /live and the Loki tail share.
 import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
-import type { Logger } from '@logstream/shared/logger.js';
-import { attrParams, EMPTY_FILTER, errorFrame, parseFilter, PROTOCOL_VERSION, subscribeSchema, type Filter } from '@logstream/shared/protocol.js';
-import { badRequest, HttpError } from '@logstream/shared/errors.js';
-import { decodeUtf8, parseQuery, statusLine, type TemplatedApp } from '@logstream/shared/uws.js';
-import type { GatewayConfig } from '../config.js';
-import type { LiveHub, LiveSocket, LiveSocketData } from './hub.js';
-import type { GatewayMetrics } from '../metrics.js';
-import { splitFrames } from './frames.js';
-import { parseRowId } from '../logs-query.js';
-import { countMatching, droppedAfter, matchingRows, replaySliceEnd } from './queries.js';
-import type { ReadGate } from '../read-gate.js';
 import type { ConnectionCap } from '@logstream/shared/connection-cap.js';
+import { badRequest, HttpError } from '@logstream/shared/errors.js';
+import { attrParams, errorFrame, parseFilter, subscribeSchema, type Filter } from '@logstream/shared/protocol.js';
+import { decodeUtf8, parseQuery, statusLine, type TemplatedApp, type WebSocket, type WebSocketBehavior } from '@logstream/shared/uws.js';
+import type { GatewayConfig } from '../config.js';
+import { parseRowId } from '../logs-query.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { Outlet, Subscriber } from './subscriber.js';
+import type { LiveSubscriptions } from './subscriptions.js';
 
-/** How long a resuming client waits for this gateway to see its cursor (it may come from a gateway ahead of us). */
-const CURSOR_WAIT_MS = 5_000;
 /** Largest client frame answered (a subscribe frame is a few hundred bytes); larger ones get a bad_frame error. */
 const MAX_FRAME_BYTES = 64 * 1024;
 
+/** User data of every capped socket: set once the socket is closed (or refused), after which uWS forbids using it. */
+export interface CappedData {
+  closed: boolean;
+}
+
 /**
- * `db` is the search pool and `replays` a gate of its own: a replay or a dropped count is an expensive read (issue
- * 11 point 4: 300 `q` + `since=0` subscribes, each a 1.7 s scan, starved every other read). Each reads at most
- * REPLAY_SLICE_ROWS rows per statement and takes the gate per statement, so its cost is bounded, replays take turns,
- * and HTTP searches keep slots of their own.
+ * app.ws(path) for a streaming route: counted against MAX_CONNECTIONS (a socket over the cap is closed with 1013
+ * and its own open/close handlers never run), in the logstream_live_connections gauge, pinged, and with uWS's hard
+ * send-buffer cap far above the soft limit (LIVE_MAX_BACKPRESSURE): /live takes a slow client off its topic, and
+ * the Loki tail stops reading for it, before it has been sent two soft limits' worth past its last check, with
+ * frames of at most half the soft limit (or one row), so the cap is never reached in practice; if it were, uWS
+ * closes the socket (the client resumes) rather than dropping a row without reporting it.
  */
-export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; db: pg.Pool; replays: ReadGate; cap: ConnectionCap; hub: LiveHub; log: Logger; metrics: GatewayMetrics }): void {
-  const { cfg, db, replays, cap, hub, log, metrics } = d;
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-  const send = (ws: LiveSocket, frame: string) => {
-    if (!ws.getUserData().closed) ws.send(frame);
-  };
-
-  /** Replay matching rows in (since, head], then join live — all in one synchronous step at the end. */
-  async function subscribe(ws: LiveSocket, filter: Filter, since: number | undefined): Promise<void> {
-    const data = ws.getUserData();
-    const generation = ++data.generation;
-    hub.leave(ws);
-    data.filter = filter;
-    if (since === undefined) {
-      hub.joinLive(ws);
-      return;
-    }
-    data.mode = 'catchup';
-    if (since > hub.head && !(await hub.waitForHead(since, CURSOR_WAIT_MS))) {
-      if (data.closed || data.generation !== generation) return;
-      send(ws, errorFrame('cursor_ahead', `since=${since} is ahead of the newest row (${hub.head}); continuing live from ${hub.head}`));
-      hub.joinLive(ws);
-      return;
-    }
-    let cursor = since;
-    // Rows after the cursor that retention dropped: say so (issue 15), then replay what is left after them.
-    const gone = await droppedAfter(db, since);
-    if (data.closed || data.generation !== generation) return;
-    if (gone) {
-      send(ws, JSON.stringify({ type: 'dropped', count: gone.count, from: gone.from, to: gone.to, reason: 'retention' }));
-      cursor = Math.max(cursor, gone.to);
-    }
-    for (;;) {
-      if (data.closed || data.generation !== generation) return;
-      const upTo = hub.head;
-      const sliceEnd = await replays.run(() => replaySliceEnd(db, cursor, upTo));
-      const { rows, more } = await replays.run(() => matchingRows(db, filter, cursor, sliceEnd));
-      if (data.closed || data.generation !== generation) return;
-      for (const frame of splitFrames(rows, cfg.LIVE_MAX_BACKPRESSURE / 2)) {
-        // Replay at the pace the client reads: memory stays bounded for a slow one.
-        while (!data.closed && ws.getBufferedAmount() > cfg.LIVE_MAX_BACKPRESSURE) await sleep(20);
-        if (data.closed || data.generation !== generation) return;
-        send(ws, frame.text);
-        cursor = frame.cursor;
-        metrics.rowsSent.inc(frame.rows);
-      }
-      // A page bounded by rows or bytes (page-bytes.ts): the next one starts after the last row sent.
-      if (more) continue;
-      cursor = Math.max(cursor, sliceEnd);
-      if (sliceEnd < upTo) continue;
-      // Everything matching up to `upTo` is sent. If the hub has not moved meanwhile, join live now
-      // (synchronously: the hub publishes only between awaits); otherwise replay the rest first.
-      if (hub.head === upTo) {
-        hub.joinLive(ws);
-        return;
-      }
-      cursor = Math.max(cursor, upTo);
-    }
-  }
-
-  /** A lagging client drained: report what it missed (exactly, by count and id range), then rejoin live. */
-  async function recover(ws: LiveSocket): Promise<void> {
-    const data = ws.getUserData();
-    if (data.mode !== 'lagging') return;
-    hub.forgetLagging(ws);
-    data.mode = 'catchup';
-    const generation = data.generation;
-    let from = data.laggingFrom;
-    for (;;) {
-      const to = hub.head;
-      if (to >= from) {
-        let count = 0;
-        for (let a = from, b = 0; a <= to; a = b + 1) {
-          b = await replays.run(() => replaySliceEnd(db, a - 1, to));
-          count += await replays.run(() => countMatching(db, data.filter, a, b));
-          if (data.closed || data.generation !== generation) return;
-        }
-        if (data.closed || data.generation !== generation) return;
-        if (count > 0) {
-          send(ws, JSON.stringify({ type: 'dropped', count, from, to }));
-          metrics.rowsDropped.inc(count);
-        }
-      }
-      if (hub.head === to) {
-        hub.joinLive(ws);
-        return;
-      }
-      from = to + 1;
-    }
-  }
-  hub.onLaggingRecoverable = (ws) => {
-    recover(ws).catch((err) => log.warn({ err: (err as Error).message }, 'lagging client recovery failed'));
-  };
-
-  const fail = (ws: LiveSocket) => (err: unknown) => {
-    log.warn({ err: (err as Error).message }, 'live subscription failed');
-    const data = ws.getUserData();
-    if (!data.closed) {
-      send(ws, errorFrame('unavailable', 'the database is unavailable; reconnect with since=<last cursor> to resume'));
-      ws.end(1011, 'database unavailable');
-    }
-  };
-
-  app.ws<LiveSocketData>('/live', {
-    // uWS drops a connection whose frame is over this without a word (1006): twice the limit lets a frame up to that
-    // size through to be answered with an error frame on an open connection, as CONTRACT §6 says of a bad frame.
-    maxPayloadLength: 2 * MAX_FRAME_BYTES,
-    // Hard cap far above the soft limit: the hub moves a slow client off its topic before it has been sent two soft
-    // limits' worth past its last check, with frames of at most half the soft limit (or one row), so this is
-    // never reached in practice; if it were, uWS closes the socket (the client resumes with `since`) rather than
-    // dropping a row without reporting it.
-    maxBackpressure: cfg.LIVE_MAX_BACKPRESSURE * 8 + 256 * 1024,
+export function cappedWs<T extends CappedData>(
+  app: TemplatedApp,
+  path: string,
+  d: { cfg: GatewayConfig; cap: ConnectionCap; metrics: GatewayMetrics },
+  b: Required<Pick<WebSocketBehavior<T>, 'maxPayloadLength' | 'upgrade' | 'message' | 'drain'>> & { open: (ws: WebSocket<T>) => void; close: (ws: WebSocket<T>) => void },
+): void {
+  app.ws<T>(path, {
+    maxPayloadLength: b.maxPayloadLength,
+    maxBackpressure: d.cfg.LIVE_MAX_BACKPRESSURE * 8 + 256 * 1024,
     closeOnBackpressureLimit: true as unknown as number,
     idleTimeout: 60,
     sendPingsAutomatically: true,
+    upgrade: b.upgrade,
+    open: (ws) => {
+      if (!d.cap.admit(ws)) {
+        ws.getUserData().closed = true;
+        return;
+      }
+      d.metrics.connections.inc();
+      b.open(ws);
+    },
+    message: (ws, message, isBinary) => {
+      if (!ws.getUserData().closed) return b.message(ws, message, isBinary);
+    },
+    drain: (ws) => {
+      if (!ws.getUserData().closed) b.drain(ws);
+    },
+    close: (ws) => {
+      const refused = !d.cap.release(ws);
+      ws.getUserData().closed = true;
+      if (refused) return;
+      d.metrics.connections.dec();
+      b.close(ws);
+    },
+  });
+}
+
+interface LiveSocketData extends CappedData {
+  /** Set on open; the core's state of this socket. */
+  sub?: Subscriber;
+  /** The query string's subscription, applied on open, or what is wrong with it. */
+  initial: { filter: Filter; since?: number } | { error: string };
+}
+
+/** A uWS socket as the core's Outlet. */
+class UwsOutlet implements Outlet {
+  constructor(private readonly ws: WebSocket<LiveSocketData>) {}
+  send(frame: string): void {
+    this.ws.send(frame);
+  }
+  bufferedAmount(): number {
+    return this.ws.getBufferedAmount();
+  }
+  subscribe(topic: string): void {
+    this.ws.subscribe(topic);
+  }
+  unsubscribe(topic: string): void {
+    this.ws.unsubscribe(topic);
+  }
+  end(code: number, reason: string): void {
+    this.ws.end(code, reason);
+  }
+}
+
+/** The query string's filter and `since` (CONTRACT §6), or what is wrong with them. */
+function initialSubscription(query: Map<string, string>): LiveSocketData['initial'] {
+  const f = parseFilter({ service: query.get('service'), level: query.get('level'), q: query.get('q'), attr: attrParams(query) });
+  try {
+    const raw = query.get('since');
+    const since = raw ? parseRowId(raw, 'since') : undefined;
+    return f.ok ? { filter: f.filter, since } : { error: f.message };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+/** A client frame → the subscription it asks for, or the error frame that answers it. */
+function parseClientFrame(message: ArrayBuffer, isBinary: boolean): { filter: Filter; since?: number } | { reply: string } {
+  if (isBinary) return { reply: errorFrame('bad_frame', 'binary frames are not supported; send JSON text frames') };
+  if (message.byteLength > MAX_FRAME_BYTES) {
+    return { reply: errorFrame('bad_frame', `frame of ${message.byteLength} bytes is over the limit of ${MAX_FRAME_BYTES}; a subscribe frame needs a few hundred`) };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decodeUtf8(new Uint8Array(message), 'frame'));
+  } catch {
+    return { reply: errorFrame('bad_frame', 'frames must be JSON such as {"type":"subscribe","filter":{"level":"warn"},"since":123}') };
+  }
+  const msg = subscribeSchema.safeParse(parsed);
+  if (!msg.success) {
+    const issue = msg.error.issues[0];
+    return { reply: errorFrame('bad_frame', `unknown or invalid message: expected {"type":"subscribe","filter":{…},"since":<id>}; ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim()) };
+  }
+  const f = parseFilter(msg.data.filter ?? {});
+  if (!f.ok) return { reply: errorFrame('bad_filter', f.message) };
+  return { filter: f.filter, since: msg.data.since };
+}
+
+export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; cap: ConnectionCap; subscriptions: LiveSubscriptions; metrics: GatewayMetrics }): void {
+  const { cfg, subscriptions } = d;
+  cappedWs<LiveSocketData>(app, '/live', d, {
+    // uWS drops a connection whose frame is over this without a word (1006): twice the limit lets a frame up to that
+    // size through to be answered with an error frame on an open connection, as CONTRACT §6 says of a bad frame.
+    maxPayloadLength: 2 * MAX_FRAME_BYTES,
     upgrade: (res, req, context) => {
       let query: Map<string, string>;
       try {
@@ -162,72 +152,23 @@ export function registerLiveSocket(app: TemplatedApp, d: { cfg: GatewayConfig; d
         );
         return;
       }
-      const data: LiveSocketData = { filter: EMPTY_FILTER, topic: null, mode: 'idle', laggingFrom: 0, generation: 0, closed: false };
-      const f = parseFilter({ service: query.get('service'), level: query.get('level'), q: query.get('q'), attr: attrParams(query) });
-      let since: number | undefined;
-      try {
-        const raw = query.get('since');
-        if (raw) since = parseRowId(raw, 'since');
-        if (!f.ok) data.initialError = f.message;
-        else data.initial = { filter: f.filter, since };
-      } catch (err) {
-        data.initialError = (err as Error).message;
-      }
+      const data: LiveSocketData = { closed: false, initial: initialSubscription(query) };
       res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {
       const data = ws.getUserData();
-      if (!cap.admit(ws)) {
-        data.closed = true;
-        return;
-      }
-      metrics.connections.inc();
-      ws.send(JSON.stringify({ type: 'hello', head: hub.head, version: PROTOCOL_VERSION }));
-      if (data.initialError) {
-        ws.send(errorFrame('bad_filter', `${data.initialError}; send {"type":"subscribe","filter":{…}} to subscribe`));
-        return;
-      }
-      const initial = data.initial!;
-      subscribe(ws, initial.filter, initial.since).catch(fail(ws));
+      const sub = (data.sub = subscriptions.open(new UwsOutlet(ws)));
+      const initial = data.initial;
+      if ('error' in initial) sub.send(errorFrame('bad_filter', `${initial.error}; send {"type":"subscribe","filter":{…}} to subscribe`));
+      else void subscriptions.subscribe(sub, initial.filter, initial.since);
     },
     message: (ws, message, isBinary) => {
-      if (isBinary) {
-        send(ws, errorFrame('bad_frame', 'binary frames are not supported; send JSON text frames'));
-        return;
-      }
-      if (message.byteLength > MAX_FRAME_BYTES) {
-        send(ws, errorFrame('bad_frame', `frame of ${message.byteLength} bytes is over the limit of ${MAX_FRAME_BYTES}; a subscribe frame needs a few hundred`));
-        return;
-      }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(decodeUtf8(new Uint8Array(message), 'frame'));
-      } catch {
-        send(ws, errorFrame('bad_frame', 'frames must be JSON such as {"type":"subscribe","filter":{"level":"warn"},"since":123}'));
-        return;
-      }
-      const msg = subscribeSchema.safeParse(parsed);
-      if (!msg.success) {
-        send(ws, errorFrame('bad_frame', `unknown or invalid message: expected {"type":"subscribe","filter":{…},"since":<id>}; ${msg.error.issues[0]?.path.join('.') ?? ''} ${msg.error.issues[0]?.message ?? ''}`.trim()));
-        return;
-      }
-      const f = parseFilter(msg.data.filter ?? {});
-      if (!f.ok) {
-        send(ws, errorFrame('bad_filter', f.message));
-        return;
-      }
-      subscribe(ws, f.filter, msg.data.since).catch(fail(ws));
+      const sub = ws.getUserData().sub!;
+      const frame = parseClientFrame(message, isBinary);
+      if ('reply' in frame) sub.send(frame.reply);
+      else void subscriptions.subscribe(sub, frame.filter, frame.since);
     },
-    drain: (ws) => {
-      const data = ws.getUserData();
-      if (data.mode === 'lagging' && ws.getBufferedAmount() <= cfg.LIVE_MAX_BACKPRESSURE / 2) hub.onLaggingRecoverable(ws);
-    },
-    close: (ws) => {
-      const data = ws.getUserData();
-      data.closed = true;
-      data.generation++;
-      hub.leave(ws);
-      if (cap.release(ws)) metrics.connections.dec();
-    },
+    drain: (ws) => subscriptions.drained(ws.getUserData().sub!),
+    close: (ws) => subscriptions.close(ws.getUserData().sub!),
   });
 }

@@ -1,5 +1,5 @@
 // WebSocket /loki/api/v1/tail (issue 16): Loki's tail frames {"streams":[…],"dropped_entries":[…]}, fed by the live
-// hub's head (the same NOTIFY/poll machinery as /live). Each tail keeps an id cursor: it first sends every matching
+// live feed's head (live/feed.ts: the same NOTIFY/poll machinery as /live). Each tail keeps an id cursor: it first sends every matching
 // row stored since `start`, then every row committed after, in commit order, so nothing is missed or sent twice
 // (ids commit in order, CONTRACT §4). No one-hour limit and no cap on tails beyond the gateway's connections.
 // A client that reads slower than rows arrive is paced (rows wait in PostgreSQL, not in memory); one that falls more
@@ -11,7 +11,8 @@ import { HttpError, unauthorized } from '@logstream/shared/errors.js';
 import type { Logger } from '@logstream/shared/logger.js';
 import { parseQuery, statusLine, type TemplatedApp, type WebSocket } from '@logstream/shared/uws.js';
 import type { GatewayConfig } from '../config.js';
-import type { LiveHub } from '../live/hub.js';
+import type { Feed } from '../live/feed.js';
+import { cappedWs } from '../live/uws-socket.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { isLogQuery, type LogQuery } from '../logql/ast.js';
 import { labelsKey, rowLabels, type LabelledRow } from '../logql/labels.js';
@@ -19,7 +20,7 @@ import { droppedLabels, droppedSql, lastEntrySql, tailSelectSql, type TailStart 
 import { lokiBadRequest, nowNs, parseLimit, parseQueryText, parseTimeNs, HOUR_NS } from './params.js';
 import { mapPgError, LOKI_QUERY_TIMEOUT_MS } from './query-api.js';
 
-/** Rows read per query (as the live hub's page, live/queries.ts PAGE_ROWS). */
+/** Rows read per query (as the live feed's page, live/queries.ts PAGE_ROWS). */
 const TAIL_PAGE_ROWS = 1000;
 /** A tail this many ids behind the head skips to it (and reports each skipped row) instead of catching up. */
 export const TAIL_MAX_LAG_ROWS = 100_000;
@@ -53,8 +54,8 @@ interface Row extends LabelledRow {
   source_rows?: string;
 }
 
-export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db: pg.Pool; cap: ConnectionCap; hub: LiveHub; log: Logger; metrics: GatewayMetrics }): void {
-  const { cfg, db, cap, hub, log, metrics } = d;
+export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db: pg.Pool; cap: ConnectionCap; feed: Feed; log: Logger; metrics: GatewayMetrics }): void {
+  const { cfg, db, feed, log, metrics } = d;
 
   const query = async <T extends pg.QueryResultRow>(sql: { text: string; values: unknown[] }) => {
     const c = await db.connect();
@@ -107,7 +108,7 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
     data.cursor = upTo;
   }
 
-  /** Send what is new up to the hub's head; one run at a time per tail, re-run when the head moved meanwhile. */
+  /** Send what is new up to the feed's head; one run at a time per tail, re-run when the head moved meanwhile. */
   async function pump(ws: TailSocket): Promise<void> {
     const data = ws.getUserData();
     if (data.busy) {
@@ -126,7 +127,7 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
         if (data.delayMs > 0 && data.cursor >= data.replayUpTo) await new Promise((r) => setTimeout(r, data.delayMs));
         for (;;) {
           if (data.closed) return;
-          const head = hub.head;
+          const head = feed.head;
           if (head <= data.cursor) break;
           // Paced: while the socket holds more than the soft limit, rows stay in PostgreSQL; drain() resumes.
           if (ws.getBufferedAmount() > cfg.LIVE_MAX_BACKPRESSURE) {
@@ -157,12 +158,8 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
     ws.end(err instanceof HttpError && err.status === 400 ? 1008 : 1011, message.slice(0, 120));
   };
 
-  app.ws<TailData>('/loki/api/v1/tail', {
+  cappedWs<TailData>(app, '/loki/api/v1/tail', d, {
     maxPayloadLength: 16 * 1024,
-    maxBackpressure: cfg.LIVE_MAX_BACKPRESSURE * 8 + 256 * 1024,
-    closeOnBackpressureLimit: true as unknown as number,
-    idleTimeout: 60,
-    sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
       let data: TailData;
       try {
@@ -198,13 +195,8 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
     },
     open: (ws) => {
       const data = ws.getUserData();
-      if (!cap.admit(ws)) {
-        data.closed = true;
-        return;
-      }
-      metrics.connections.inc();
-      data.replayUpTo = hub.head;
-      data.unsubscribe = hub.onHead(() => void pump(ws).catch(fail(ws)));
+      data.replayUpTo = feed.head;
+      data.unsubscribe = feed.onHead(() => void pump(ws).catch(fail(ws)));
       pump(ws).catch(fail(ws));
     },
     // Tail clients send nothing (Loki ignores their frames too).
@@ -212,11 +204,6 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
     drain: (ws) => {
       if (ws.getBufferedAmount() <= cfg.LIVE_MAX_BACKPRESSURE / 2) pump(ws).catch(fail(ws));
     },
-    close: (ws) => {
-      const data = ws.getUserData();
-      data.closed = true;
-      data.unsubscribe?.();
-      if (cap.release(ws)) metrics.connections.dec();
-    },
+    close: (ws) => ws.getUserData().unsubscribe?.(),
   });
 }
