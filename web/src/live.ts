@@ -1,7 +1,8 @@
 // The /live connection (CONTRACT §6): subscribe with the filter and `since` = the newest id received, so a
 // reconnect resumes with no gap and no duplicate; reconnect with capped exponential backoff and jitter.
 import { Backoff } from '@logstream/shared/backoff.js';
-import type { DroppedMessage, LogItem } from '@logstream/shared/protocol.js';
+import { decodeServerMessage, type DroppedMessage } from '@logstream/shared/live-frames.js';
+import type { LogItem } from '@logstream/shared/protocol.js';
 import { readToken } from './api.js';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'resumed';
@@ -68,12 +69,9 @@ export class LiveConnection {
     };
     socket.onmessage = (ev) => {
       if (this.ws !== socket) return;
-      let msg: any;
-      try {
-        msg = JSON.parse(String(ev.data));
-      } catch {
-        return;
-      }
+      // A frame this page cannot read (or of a type it does not know) is skipped (live-frames.ts, decodeServerMessage).
+      const msg = decodeServerMessage(String(ev.data));
+      if (!msg) return;
       if (msg.type === 'hello') {
         if (this.cursor === 0) this.cursor = msg.head;
         this.events.onHello();
