@@ -6,7 +6,9 @@ import { Histogram } from '../lib/histogram.js';
 import { httpClient } from '../lib/http-client.js';
 import { finish, params, progress } from '../lib/load-child.js';
 
-const p = params<{ gatewayUrl: string; queries: { name: string; path: string; count: number; budgetMs: number; follow?: boolean }[] }>();
+// `paths`: request i (the warm-up is 0) asks for paths[i % paths.length] instead of `path` (the loki scenario: a new
+// window each time, past the gateway's label cache).
+const p = params<{ gatewayUrl: string; queries: { name: string; path: string; paths?: string[]; count: number; budgetMs: number; follow?: boolean }[] }>();
 const request = httpClient(p.gatewayUrl, 1, 60_000);
 
 interface Followed {
@@ -44,7 +46,7 @@ for (const q of p.queries) {
   let first;
   const firstStart = performance.now();
   try {
-    first = await request('GET', q.path);
+    first = await request('GET', q.paths?.[0] ?? q.path);
   } catch (err) {
     out[q.name] = { path: q.path, status: 0, error: (err as Error).message };
     continue;
@@ -64,7 +66,7 @@ for (const q of p.queries) {
   let items = countItems(first.body);
   for (let i = 0; !slow && i < q.count && performance.now() - start < q.budgetMs; i++) {
     const t = performance.now();
-    const res = await request('GET', q.path);
+    const res = await request('GET', q.paths ? q.paths[(i + 1) % q.paths.length]! : q.path);
     h.record(performance.now() - t);
     if (i === 0) items = countItems(res.body);
   }

@@ -12,12 +12,15 @@ import { lokiTable } from '../lib/loki-table.js';
 import { psqlTimes } from '../lib/psql.js';
 import { fmtSpread, ratioRow, round, type RatioRow, type Row } from '../lib/results.js';
 import { profileEnv } from '../lib/stack.js';
+import { LABEL_CACHE_MS } from '../../gateway/src/loki/answer-cache.js';
 import { median, MIN_REPETITIONS, repeat, spread, type Target } from '../lib/stats.js';
 import { PG_HOST, PG_PORT, PG_USER, REDIS_HOST, REDIS_PORT } from '../../test/helpers/test-env.js';
 
 /** Kept between runs (not a test database: tests' cleanup never drops it). */
 const DATABASE = 'logstream_bench_loki';
 const HOUR_MS = 3_600_000;
+/** Distinct windows per repetition for the uncached label queries (more than its requests). */
+const PATHS_PER_RUN = 32;
 
 type Answer = { status: number; error?: string; n?: number; p50?: number; p95?: number };
 type Summary = { n: number; p50: number | null; p95: number | null; p99: number | null; max: number | null };
@@ -26,6 +29,8 @@ type TailResult = { rows: number; subscribers: number; expected: number; receive
 interface LokiQuery {
   name: string;
   path: string;
+  /** Paths asked for in turn (load/http.ts), instead of `path` every time. */
+  paths?: string[];
   /** p95 target in ms (issue 16). */
   p95Ms: number;
   /** The statement a reader would write for the same answer. */
@@ -61,6 +66,15 @@ function queries(endMs: number, quick: boolean): LokiQuery[] {
     { name: 'log volume sum by (level) (count_over_time(…[1m])), 24 h', path: `/loki/api/v1/query_range?query=${volume}&${range(day)}&step=60`, p95Ms: 100, sql: volumeSql(day), sqlRuns: slowRuns },
     { name: 'labels, 1 h', path: `/loki/api/v1/labels?${range(hour)}`, p95Ms: 50, sql: `SELECT DISTINCT jsonb_object_keys(attributes) FROM logs WHERE ${window(hour)}`, sqlRuns: slowRuns },
     { name: 'label host values, 1 h', path: `/loki/api/v1/label/host/values?${range(hour)}`, p95Ms: 50, sql: `SELECT DISTINCT attributes->>'host' FROM logs WHERE ${window(hour)}`, sqlRuns: slowRuns },
+    // The same windows moved on by LABEL_CACHE_MS at each request, as Grafana's "now" moves: every answer computed.
+    ...(['labels', 'label/host/values'] as const).map((what) => ({
+      name: `${what === 'labels' ? 'labels' : 'label host values'}, 1 h, a new window each request (not cached)`,
+      path: `/loki/api/v1/${what}?${range(hour)}`,
+      paths: Array.from({ length: PATHS_PER_RUN * MIN_REPETITIONS }, (_, i) => `/loki/api/v1/${what}?start=${ns(hour + i * LABEL_CACHE_MS)}&end=${ns(endMs + i * LABEL_CACHE_MS)}`),
+      p95Ms: 50,
+      sql: `SELECT DISTINCT ${what === 'labels' ? 'jsonb_object_keys(attributes)' : "attributes->>'host'"} FROM logs WHERE ${window(hour)}`,
+      sqlRuns: slowRuns,
+    })),
     { name: 'label service values, 24 h', path: `/loki/api/v1/label/service/values?${range(day)}`, p95Ms: 50, sql: `SELECT DISTINCT service FROM logs WHERE ${window(day)}`, sqlRuns: slowRuns },
   ];
 }
@@ -98,7 +112,7 @@ export const loki: Scenario = async (ctx) => {
         return times;
       };
       const s1 = baselineFirst ? await viaSql() : undefined;
-      const http = await startLoad<Record<string, Answer>>('load/http.ts', { gatewayUrl: gateway.url, queries: qs.map((q) => ({ name: q.name, path: q.path, count: n, budgetMs: 10_000 })) }, (t) => ctx.log(`  ${t}`)).result;
+      const http = await startLoad<Record<string, Answer>>('load/http.ts', { gatewayUrl: gateway.url, queries: qs.map((q) => ({ name: q.name, path: q.path, paths: q.paths?.slice(i * PATHS_PER_RUN, (i + 1) * PATHS_PER_RUN), count: n, budgetMs: 10_000 })) }, (t) => ctx.log(`  ${t}`)).result;
       const sqlMs = s1 ?? (await viaSql());
       reps.push({ http, sqlMs });
       ctx.log(`  run ${i + 1}: ${qs.length} queries through the gateway and by psql`);
