@@ -246,6 +246,33 @@ describe('Live: WebSocket /loki/api/v1/tail', () => {
     await b.close();
   });
 
+  it('tails on the same query share their reads and each still gets every row once, in order', async () => {
+    const startMs = Date.now();
+    const query = '{service="shared"} |= "beat"';
+    await seed(t.pool, t.channel, [{ message: 'beat before', service: 'shared', ts: startMs - MIN }]);
+    // Three tails on one query from the same start, one from a minute earlier (its replay differs), one on another
+    // query: the shared reads must not hand any of them another's rows.
+    const same = await Promise.all([0, 1, 2].map(() => tail(gateway.url, query, ns(startMs))));
+    const earlier = await tail(gateway.url, query, ns(startMs - 2 * MIN));
+    const other = await tail(gateway.url, '{service="shared"} |= "other"', ns(startMs));
+    let n = 0;
+    for (let b = 0; b < 10; b++) {
+      await seed(t.pool, t.channel, [
+        ...Array.from({ length: 5 }, () => ({ message: `beat ${n++}`, service: 'shared', ts: Date.now() })),
+        { message: `other ${b}`, service: 'shared', ts: Date.now() },
+      ]);
+    }
+    const beats = Array.from({ length: n }, (_, i) => `beat ${i}`);
+    for (const s of same) await waitFor('every beat on each tail', () => s.entries.length >= n);
+    await waitFor('every beat on the earlier tail', () => earlier.entries.length >= n + 1);
+    await waitFor('every other line', () => other.entries.length >= 10);
+    await new Promise((r) => setTimeout(r, 300)); // nothing more (no doubles) arrives
+    for (const s of same) expect(s.entries.map((e) => e.line)).toEqual(beats);
+    expect(earlier.entries.map((e) => e.line)).toEqual(['beat before', ...beats]);
+    expect(other.entries.map((e) => e.line)).toEqual(Array.from({ length: 10 }, (_, i) => `other ${i}`));
+    for (const x of [...same, earlier, other]) await x.close();
+  });
+
   it('refuses a metric query and a bad selector before the upgrade, in Loki\'s error shape', async () => {
     for (const query of ['count_over_time({service="api"}[1m])', '{service=']) {
       const ws = new WebSocket(`${gateway.url.replace(/^http/, 'ws')}/loki/api/v1/tail?${new URLSearchParams({ query })}`);
