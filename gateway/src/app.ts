@@ -4,7 +4,7 @@ import { notFound, unauthorized } from '@logstream/shared/errors.js';
 import { route, timedRoute, type Handler } from '@logstream/shared/http-routes.js';
 import type { Logger } from '@logstream/shared/logger.js';
 import { encodeLogsResponse } from '@logstream/shared/protocol.js';
-import { PROBE_TIMEOUT_MS, withTimeout } from '@logstream/shared/timeout.js';
+import { mountProbes } from '@logstream/shared/readiness.js';
 import { answerPreflight, parseQuery, sendJson, sendRaw, type HttpRequest, type TemplatedApp } from '@logstream/shared/uws.js';
 import type { GatewayConfig } from './config.js';
 import type { LiveHub } from './live/hub.js';
@@ -97,18 +97,7 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
   }));
 
   app.options('/*', (res) => answerPreflight(res));
-  app.get('/health', route(log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
-  app.get('/ready', route(log, async (res, _req, state) => {
-    let postgres = true;
-    try {
-      await withTimeout(pools.reads.query('SELECT 1'), PROBE_TIMEOUT_MS);
-    } catch {
-      postgres = false;
-    }
-    const listening = d.listener.connected();
-    const ready = postgres && listening;
-    sendJson(res, state, ready ? 200 : 503, { ready, postgres, listen: listening }, ready ? {} : { 'Retry-After': '2' });
-  }));
+  mountProbes(app, log, { postgres: () => pools.ready(), listen: () => d.listener.connected() });
   // With READ_TOKENS set, metrics need a token too (Prometheus sends it as a bearer token); /health and /ready
   // stay open for probes, and the page's static files carry no data (the page passes its token to /logs and /live).
   app.get('/metrics', route(log, async (res, req, state) => {

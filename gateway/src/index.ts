@@ -23,7 +23,7 @@ const port = listenPort(DEFAULT_PORT);
 const host = listenHost();
 
 await prepareDatabase(cfg, log);
-const pools = createReadPools(cfg);
+const pools = createReadPools(cfg, log);
 // Up to 100 more HTTP searches wait, each at most 3 s (then 503 busy); replays wait their turn however long.
 const searches = new ReadGate(SEARCH_SLOTS.http, 100, 3_000);
 const replays = new ReadGate(SEARCH_SLOTS.replays, Infinity, Infinity);

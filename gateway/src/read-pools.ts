@@ -4,7 +4,8 @@
 // searches also pass a gate (read-gate.ts) that bounds how many run and how long others wait.
 import type pg from 'pg';
 import type { BaseConfig } from '@logstream/shared/config.js';
-import { createPool } from '@logstream/shared/db.js';
+import { PostgresPool } from '@logstream/shared/db.js';
+import type { Logger } from '@logstream/shared/logger.js';
 
 export interface ReadPools {
   /** The live hub's fetches and head probes: never behind a read. */
@@ -13,6 +14,9 @@ export interface ReadPools {
   reads: pg.Pool;
   /** Expensive reads: text searches, /stats counted from the rows, /live replays and dropped counts. */
   search: pg.Pool;
+  /** The readiness probe: PostgreSQL answers on the plain-reads pool (the others could be busy by design). */
+  ready(): Promise<boolean>;
+  /** Close every pool; safe to call twice. */
   end(): Promise<void>;
 }
 
@@ -31,9 +35,15 @@ export const STATEMENT_TIMEOUT_MS = { live: 5_000, reads: 5_000, search: 2_000 }
  */
 export const SEARCH_SLOTS = { http: 2, replays: 2 } as const;
 
-export function createReadPools(cfg: BaseConfig): ReadPools {
+export function createReadPools(cfg: BaseConfig, log: Logger): ReadPools {
   const make = (kind: keyof typeof POOL_SIZES) =>
-    createPool(cfg, { max: POOL_SIZES[kind], statement_timeout: STATEMENT_TIMEOUT_MS[kind], application_name: `logstream-gateway-${kind}` });
+    new PostgresPool(cfg, { max: POOL_SIZES[kind], statement_timeout: STATEMENT_TIMEOUT_MS[kind], application_name: `logstream-gateway-${kind}` }, log, `postgres ${kind}`);
   const pools = { live: make('live'), reads: make('reads'), search: make('search') };
-  return { ...pools, end: async () => void (await Promise.all(Object.values(pools).map((p) => p.end()))) };
+  return {
+    live: pools.live.pool,
+    reads: pools.reads.pool,
+    search: pools.search.pool,
+    ready: () => pools.reads.ready(),
+    end: async () => void (await Promise.all(Object.values(pools).map((p) => p.close()))),
+  };
 }

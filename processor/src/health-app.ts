@@ -1,18 +1,18 @@
 // The processor's small HTTP surface: /health, /ready, /metrics (CONTRACT §8).
-import type { Redis } from 'ioredis';
-import { replyToMap } from '@logstream/shared/redis.js';
+import { replyToMap, type RedisConnection } from '@logstream/shared/redis.js';
 import { withTimeout } from '@logstream/shared/timeout.js';
 import { route } from '@logstream/shared/http-routes.js';
+import { mountProbes } from '@logstream/shared/readiness.js';
 import type { Logger } from '@logstream/shared/logger.js';
 import { notFound, unauthorized } from '@logstream/shared/errors.js';
 import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
-import { headLikeGet, loadUws, parseQuery, sendJson, sendRaw, type TemplatedApp } from '@logstream/shared/uws.js';
+import { headLikeGet, loadUws, parseQuery, sendRaw, type TemplatedApp } from '@logstream/shared/uws.js';
 import type { ProcessorMetrics } from './metrics.js';
 
 export interface HealthDeps {
-  redis: Redis;
+  redis: RedisConnection;
   /** The blocking-read connection: down means no work is read even when `redis` is up. */
-  reader: Redis;
+  reader: RedisConnection;
   stream: string;
   group: string;
   log: Logger;
@@ -27,18 +27,12 @@ export interface HealthDeps {
 
 export function createHealthApp(d: HealthDeps): TemplatedApp {
   const app = headLikeGet(loadUws().App());
-  app.get('/health', route(d.log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
-  app.get('/ready', route(d.log, async (res, _req, state) => {
-    const redis = d.redis.status === 'ready' && d.reader.status === 'ready';
-    const postgres = await d.dbReady();
-    const ready = redis && postgres;
-    sendJson(res, state, ready ? 200 : 503, { ready, redis, postgres, ...d.streamResets?.() }, ready ? {} : { 'Retry-After': '2' });
-  }));
+  mountProbes(app, d.log, { redis: () => d.redis.ready() && d.reader.ready(), postgres: d.dbReady }, () => ({ ...d.streamResets?.() }));
   app.get('/metrics', route(d.log, async (res, req, state) => {
     if (!tokenAllowed(d.readTokens, presentedToken(req.getHeader('authorization'), parseQuery(req.getQuery()).get('token')))) throw unauthorized();
     // This connection never gives up on a command (workerOptions), so while Redis is down a sample would wait
     // forever and so would the scrape (found by test/metrics.test.ts): sample only when connected, within 1 s.
-    if (d.redis.status === 'ready') await withTimeout(sampleStream(d), SAMPLE_TIMEOUT_MS).catch(() => {});
+    if (d.redis.ready()) await withTimeout(sampleStream(d), SAMPLE_TIMEOUT_MS).catch(() => {});
     sendRaw(res, state, 200, await d.metrics.registry.metrics(), d.metrics.registry.contentType);
   }));
   app.any('/*', route(d.log, () => {
@@ -51,7 +45,7 @@ const SAMPLE_TIMEOUT_MS = 1_000;
 
 /** Stream length, group lag and pending count, sampled on scrape. On failure the gauges keep their last values. */
 async function sampleStream(d: HealthDeps): Promise<void> {
-  const groups = (await d.redis.xinfo('GROUPS', d.stream)) as unknown[][];
+  const groups = (await d.redis.client.xinfo('GROUPS', d.stream)) as unknown[][];
   for (const g of groups) {
     const info = replyToMap(g);
     if (info.get('name') !== d.group) continue;
@@ -60,6 +54,6 @@ async function sampleStream(d: HealthDeps): Promise<void> {
     const lag = info.get('lag');
     if (lag !== null && lag !== undefined) d.metrics.groupLag.set(Number(lag));
   }
-  d.metrics.streamLength.set(await d.redis.xlen(d.stream));
+  d.metrics.streamLength.set(await d.redis.client.xlen(d.stream));
 }
 

@@ -3,12 +3,11 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { listenHost, listenPort } from '@logstream/shared/config.js';
 import { requireNativeUws } from '@logstream/shared/uws.js';
-import { PROBE_TIMEOUT_MS, withTimeout } from '@logstream/shared/timeout.js';
-import { createPool } from '@logstream/shared/db.js';
+import { PostgresPool } from '@logstream/shared/db.js';
 import { listen, onShutdown } from '@logstream/shared/lifecycle.js';
 import { createLogger } from '@logstream/shared/logger.js';
 import { prepareDatabase } from '@logstream/shared/prepare-database.js';
-import { closeRedis, createRedis, workerOptions } from '@logstream/shared/redis.js';
+import { RedisConnection, workerOptions } from '@logstream/shared/redis.js';
 import { DEFAULT_PORT, loadProcessorConfig } from './config.js';
 import { createHealthApp } from './health-app.js';
 import { processorMetrics } from './metrics.js';
@@ -24,25 +23,19 @@ const host = listenHost();
 const consumer = cfg.CONSUMER_NAME ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
 await prepareDatabase(cfg, log);
-const db = createPool(cfg, { max: 4 });
-const reader = createRedis(cfg, workerOptions);
-const redis = createRedis(cfg, workerOptions);
+const postgres = new PostgresPool(cfg, { max: 4 }, log);
+const db = postgres.pool;
+// The blocking read (XREADGROUP BLOCK) on a connection of its own: acks, claims and probes never wait behind it.
+const readerConnection = new RedisConnection(cfg, workerOptions, log, 'redis reader');
+const redisConnection = new RedisConnection(cfg, workerOptions, log);
 const metrics = processorMetrics();
-const watch = new StreamWatch(redis, cfg.REDIS_STREAM, log, metrics.registry).start();
-const worker = new Worker({ cfg, consumer, reader, redis, db, log, metrics, watch });
+const watch = new StreamWatch(redisConnection.client, cfg.REDIS_STREAM, log, metrics.registry).start();
+const worker = new Worker({ cfg, consumer, reader: readerConnection.client, redis: redisConnection.client, db, log, metrics, watch });
 const maintenance = new StorageMaintenance(db, cfg, log, metrics);
 
 // The worker's flag alone would stay true on an idle processor whose PostgreSQL went away: ask the database too.
-const dbReady = async () => {
-  if (!worker.dbHealthy) return false;
-  try {
-    await withTimeout(db.query('SELECT 1'), PROBE_TIMEOUT_MS);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const app = createHealthApp({ redis, reader, stream: cfg.REDIS_STREAM, group: cfg.REDIS_GROUP, log, metrics, dbReady, streamResets: () => watch.detail(), readTokens: cfg.READ_TOKENS });
+const dbReady = async () => worker.dbHealthy && (await postgres.ready());
+const app = createHealthApp({ redis: redisConnection, reader: readerConnection, stream: cfg.REDIS_STREAM, group: cfg.REDIS_GROUP, log, metrics, dbReady, streamResets: () => watch.detail(), readTokens: cfg.READ_TOKENS });
 const server = await listen(app, port, host).catch((err: Error) => {
   console.error(`processor: ${err.message}`);
   process.exit(1);
@@ -57,7 +50,7 @@ onShutdown(log, async () => {
   await Promise.all([worker.stop(), maintenance.stop()]);
   await worker.retire().catch(() => {});
   server.close();
-  await Promise.all([closeRedis(reader), closeRedis(redis), db.end()]);
+  await Promise.all([readerConnection.close(), redisConnection.close(), postgres.close()]);
   log.info('processor stopped cleanly');
 });
 

@@ -1,11 +1,12 @@
 // The producer's HTTP and WebSocket surface (CONTRACT §3, §7, §8) on uWebSockets.js.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
 import { parseBatch, type ValidEvent } from '@logstream/shared/event.js';
 import { badRequest, HttpError, invalidEvent, notFound, tooManyRequests, unauthorized, unavailable } from '@logstream/shared/errors.js';
 import { route, timedRoute } from '@logstream/shared/http-routes.js';
 import type { Logger } from '@logstream/shared/logger.js';
+import { mountProbes } from '@logstream/shared/readiness.js';
+import type { RedisConnection } from '@logstream/shared/redis.js';
 import { answerPreflight, decodeUtf8, headLikeGet, loadUws, parseQuery, readBody, sendJson, sendRaw, type TemplatedApp } from '@logstream/shared/uws.js';
 import type { BacklogGuard } from './backlog-guard.js';
 import type { ProducerConfig } from './config.js';
@@ -23,7 +24,7 @@ import { mountShipperRoutes } from './shipper-routes.js';
 
 export interface ProducerDeps {
   cfg: ProducerConfig;
-  redis: Redis;
+  redis: RedisConnection;
   log: Logger;
   metrics: ProducerMetrics;
   backlog: BacklogGuard;
@@ -37,7 +38,7 @@ export interface ProducerDeps {
 }
 
 export function createProducerApp(deps: ProducerDeps): TemplatedApp {
-  const { cfg, redis, log, metrics, backlog, writer, cap } = deps;
+  const { cfg, log, metrics, backlog, writer, cap } = deps;
   const uws = loadUws();
   const app = headLikeGet(uws.App());
   const limiter = createRateLimiter(cfg.INGEST_RATE_LIMIT);
@@ -68,7 +69,7 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   /** Admit and publish a validated batch (the shipper protocols that answer per record validate one by one). */
   async function publish(events: ValidEvent[], token: string | undefined, transport: string, eventIds?: (count: number) => string[]): Promise<Accepted> {
     admit(token, events.length);
-    if (redis.status !== 'ready') throw unavailable('Redis is unavailable; nothing was stored; retry shortly', 2);
+    if (!deps.redis.ready()) throw unavailable('Redis is unavailable; nothing was stored; retry shortly', 2);
     // The answer's ids are the event ids, which storage keys rows by and GET /logs/<id> finds (issue 12).
     const keyed = eventIds?.(events.length);
     const ids = keyed ?? events.map(() => randomUUID());
@@ -126,11 +127,7 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   mountPublish(app, shippers, cap);
 
   app.options('/*', (res) => answerPreflight(res));
-  app.get('/health', route(log, (res, _req, state) => sendJson(res, state, 200, { status: 'ok' })));
-  app.get('/ready', route(log, (res, _req, state) => {
-    const ready = redis.status === 'ready';
-    sendJson(res, state, ready ? 200 : 503, { ready, redis: redis.status, backlog: backlog.backlog() ?? null, ...deps.streamResets?.() }, ready ? {} : { 'Retry-After': '2' });
-  }));
+  mountProbes(app, log, { redis: () => deps.redis.ready() }, () => ({ backlog: backlog.backlog() ?? null, ...deps.streamResets?.() }));
   // Metrics say how much traffic flows: with tokens set they need one too (Prometheus sends it as a bearer
   // token); /health and /ready stay open for probes, and carry no data.
   app.get('/metrics', route(log, async (res, req, state) => {

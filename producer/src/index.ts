@@ -3,7 +3,7 @@ import { listenHost, listenPort } from '@logstream/shared/config.js';
 import { requireNativeUws } from '@logstream/shared/uws.js';
 import { startupCap } from '@logstream/shared/connection-cap.js';
 import { createLogger } from '@logstream/shared/logger.js';
-import { closeRedis, createRedis, requestOptions } from '@logstream/shared/redis.js';
+import { RedisConnection, requestOptions } from '@logstream/shared/redis.js';
 import { startBacklogGuard } from './backlog-guard.js';
 import { createBatchWriter } from './batch-writer.js';
 import { createProducerApp } from './app.js';
@@ -22,23 +22,15 @@ const port = listenPort(DEFAULT_PORT);
 const host = listenHost();
 
 // Requests are refused at once while Redis is down (no offline queue) instead of queueing without bound.
-const redis = createRedis(cfg, requestOptions);
-let wasReady = false;
-redis.on('ready', () => {
-  wasReady = true;
-  log.info('redis connected');
-});
-redis.on('close', () => {
-  if (wasReady) log.warn('redis connection lost; answering 503 until it is back');
-  wasReady = false;
-});
+const connection = new RedisConnection(cfg, requestOptions, log);
+const redis = connection.client;
 
 const backlog = startBacklogGuard(redis, cfg.REDIS_STREAM, cfg.STREAM_MAX_BACKLOG);
 let ingest: IngestContext | undefined;
 const writer = createBatchWriter(redis, { replyTimeoutMs: cfg.REDIS_REPLY_TIMEOUT_MS, maxInFlightBytes: cfg.MAX_INFLIGHT_BYTES }, log);
 const metrics = producerMetrics(writer);
 const watch = new StreamWatch(redis, cfg.REDIS_STREAM, log, metrics.registry).start();
-const app = createProducerApp({ cfg, redis, log, metrics, backlog, writer, cap, onIngest: (ctx) => (ingest = ctx), streamResets: () => watch.detail() });
+const app = createProducerApp({ cfg, redis: connection, log, metrics, backlog, writer, cap, onIngest: (ctx) => (ingest = ctx), streamResets: () => watch.detail() });
 const server = await listen(app, port, host).catch((err: Error) => {
   console.error(`producer: ${err.message}`);
   process.exit(1);
@@ -54,5 +46,5 @@ onShutdown(log, async () => {
   shippers.close();
   backlog.stop();
   watch.stop();
-  await closeRedis(redis);
+  await connection.close();
 });

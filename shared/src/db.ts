@@ -1,6 +1,11 @@
-// PostgreSQL connection helpers: connection settings from config, database creation, pools.
+// PostgreSQL connections: settings from config, database creation, and the services' pools as PostgresPool objects
+// (state logged once per change, errors that are not about the connection reported, ready() for /ready, an
+// idempotent close()).
 import pg from 'pg';
 import type { BaseConfig } from './config.js';
+import { ConnectionStateLog, type ConnectionState } from './connection-state.js';
+import type { Logger } from './logger.js';
+import { PROBE_TIMEOUT_MS, withTimeout } from './timeout.js';
 import { hasSqlState } from './sqlstate.js';
 
 export type Pool = pg.Pool;
@@ -44,6 +49,50 @@ export function createPool(cfg: DbConfig, options: pg.PoolConfig = {}): pg.Pool 
   // An idle client losing its connection emits on the pool; without a listener that would crash the process.
   pool.on('error', () => {});
   return pool;
+}
+
+/**
+ * A service's pool: `pool` for the queries, `state` and its log lines, `ready()` the readiness probe (SELECT 1 within
+ * PROBE_TIMEOUT_MS, the one probe of every service), `close()` safe to call twice (pg's end() throws the second
+ * time). pg reconnects by itself, one client at a time as queries need them: a client that connects says ready, an
+ * idle client's connection error or a failed probe says reconnecting.
+ */
+export class PostgresPool {
+  readonly pool: pg.Pool;
+  private readonly states: ConnectionStateLog;
+  private closing: Promise<void> | undefined;
+
+  constructor(cfg: DbConfig, options: pg.PoolConfig, log: Logger, name = 'postgres') {
+    this.pool = createPool(cfg, options);
+    const states = (this.states = new ConnectionStateLog(log, name));
+    this.pool.on('connect', () => states.ready());
+    this.pool.on('error', (err) => {
+      states.error(err);
+      states.lost(err);
+    });
+  }
+
+  get state(): ConnectionState {
+    return this.states.state;
+  }
+
+  /** PostgreSQL answers a query on this pool within PROBE_TIMEOUT_MS. */
+  async ready(): Promise<boolean> {
+    try {
+      await withTimeout(this.pool.query('SELECT 1'), PROBE_TIMEOUT_MS);
+      this.states.ready();
+      return true;
+    } catch (err) {
+      this.states.error(err);
+      this.states.lost(err);
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    this.states.closed();
+    return (this.closing ??= this.pool.end());
+  }
 }
 
 /** Create the database when it is missing; safe when several services do it at once. */

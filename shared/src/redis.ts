@@ -1,7 +1,11 @@
-// Redis connection helpers. Blocking reads (XREADGROUP BLOCK) get their own connection.
+// Redis connections. A service holds RedisConnection objects (state logged once per change, errors that are not about
+// the connection reported, ready() for /ready, an idempotent close()); blocking reads (XREADGROUP BLOCK) get a
+// connection of their own, so a read parked for BLOCK_MS never delays an ack or a probe.
 import { Redis, type RedisOptions } from 'ioredis';
 import { backoffDelay, SERVICE_RECONNECT } from './backoff.js';
 import type { BaseConfig } from './config.js';
+import { ConnectionStateLog, type ConnectionState } from './connection-state.js';
+import type { Logger } from './logger.js';
 
 type RedisConfig = Pick<BaseConfig, 'REDIS_URL' | 'REDIS_HOST' | 'REDIS_PORT' | 'REDIS_PASSWORD'>;
 
@@ -49,9 +53,51 @@ export function replyToMap(flat: readonly unknown[]): Map<string, unknown> {
 
 export async function closeRedis(client: Redis): Promise<void> {
   if (client.status === 'end') return;
+  // QUIT is queued like any command: while Redis is down it would wait for a reconnect that shutdown stops.
+  if (client.status !== 'ready') return void client.disconnect();
+  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
   try {
     await client.quit();
   } catch {
     client.disconnect();
+  }
+  // QUIT's OK arrives before the socket closes: resolve once it has (status 'end'), a second at most.
+  const timer = setTimeout(() => client.disconnect(), 1_000);
+  await ended;
+  clearTimeout(timer);
+}
+
+/**
+ * One Redis connection of a service: `client` for the commands, `state` and its log lines, `ready()` for the
+ * readiness probe, `close()` safe to call twice. ioredis reconnects by itself (retryStrategy above); this object
+ * only watches it: 'ready' → ready, 'close' after ready → reconnecting (one warning per outage), 'end' → closed.
+ */
+export class RedisConnection {
+  readonly client: Redis;
+  private readonly states: ConnectionStateLog;
+  private closing: Promise<void> | undefined;
+
+  constructor(cfg: RedisConfig, options: RedisOptions, log: Logger, name = 'redis') {
+    this.client = createRedis(cfg, options);
+    const states = (this.states = new ConnectionStateLog(log, name));
+    this.client.on('ready', () => states.ready());
+    this.client.on('close', () => states.lost());
+    this.client.on('end', () => states.closed());
+    this.client.on('error', (err: Error) => states.error(err));
+  }
+
+  get state(): ConnectionState {
+    return this.states.state;
+  }
+
+  /** Connected and answering: a command sent now is not refused. No round trip (the probe must stay cheap). */
+  ready(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  close(): Promise<void> {
+    // Closed first: the 'close' event of our own QUIT is not an outage.
+    this.states.closed();
+    return (this.closing ??= closeRedis(this.client));
   }
 }
