@@ -21,6 +21,14 @@ afterAll(async () => {
   await t.cleanup();
 });
 
+/** logstream_connections_refused_total of a service, from its /metrics (with its service label). */
+async function refusedMetric(url: string, service: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = new RegExp(`^logstream_connections_refused_total\\{service="${service}"\\} (\\d+)$`, 'm').exec(text);
+  if (!m) throw new Error(`no logstream_connections_refused_total{service="${service}"} in /metrics`);
+  return Number(m[1]);
+}
+
 /** Open a WebSocket and resolve with how it ended up: open, or closed with a code and reason. */
 function attempt(url: string): Promise<{ ws: WebSocket; closed?: { code: number; reason: string } }> {
   return new Promise((resolve, reject) => {
@@ -74,9 +82,14 @@ describe('over the cap', () => {
     await waitUntilReady(gateway);
     const clients: LiveClient[] = [];
     for (let i = 0; i < 20; i++) clients.push(await connectLive(gateway.url));
+    expect(await refusedMetric(gateway.url, 'gateway')).toBe(0);
     const over = await attempt(`${gateway.url.replace(/^http/, 'ws')}/live`);
     expect(over.closed?.code).toBe(1013);
     expect(over.closed?.reason).toMatch(/MAX_CONNECTIONS=20/);
+    const tail = await attempt(`${gateway.url.replace(/^http/, 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('{service="api"}')}`);
+    expect(tail.closed?.code).toBe(1013);
+    // Each refusal is counted (issue 11: they were visible only to the refused clients).
+    expect(await refusedMetric(gateway.url, 'gateway')).toBe(2);
     expect((await fetch(`${gateway.url}/health`)).status).toBe(200);
     const ids = await seed(t.pool, t.channel, [{ message: 'after the refusal' }]);
     for (const c of clients) await c.waitForIds(1);
@@ -101,6 +114,7 @@ describe('over the cap', () => {
     for (const o of open) expect(o.closed).toBeUndefined();
     const over = await attempt(url);
     expect(over.closed?.code).toBe(1013);
+    expect(await refusedMetric(producer.url, 'producer')).toBe(1);
     const ack = await new Promise<any>((resolve) => {
       open[0]!.ws.once('message', (d) => resolve(JSON.parse(d.toString())));
       open[0]!.ws.send(JSON.stringify({ message: 'still served' }));

@@ -17,7 +17,7 @@ import { registerLokiRoutes } from './loki/routes.js';
 import { registerLokiTail } from './loki/tail.js';
 import type { ConnectionCap } from '@logstream/shared/connection-cap.js';
 import type { ReadGate } from './read-gate.js';
-import type { ReadPools } from './read-pools.js';
+import { gatedPool, type ReadPools } from './read-pools.js';
 import { loadStaticFiles } from './static-files.js';
 import { countsFromRows, parseStatsQuery, queryStats } from './stats-query.js';
 
@@ -26,6 +26,8 @@ export interface GatewayDeps {
   pools: ReadPools;
   /** Expensive HTTP reads on the search pool pass a gate (read-gate.ts); /live replays have their own (live/hub.ts). */
   searches: ReadGate;
+  /** The /live replays' gate, which the Loki tails share. */
+  replays: ReadGate;
   /** WebSockets of every route (/live, the Loki tail) count against MAX_CONNECTIONS. */
   cap: ConnectionCap;
   log: Logger;
@@ -37,12 +39,13 @@ export interface GatewayDeps {
 
 /** Register every route on `app` (created first because the hub publishes through it). */
 export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
-  const { cfg, pools, searches, cap, log, metrics, hub } = d;
+  const { cfg, pools, searches, replays, cap, log, metrics, hub } = d;
   const files = loadStaticFiles();
   registerLiveSocket(app, { cfg, cap, subscriptions: hub.subscriptions, metrics });
-  // LogQL queries filter on text and attributes: expensive reads, on the search pool (never the live or plain ones).
-  registerLokiRoutes(app, { cfg, db: pools.search, log, metrics });
-  registerLokiTail(app, { cfg, db: pools.search, cap, feed: hub.feed, log, metrics });
+  // LogQL queries filter on text and attributes: expensive reads, on the search pool (never the live or plain ones),
+  // behind the same gates as /logs?q= (queries) and /live replays (tails), so a greedy Loki reader waits its turn.
+  registerLokiRoutes(app, { cfg, db: gatedPool(pools.search, searches), log, metrics });
+  registerLokiTail(app, { cfg, db: gatedPool(pools.search, replays), cap, feed: hub.feed, log, metrics });
 
   const authorize = (req: HttpRequest, query: Map<string, string>) => {
     if (!tokenAllowed(cfg.READ_TOKENS, presentedToken(req.getHeader('authorization'), query.get('token')))) throw unauthorized();

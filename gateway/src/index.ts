@@ -1,6 +1,6 @@
 // Gateway start-up and shutdown only.
 import { listenHost, listenPort } from '@logstream/shared/config.js';
-import { startupCap } from '@logstream/shared/connection-cap.js';
+import { registerCapMetrics, startupCap } from '@logstream/shared/connection-cap.js';
 import { connectionConfig } from '@logstream/shared/db.js';
 import { listen, onShutdown } from '@logstream/shared/lifecycle.js';
 import { createLogger } from '@logstream/shared/logger.js';
@@ -24,10 +24,11 @@ const host = listenHost();
 
 await prepareDatabase(cfg, log);
 const pools = createReadPools(cfg, log);
-// Up to 100 more HTTP searches wait, each at most 3 s (then 503 busy); replays wait their turn however long.
-const searches = new ReadGate(SEARCH_SLOTS.http, 100, 3_000);
-const replays = new ReadGate(SEARCH_SLOTS.replays, Infinity, Infinity);
 const metrics = gatewayMetrics();
+registerCapMetrics(metrics.registry, cap);
+// Up to 100 more HTTP searches wait, each at most 3 s (then 503 busy); replays wait their turn however long.
+const searches = new ReadGate(SEARCH_SLOTS.http, 100, 3_000, (reason) => metrics.readsRefused.inc({ reason }));
+const replays = new ReadGate(SEARCH_SLOTS.replays, Infinity, Infinity);
 const app = headLikeGet(loadUws().App());
 const text = await loadTextFold(pools.reads);
 if (!text.perCharacter) log.warn('the database lower-cases in context (an ICU collation): /live text matches may differ from /logs for rare strings (final sigma, dotted I); use a libc collation such as C.UTF-8');
@@ -44,7 +45,7 @@ const listener = listenForRows(connectionConfig(cfg), cfg.NOTIFY_CHANNEL, log, {
     hub.feed.requestFetch();
   },
 });
-registerGatewayRoutes(app, { cfg, pools, searches, cap, log, metrics, hub, listener });
+registerGatewayRoutes(app, { cfg, pools, searches, replays, cap, log, metrics, hub, listener });
 await listener.ready();
 const server = await listen(app, port, host).catch((err: Error) => {
   console.error(`gateway: ${err.message}`);

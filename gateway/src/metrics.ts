@@ -34,8 +34,25 @@ export function gatewayMetrics() {
       buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1],
       registers: [registry],
     }),
+    // Searches (/logs?q=, /stats from rows, /fields, the Loki queries) refused by the search gate (read-gate.ts).
+    readsRefused: zeroed(
+      new prom.Counter({
+        name: 'logstream_reads_refused_total',
+        help: 'Expensive reads refused busy (503, Loki 429): the wait queue was full, or the read waited its longest',
+        labelNames: ['reason'],
+        registers: [registry],
+      }),
+      'reason',
+      ['queue_full', 'wait_timeout'],
+    ),
     head: new prom.Gauge({ name: 'logstream_live_head_id', help: 'Highest row id the gateway has fetched', registers: [registry] }),
   };
+}
+
+/** Every label value at 0 from the start, so that `increase()` sees the first refusal. */
+function zeroed<T extends string>(counter: prom.Counter<T>, label: T, values: string[]): prom.Counter<T> {
+  for (const v of values) counter.inc({ [label]: v } as Partial<Record<T, string>>, 0);
+  return counter;
 }
 
 export type GatewayMetrics = ReturnType<typeof gatewayMetrics>;

@@ -4,8 +4,18 @@
 // bounds on waiting: a replay holds no request open, and between its pages others get their turn.
 import { HttpError } from '@logstream/shared/errors.js';
 
-export const busy = (what: string) =>
-  new HttpError(503, 'busy', `too many searches at once (${what}); retry shortly, or narrow the search (service, level, since/until)`, undefined, { 'Retry-After': '1' });
+/** Why a read was refused: the queue was full, or it waited maxWaitMs (logstream_reads_refused_total{reason}). */
+export type RefusalReason = 'queue_full' | 'wait_timeout';
+
+/** 503 `busy`; `reason` lets an API answer in its own shape (Loki's 429 for a full queue, loki/routes.ts). */
+export class BusyError extends HttpError {
+  constructor(
+    readonly reason: RefusalReason,
+    what: string,
+  ) {
+    super(503, 'busy', `too many searches at once (${what}); retry shortly, or narrow the search (service, level, since/until)`, undefined, { 'Retry-After': '1' });
+  }
+}
 
 interface Waiter {
   resolve: () => void;
@@ -27,6 +37,8 @@ export class ReadGate {
     readonly limit: number,
     readonly maxQueue: number,
     readonly maxWaitMs: number,
+    /** Told of every refusal (the gateway counts them in a metric). */
+    private readonly onRefuse: (reason: RefusalReason) => void = () => {},
   ) {}
 
   stats(): GateStats {
@@ -43,14 +55,14 @@ export class ReadGate {
     }
   }
 
-  private acquire(): Promise<void> {
+  /** Take a slot (a BusyError past the bounds); give it back with release(), once. */
+  acquire(): Promise<void> {
     if (this.active < this.limit && this.queue.length === 0) {
       this.active++;
       return Promise.resolve();
     }
     if (this.queue.length >= this.maxQueue) {
-      this.refused++;
-      return Promise.reject(busy(`${this.queue.length} waiting`));
+      return Promise.reject(this.refuse('queue_full', `${this.queue.length} waiting`));
     }
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { resolve };
@@ -58,15 +70,20 @@ export class ReadGate {
         waiter.timer = setTimeout(() => {
           const i = this.queue.indexOf(waiter);
           if (i >= 0) this.queue.splice(i, 1);
-          this.refused++;
-          reject(busy(`waited ${this.maxWaitMs} ms`));
+          reject(this.refuse('wait_timeout', `waited ${this.maxWaitMs} ms`));
         }, this.maxWaitMs);
       }
       this.queue.push(waiter);
     });
   }
 
-  private release(): void {
+  private refuse(reason: RefusalReason, what: string): BusyError {
+    this.refused++;
+    this.onRefuse(reason);
+    return new BusyError(reason, what);
+  }
+
+  release(): void {
     const next = this.queue.shift();
     if (next) {
       // The slot passes straight to the next waiter.

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { BaseConfig } from '@logstream/shared/config.js';
 import { PostgresPool } from '@logstream/shared/db.js';
 import type { Logger } from '@logstream/shared/logger.js';
+import type { ReadGate } from './read-gate.js';
 
 export interface ReadPools {
   /** The live hub's fetches and head probes: never behind a read. */
@@ -45,5 +46,41 @@ export function createReadPools(cfg: BaseConfig, log: Logger): ReadPools {
     search: pools.search.pool,
     ready: () => pools.reads.ready(),
     end: async () => void (await Promise.all(Object.values(pools).map((p) => p.close()))),
+  };
+}
+
+/** What a reader that takes a connection of its own (a transaction, SET LOCAL) needs of a pool. */
+export interface Connectable {
+  connect(): Promise<pg.PoolClient>;
+}
+
+/**
+ * `pool` behind `gate`: connect() waits for a slot (or is refused busy) before it takes a connection, and the
+ * client's release() gives the slot back. The Loki API and tail take connections this way, so that they share the
+ * search connections in turns with /logs?q= and /live replays instead of taking all of them (issue 11 point 4).
+ */
+export function gatedPool(pool: pg.Pool, gate: ReadGate): Connectable {
+  return {
+    async connect() {
+      await gate.acquire();
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        gate.release();
+        throw err;
+      }
+      // pg-pool gives every checkout a fresh release(); this one frees the slot first, once.
+      const release = client.release.bind(client);
+      let released = false;
+      client.release = (err?: Error | boolean) => {
+        if (!released) {
+          released = true;
+          gate.release();
+        }
+        release(err);
+      };
+      return client;
+    },
   };
 }

@@ -1,7 +1,7 @@
 // Producer start-up and shutdown only; the surface is in app.ts.
 import { listenHost, listenPort } from '@logstream/shared/config.js';
 import { requireNativeUws } from '@logstream/shared/uws.js';
-import { startupCap } from '@logstream/shared/connection-cap.js';
+import { registerCapMetrics, startupCap } from '@logstream/shared/connection-cap.js';
 import { createLogger } from '@logstream/shared/logger.js';
 import { RedisConnection, requestOptions } from '@logstream/shared/redis.js';
 import { startBacklogGuard } from './backlog-guard.js';
@@ -29,6 +29,7 @@ const backlog = startBacklogGuard(redis, cfg.REDIS_STREAM, cfg.STREAM_MAX_BACKLO
 let ingest: IngestContext | undefined;
 const writer = createBatchWriter(redis, { replyTimeoutMs: cfg.REDIS_REPLY_TIMEOUT_MS, maxInFlightBytes: cfg.MAX_INFLIGHT_BYTES }, log);
 const metrics = producerMetrics(writer);
+registerCapMetrics(metrics.registry, cap);
 const watch = new StreamWatch(redis, cfg.REDIS_STREAM, log, metrics.registry).start();
 const app = createProducerApp({ cfg, redis: connection, log, metrics, backlog, writer, cap, onIngest: (ctx) => (ingest = ctx), streamResets: () => watch.detail() });
 const server = await listen(app, port, host).catch((err: Error) => {

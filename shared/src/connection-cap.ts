@@ -4,6 +4,7 @@
 // that the cap is reached before the limit is. Plain HTTP connections are not counted: uWS closes an idle one after
 // 10 s (measured: 100 idle sockets all closed after 12 s), and the fd reserve below is theirs.
 import { readFileSync } from 'node:fs';
+import { prom } from './metrics.js';
 import type { WebSocket } from './uws.js';
 
 /** Close code for "over capacity, try again later" (RFC 6455 registry: 1013 Try Again Later). */
@@ -90,4 +91,20 @@ export function startupCap(service: string, configured: number | undefined, log:
   }
   if (d.warning) log.warn(d.warning);
   return new ConnectionCap(d.max);
+}
+
+/**
+ * `logstream_connections_refused_total` on `registry` (its `service` label says whose cap), read from the cap at
+ * each scrape: refusals over MAX_CONNECTIONS were visible only to the refused clients (issue 11).
+ */
+export function registerCapMetrics(registry: prom.Registry, cap: ConnectionCap): void {
+  new prom.Counter({
+    name: 'logstream_connections_refused_total',
+    help: 'WebSockets closed at once with 1013 because MAX_CONNECTIONS were open',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(cap.refused);
+    },
+  });
 }

@@ -20,7 +20,7 @@ export const REPLAY_SLICE_ROWS = 20_000;
  * in rows, not ids, because ids are sparse: they encode their commit second (migration 006), so 20,000 ids can hold
  * no row at all. One index-only scan of the primary key.
  */
-export async function replaySliceEnd(db: pg.Pool, after: number, upTo: number): Promise<number> {
+export async function replaySliceEnd(db: pg.Pool | pg.PoolClient, after: number, upTo: number): Promise<number> {
   const { rows } = await db.query<{ id: number }>({
     name: 'replay-slice-end',
     text: 'SELECT id FROM logs WHERE id > $1 AND id <= $2 ORDER BY id OFFSET $3 LIMIT 1',

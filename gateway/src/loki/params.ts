@@ -1,13 +1,24 @@
 // Loki's request parameters (docs: reference/loki-http-api.md, pkg/loghttp/params.go): times as ns, float seconds
 // or RFC 3339; durations as Prometheus durations or float seconds; defaults as Loki's.
-import { HttpError } from '@logstream/shared/errors.js';
+import { HttpError, type ErrorCode } from '@logstream/shared/errors.js';
 import { LogQLError, parseDurationMs, parseLogQL } from '../logql/parse.js';
 import type { Query } from '../logql/ast.js';
 
-/** A 400 in the shape Loki's clients read (Grafana shows `message`), plus logstream's `error` code (CONTRACT §7). */
+/** An error in the shape Loki's clients read (Grafana shows `message`), plus logstream's `error` code (CONTRACT §7). */
 export class LokiError extends HttpError {
+  constructor(
+    status: number,
+    code: ErrorCode,
+    message: string,
+    headers: Record<string, string> = {},
+    /** Prometheus's error types, which Loki's API uses: bad_data, unavailable, timeout, … */
+    readonly errorType = 'bad_data',
+  ) {
+    super(status, code, message, undefined, headers);
+  }
+
   override toJSON(): Record<string, unknown> {
-    return { status: 'error', errorType: 'bad_data', error: this.code, message: this.message };
+    return { status: 'error', errorType: this.errorType, error: this.code, message: this.message };
   }
 }
 

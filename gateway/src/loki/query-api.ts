@@ -1,6 +1,7 @@
 // Loki's query endpoints (issue 16), as functions of the request parameters → the JSON body, in Loki's shapes:
 // `status`, `data.resultType`, ns timestamps as strings, matrix times as float seconds, values as strings, `stats`.
 import type pg from 'pg';
+import type { Connectable } from '../read-pools.js';
 import { HttpError } from '@logstream/shared/errors.js';
 import { hasSqlState } from '@logstream/shared/sqlstate.js';
 import { isLogQuery, type LogQuery, type Query } from '../logql/ast.js';
@@ -23,7 +24,7 @@ export const LABEL_SAMPLE_ROWS = 10_000;
 const MAX_LABEL_VALUES = 10_000;
 const DEFAULT_LIMIT = 100;
 
-export async function withLokiTx<T>(db: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>, timeoutMs = LOKI_QUERY_TIMEOUT_MS): Promise<T> {
+export async function withLokiTx<T>(db: Connectable, fn: (c: pg.PoolClient) => Promise<T>, timeoutMs = LOKI_QUERY_TIMEOUT_MS): Promise<T> {
   const c = await db.connect();
   try {
     await c.query('BEGIN READ ONLY');
@@ -93,7 +94,7 @@ function logQuerySelect(p: URLSearchParams, start: bigint, end: bigint) {
 }
 
 /** GET|POST /loki/api/v1/query_range */
-export async function queryRange(db: pg.Pool, p: URLSearchParams): Promise<unknown> {
+export async function queryRange(db: Connectable, p: URLSearchParams): Promise<unknown> {
   const query = parseQueryText(p.get('query'));
   const { start, end } = timeRange(p, HOUR_NS);
   // Parsed for log queries too (where Loki ignores it), so that a bad step is a 400 whatever the query.
@@ -133,7 +134,7 @@ function cutWarning(cut: boolean): { warnings?: string[] } {
 }
 
 /** GET|POST /loki/api/v1/query (instant): a vector (or scalar) at `time`; a log query returns streams up to it. */
-export async function queryInstant(db: pg.Pool, p: URLSearchParams): Promise<unknown> {
+export async function queryInstant(db: Connectable, p: URLSearchParams): Promise<unknown> {
   const query = parseQueryText(p.get('query'));
   const time = parseTimeNs('time', p.get('time'), nowNs());
   const started = performance.now();
@@ -175,21 +176,21 @@ function sampleSql(sql: Sql, q: LogQuery | undefined, start: bigint, end: bigint
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Label answers per pool (answer-cache.ts): a pool is one database. */
-const caches = new WeakMap<pg.Pool, AnswerCache<unknown>>();
-function cacheOf(db: pg.Pool): AnswerCache<unknown> {
+const caches = new WeakMap<Connectable, AnswerCache<unknown>>();
+function cacheOf(db: Connectable): AnswerCache<unknown> {
   let c = caches.get(db);
   if (!c) caches.set(db, (c = new AnswerCache()));
   return c;
 }
 
 /** GET /loki/api/v1/labels: service, level and the attribute names of the window (from its newest rows). */
-export async function labelNames(db: pg.Pool, p: URLSearchParams): Promise<unknown> {
+export async function labelNames(db: Connectable, p: URLSearchParams): Promise<unknown> {
   const { start, end } = roundedWindow(timeRange(p, SIX_HOURS_NS));
   const q = selectorParam(p.get('query'), 'query');
   return cacheOf(db).get(`labels\n${p.get('query') ?? ''}\n${start}\n${end}`, () => labelNamesOf(db, q, start, end));
 }
 
-async function labelNamesOf(db: pg.Pool, q: LogQuery | undefined, start: bigint, end: bigint): Promise<unknown> {
+async function labelNamesOf(db: Connectable, q: LogQuery | undefined, start: bigint, end: bigint): Promise<unknown> {
   const rows = await withLokiTx(db, async (c) => {
     const sql = new Sql();
     const sample = sampleSql(sql, q, start, end, 'attributes');
@@ -213,14 +214,14 @@ function rollupWindow(start: bigint, end: bigint, hourlyFromMs = 24 * 3600_000):
 }
 
 /** GET /loki/api/v1/label/<name>/values */
-export async function labelValues(db: pg.Pool, name: string, p: URLSearchParams): Promise<unknown> {
+export async function labelValues(db: Connectable, name: string, p: URLSearchParams): Promise<unknown> {
   if (!LABEL_NAME.test(name)) throw lokiBadRequest(`invalid label name ${JSON.stringify(name.slice(0, 80))}`);
   const { start, end } = roundedWindow(timeRange(p, SIX_HOURS_NS));
   const q = selectorParam(p.get('query'), 'query');
   return cacheOf(db).get(`values\n${name}\n${p.get('query') ?? ''}\n${start}\n${end}`, () => labelValuesOf(db, name, q, start, end));
 }
 
-async function labelValuesOf(db: pg.Pool, name: string, q: LogQuery | undefined, start: bigint, end: bigint): Promise<unknown> {
+async function labelValuesOf(db: Connectable, name: string, q: LogQuery | undefined, start: bigint, end: bigint): Promise<unknown> {
   const values = await withLokiTx(db, async (c) => {
     const sql = new Sql();
     let text: string;
@@ -241,7 +242,7 @@ async function labelValuesOf(db: pg.Pool, name: string, q: LogQuery | undefined,
 }
 
 /** GET|POST /loki/api/v1/series: the label sets of the newest rows matching any `match[]`. */
-export async function series(db: pg.Pool, p: URLSearchParams): Promise<unknown> {
+export async function series(db: Connectable, p: URLSearchParams): Promise<unknown> {
   const matches = p.getAll('match[]').concat(p.getAll('match'));
   if (matches.length === 0) throw lokiBadRequest('at least one match[] selector is required, such as match[]={service="api"}');
   const { start, end } = timeRange(p, SIX_HOURS_NS);
@@ -264,7 +265,7 @@ export async function series(db: pg.Pool, p: URLSearchParams): Promise<unknown> 
 }
 
 /** GET|POST /loki/api/v1/index/stats: streams (service × level), entries and bytes of a selector in a window. */
-export async function indexStats(db: pg.Pool, p: URLSearchParams): Promise<unknown> {
+export async function indexStats(db: Connectable, p: URLSearchParams): Promise<unknown> {
   const { start, end } = timeRange(p, HOUR_NS);
   const q = selectorParam(p.get('query'), 'query');
   return withLokiTx(db, async (c) => {

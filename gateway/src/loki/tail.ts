@@ -14,6 +14,8 @@ import type { GatewayConfig } from '../config.js';
 import type { Feed } from '../live/feed.js';
 import { cappedWs } from '../live/uws-socket.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { REPLAY_SLICE_ROWS, replaySliceEnd } from '../live/queries.js';
+import type { Connectable } from '../read-pools.js';
 import { isLogQuery, type LogQuery } from '../logql/ast.js';
 import { labelsKey, rowLabels, type LabelledRow } from '../logql/labels.js';
 import { droppedLabels, droppedSql, lastEntrySql, tailSelectSql, type TailStart } from '../logql/to-sql.js';
@@ -43,7 +45,12 @@ interface TailData {
   busy: boolean;
   again: boolean;
   closed: boolean;
-  unsubscribe?: () => void;
+  /**
+   * Stops following the feed's head. Not `unsubscribe`: uWS 20.30's getUserData() is the WebSocket itself, so an
+   * unset `unsubscribe` is the socket's own method (called on a tail refused over MAX_CONNECTIONS, it threw
+   * "Invalid access of closed uWS.WebSocket" and took the gateway down).
+   */
+  stopFollowing?: () => void;
 }
 
 type TailSocket = WebSocket<TailData>;
@@ -56,14 +63,15 @@ interface Row extends LabelledRow {
   source_rows?: string;
 }
 
-export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db: pg.Pool; cap: ConnectionCap; feed: Feed; log: Logger; metrics: GatewayMetrics }): void {
+export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db: Connectable; cap: ConnectionCap; feed: Feed; log: Logger; metrics: GatewayMetrics }): void {
   const { cfg, db, feed, log, metrics } = d;
 
-  const query = async <T extends pg.QueryResultRow>(sql: { text: string; values: unknown[] }) => {
+  // One statement per connection turn: `db` is gated with the /live replays (app.ts), so tails take turns with them.
+  const withClient = async <T>(fn: (c: pg.PoolClient) => Promise<T>) => {
     const c = await db.connect();
     try {
       await c.query(`SET statement_timeout = ${LOKI_QUERY_TIMEOUT_MS}`);
-      return (await c.query<T>(sql.text, sql.values)).rows;
+      return await fn(c);
     } catch (err) {
       throw mapPgError(err, LOKI_QUERY_TIMEOUT_MS);
     } finally {
@@ -71,6 +79,13 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
       c.release();
     }
   };
+  const query = <T extends pg.QueryResultRow>(sql: { text: string; values: unknown[] }) => withClient(async (c) => (await c.query<T>(sql.text, sql.values)).rows);
+  /**
+   * Where a read after `after` stops: REPLAY_SLICE_ROWS rows on (as a /live replay), so that a tail replaying 30
+   * days with a line filter is many short statements, not one of up to 10 s that holds a slot (issue 11: 17 such
+   * tails kept /live replays waiting over 10 s). Fewer ids than that cannot hold more rows.
+   */
+  const sliceEnd = (after: number, upTo: number) => (upTo - after <= REPLAY_SLICE_ROWS ? upTo : withClient((c) => replaySliceEnd(c, after, upTo)));
 
   // Reads in flight, by what they read: every tail pumps on the same head move, so tails with the same query at the
   // same cursor (Grafana's Live on one selector, opened in several browsers) share one read instead of one each
@@ -150,9 +165,13 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
             return;
           }
           const replay = data.cursor < data.replayUpTo;
-          const upTo = replay ? Math.min(head, data.replayUpTo) : head;
+          const upTo = await sliceEnd(data.cursor, replay ? Math.min(head, data.replayUpTo) : head);
+          if (data.closed) return;
           const start = replay ? data.start : undefined;
-          const key = `${data.queryKey}\n${data.cursor}\n${upTo}\n${start ? `${start.ns}/${start.lastId ?? ''}` : ''}`;
+          const key = `${data.queryKey}
+${data.cursor}
+${upTo}
+${start ? `${start.ns}/${start.lastId ?? ''}` : ''}`;
           const rows = await sharedRead(key, () => query<Row>(tailSelectSql(data.query, data.cursor, upTo, start, TAIL_PAGE_ROWS)));
           if (data.closed) return;
           for (const frame of framesOf(data, rows)) send(ws, frame);
@@ -214,7 +233,7 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
     open: (ws) => {
       const data = ws.getUserData();
       data.replayUpTo = feed.head;
-      data.unsubscribe = feed.onHead(() => void pump(ws).catch(fail(ws)));
+      data.stopFollowing = feed.onHead(() => void pump(ws).catch(fail(ws)));
       pump(ws).catch(fail(ws));
     },
     // Tail clients send nothing (Loki ignores their frames too).
@@ -222,6 +241,6 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
     drain: (ws) => {
       if (ws.getBufferedAmount() <= cfg.LIVE_MAX_BACKPRESSURE / 2) pump(ws).catch(fail(ws));
     },
-    close: (ws) => ws.getUserData().unsubscribe?.(),
+    close: (ws) => ws.getUserData().stopFollowing?.(),
   });
 }
