@@ -11,8 +11,9 @@ export type Handler = (res: HttpResponse, req: HttpRequest, state: ResState) => 
 /**
  * Request headers above this many bytes (names and values) are answered 431 (issue 11 point 9): uWS 20.30 takes a
  * single 100 KB header as it is. 16 KiB is well above what browsers and shippers send (a few hundred bytes to
- * ~8 KB of cookies) and below what it takes to make every request carry megabytes. uWS itself holds at most 50
- * headers: a request with more gets no answer from uWS (README, Guarantees).
+ * ~8 KB of cookies) and below what it takes to make every request carry megabytes. uWS 20.30 parses at most 48
+ * header lines and calls no handler for a request with more, so it cannot be answered from here (README, Bad input;
+ * test/small-holes.test.ts).
  */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
