@@ -221,7 +221,7 @@ describe('Live: WebSocket /loki/api/v1/tail', () => {
     await waitFor('51 tail entries', () => a.entries.length >= 51);
 
     // Kill the gateway's LISTEN connection: rows keep coming (reconnect catch-up, poll).
-    const pids = (await t.pool.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'`, [t.database])).rows.map((r) => r.pid);
+    const pids = (await t.pool.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'logstream-gateway-listen'`, [t.database])).rows.map((r) => r.pid);
     expect(pids.length).toBeGreaterThan(0);
     for (const pid of pids) await t.pool.query('SELECT pg_terminate_backend($1)', [pid]);
     await more(50);

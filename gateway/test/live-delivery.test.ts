@@ -100,7 +100,7 @@ describe('live delivery', () => {
     const start = await headId();
     const client = await connectLive(gateway.url);
     const findListener = async () =>
-      (await t.pool.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'`, [t.database])).rows.map((r) => r.pid);
+      (await t.pool.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'logstream-gateway-listen'`, [t.database])).rows.map((r) => r.pid);
     expect((await findListener()).length).toBe(1);
 
     let killed = 0;

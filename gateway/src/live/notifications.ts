@@ -13,6 +13,9 @@ const pgListenModule = pgListen as unknown as { default: CreateSubscriber | { de
 const createSubscriber: CreateSubscriber =
   typeof pgListenModule.default === 'function' ? pgListenModule.default : pgListenModule.default.default;
 
+/** application_name of the gateway's LISTEN connection. */
+export const LISTEN_APPLICATION_NAME = 'logstream-gateway-listen';
+
 export interface NotificationSource {
   connected(): boolean;
   /** Resolves once LISTEN first succeeded (or the source was closed before). */
@@ -33,7 +36,10 @@ export function listenForRows(
   let subscriber: Subscriber | undefined;
 
   const make = () => {
-    const s = createSubscriber(connection, {
+    // Named, so that an operator (and a test) finds this backend in pg_stat_activity: its last query is LISTEN only
+    // until pg-listen's first 10 s paranoid check (SELECT pg_backend_pid()), which the loki-compat tail test's lookup
+    // by query text then missed on a loaded machine.
+    const s = createSubscriber({ ...connection, application_name: LISTEN_APPLICATION_NAME }, {
       retryTimeout: 0, // 0 = never stop retrying
       retryLimit: Infinity,
       retryInterval: (attempt: number) => backoffDelay(attempt, SERVICE_RECONNECT),
