@@ -109,7 +109,7 @@ describe('npm run ship', () => {
     // .env is the developer's).
     const copy = mkdtempSync(join(tmpdir(), 'ship-env-'));
     try {
-      for (const f of ['cli/src/ship.ts', 'shared/package.json', 'shared/src/config.ts', 'shared/src/levels.ts', 'shared/src/backoff.ts']) cpSync(`${ROOT}${f}`, join(copy, f));
+      for (const f of ['cli/src/ship.ts', 'shared/package.json', 'shared/src/config.ts', 'shared/src/levels.ts', 'shared/src/backoff.ts', 'shared/src/input-adapters.ts', 'shared/src/flatten-attributes.ts', 'shared/src/stream-entry.ts', 'shared/src/keys.ts', 'shared/src/event.ts']) cpSync(`${ROOT}${f}`, join(copy, f));
       writeFileSync(join(copy, 'package.json'), '{"type":"module"}');
       // The copy's own @logstream/shared (REPO_ROOT is where config.ts lies); every other package is the real one.
       mkdirSync(join(copy, 'node_modules/@logstream'), { recursive: true });

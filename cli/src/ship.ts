@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Backoff } from '@logstream/shared/backoff.js';
 import { DEFAULT_HOST, loadEnvFile } from '@logstream/shared/config.js';
+import { fromLine } from '@logstream/shared/input-adapters.js';
 import { LEVELS, levelValue } from '@logstream/shared/levels.js';
 
 const USAGE = `usage: <command> | npm run -s ship -- [--url URL] [--service NAME] [--level LEVEL] [--token TOKEN]
@@ -70,20 +71,10 @@ const args = parseArgs(process.argv.slice(2));
 const headers: Record<string, string> = { 'content-type': 'application/json' };
 if (args.token) headers.authorization = `Bearer ${args.token}`;
 
-/** A line as one event (JSON text), or undefined for a blank line. `defaults` fill what the line does not say. */
+/** A line as one event (JSON text), or undefined for a blank line (shared/src/input-adapters.ts). */
 function lineToEvent(line: string, defaults: { service?: string; level?: string }): string | undefined {
-  if (line.trim() === '') return undefined;
-  if (line.trimStart().startsWith('{')) {
-    try {
-      const value = JSON.parse(line) as unknown;
-      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        return JSON.stringify({ ...defaults, ...value });
-      }
-    } catch {
-      // Not JSON after all: shipped as text.
-    }
-  }
-  return JSON.stringify({ ...defaults, message: line });
+  const event = fromLine(line, defaults);
+  return event === undefined ? undefined : JSON.stringify(event);
 }
 
 interface Pending {

@@ -2,7 +2,8 @@
 // entry format itself: shared/src/stream-entry.ts).
 import { parseEvent } from '@logstream/shared/event.js';
 import { EVENT_FIELD } from '@logstream/shared/keys.js';
-import { encodeStreamEvent, fieldsToObject, isProducerEntry, streamEventSchema, streamRowJson } from '@logstream/shared/stream-entry.js';
+import { fromStreamFields } from '@logstream/shared/input-adapters.js';
+import { encodeStreamEvent, isProducerEntry, streamEventSchema, streamRowJson } from '@logstream/shared/stream-entry.js';
 import { uuid5 } from '@logstream/shared/uuid5.js';
 
 export { isProducerEntry };
@@ -41,16 +42,9 @@ export function entryRow(entry: Entry, streamIdentity: string, now = Date.now())
     const json = streamRowJson(entry.id, fields[1]!);
     return json === undefined ? { ok: false, reason: `field "${EVENT_FIELD}" does not hold a JSON object` } : { ok: true, json };
   }
-  const obj: Record<string, unknown> = fieldsToObject(fields);
-  if (typeof obj.attributes === 'string') {
-    try {
-      obj.attributes = JSON.parse(obj.attributes);
-    } catch {
-      return { ok: false, reason: 'field "attributes" is not JSON' };
-    }
-  }
-  if (typeof obj.timestamp === 'string' && /^\d+$/.test(obj.timestamp)) obj.timestamp = Number(obj.timestamp);
-  const parsed = parseEvent(obj);
+  const raw = fromStreamFields(fields);
+  if (!raw.ok) return raw;
+  const parsed = parseEvent(raw.event);
   if (!parsed.ok) return { ok: false, reason: parsed.issues.map((i) => `${i.path || 'event'}: ${i.message}`).join('; ') };
   const e = parsed.event;
   const event = encodeStreamEvent({ eid: entryEventId(streamIdentity, entry.id), message: e.message, level: e.level, service: e.service, ts: e.ts ?? now, rt: now, attributes: e.attributes });

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
 import { parseBatch, type ValidEvent } from '@logstream/shared/event.js';
+import { fromQueryParams } from '@logstream/shared/input-adapters.js';
 import { badRequest, HttpError, invalidEvent, notFound, tooManyRequests, unauthorized, unavailable } from '@logstream/shared/errors.js';
 import { route, timedRoute } from '@logstream/shared/http-routes.js';
 import type { Logger } from '@logstream/shared/logger.js';
@@ -94,16 +95,7 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
     const query = parseQuery(req.getQuery());
     const token = presentedToken(req.getHeader('authorization'), query.get('token'));
     if (!tokenAllowed(cfg.INGEST_TOKENS, token)) throw unauthorized();
-    const event: Record<string, unknown> = { message: query.get('message') ?? cfg.DEFAULT_LOG_MESSAGE };
-    // A Map, then Object.fromEntries: `?__proto__=x` becomes an own key (refused by validation), never the prototype.
-    const attributes = new Map<string, string>();
-    for (const [k, v] of query) {
-      if (k === 'message' || k === 'token') continue;
-      if (k === 'level' || k === 'service' || k === 'timestamp') event[k] = /^\d+$/.test(v) && k !== 'service' ? Number(v) : v;
-      else attributes.set(k, v);
-    }
-    if (attributes.size > 0) event.attributes = Object.fromEntries(attributes);
-    sendJson(res, state, 202, await ingest([event], token, 'http'));
+    sendJson(res, state, 202, await ingest([fromQueryParams(query, cfg.DEFAULT_LOG_MESSAGE)], token, 'http'));
   }, countRejection));
 
   app.post('/send', timedRoute(log, metrics.requestDuration, 'POST /send', async (res, req, state) => {

@@ -1,8 +1,8 @@
 // The log event (CONTRACT §3): validation of what clients send, and the normalized form that travels
 // through the stream. Shared by the producer, the processor (entries written by other tools) and the page.
 import { z } from 'zod';
-import { flattenAttributes } from './flatten-attributes.js';
-import { customLevelValue, LEVEL_ALIASES, LEVEL_NUMBER_ATTRIBUTE, LEVELS, levelValue } from './levels.js';
+import { fromPino } from './input-adapters.js';
+import { LEVEL_ALIASES, LEVELS, levelValue } from './levels.js';
 import type { StreamEvent } from './stream-entry.js';
 
 export type { StreamEvent } from './stream-entry.js';
@@ -115,59 +115,7 @@ export interface Issue {
 export type ValidEvent = Omit<StreamEvent, 'eid' | 'rt' | 'ts'> & { ts?: number };
 export type ParseResult = { ok: true; event: ValidEvent } | { ok: false; issues: Issue[] };
 
-const KNOWN = new Set(['message', 'msg', 'level', 'service', 'timestamp', 'time', 'attributes']);
-
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/**
- * Map a pino line (or any event with extra top-level fields) onto the event shape: `msg` → message,
- * `time` → timestamp, other top-level fields → attributes, nested objects flattened into dotted keys
- * (flatten-attributes.ts). A custom pino level number becomes the standard level below it, the number kept in
- * the `level_number` attribute.
- */
-function fromPino(raw: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  out.message = raw.message !== undefined ? raw.message : raw.msg;
-  if (raw.service !== undefined) out.service = raw.service;
-  const ts = raw.timestamp !== undefined ? raw.timestamp : raw.time;
-  if (ts !== undefined) out.timestamp = ts;
-  let extra: Map<string, unknown> | undefined;
-  for (const key of Object.keys(raw)) {
-    if (KNOWN.has(key)) continue;
-    extra ??= new Map();
-    extra.set(key, raw[key]);
-  }
-  if (raw.level !== undefined) {
-    const custom = customLevel(raw.level);
-    if (custom === undefined) out.level = raw.level;
-    else {
-      out.level = custom;
-      extra ??= new Map();
-      extra.set(LEVEL_NUMBER_ATTRIBUTE, Number(raw.level));
-    }
-  }
-  // When both message and msg are present, msg is kept as an attribute rather than lost.
-  if (raw.message !== undefined && raw.msg !== undefined) {
-    extra ??= new Map();
-    extra.set('msg', raw.msg);
-  }
-  if (raw.attributes !== undefined && !isObject(raw.attributes)) {
-    out.attributes = raw.attributes; // refused by validation, with its path
-  } else if (extra || raw.attributes !== undefined) {
-    // Explicit attributes win over top-level fields of the same name.
-    const fields = new Map(extra);
-    if (raw.attributes !== undefined) for (const [k, v] of Object.entries(raw.attributes)) fields.set(k, v);
-    out.attributes = flattenAttributes(Object.fromEntries(fields));
-  }
-  return out;
-}
-
-/** The standard level for a custom pino level number (35, "35"), or undefined when it is standard or not a number. */
-function customLevel(level: unknown): number | undefined {
-  const n = typeof level === 'number' ? level : typeof level === 'string' && /^\d{1,9}$/.test(level) ? Number(level) : undefined;
-  if (n === undefined || levelValue(n) !== undefined) return undefined;
-  return customLevelValue(n);
-}
 
 /** Validate one decoded JSON value as an event; `index` is its position in the request. */
 export function parseEvent(raw: unknown, index = 0): ParseResult {
