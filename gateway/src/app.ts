@@ -9,7 +9,8 @@ import { answerPreflight, parseQuery, sendJson, sendRaw, type HttpRequest, type 
 import type { GatewayConfig } from './config.js';
 import type { LiveHub } from './live/hub.js';
 import { registerLiveSocket } from './live/uws-socket.js';
-import { DEFAULT_SEARCH, getLog, getLogByEventId, parseLogPathId, parseLogsQuery, queryLogs } from './logs-query.js';
+import { DEFAULT_SEARCH, parseLogPathId, parseLogsQuery, queryLogs } from './logs-query.js';
+import { logByEventId, logById } from './sql/logs-page.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { NotificationSource } from './live/notifications.js';
 import { queryFields } from './fields-query.js';
@@ -94,7 +95,7 @@ export function registerGatewayRoutes(app: TemplatedApp, d: GatewayDeps): void {
     const rawId = req.getParameter(0) ?? '';
     authorize(req, params);
     const id = parseLogPathId(rawId);
-    const item = 'eventId' in id ? await getLogByEventId(pools.reads, id.eventId) : await getLog(pools.reads, id.rowId);
+    const item = 'eventId' in id ? await logByEventId(pools.reads, id.eventId) : await logById(pools.reads, id.rowId);
     if (!item) throw notFound(`no log with id ${rawId}`);
     sendRaw(res, state, 200, item);
   }));

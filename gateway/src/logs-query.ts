@@ -3,11 +3,12 @@ import type pg from 'pg';
 import { badRequest, HttpError } from '@logstream/shared/errors.js';
 import { attrParams, parseFilter, type Filter } from '@logstream/shared/protocol.js';
 import { INDEXED_RANGES_SQL } from '@logstream/shared/search-index.js';
+import { Sql } from '@logstream/shared/sql.js';
 import { hasSqlState } from '@logstream/shared/sqlstate.js';
 import { filterWhere } from './filter-sql.js';
 import { textMatchSql } from './text-match.js';
-import { ITEM_JSON_SQL } from './row-json.js';
-import { byteBoundedSql, cutByBytes, PAGE_MAX_BYTES } from './page-bytes.js';
+import { PAGE_MAX_BYTES } from './page-bytes.js';
+import { logsPage } from './sql/logs-page.js';
 
 export const MAX_LIMIT = 1000;
 export const DEFAULT_LIMIT = 50;
@@ -71,40 +72,19 @@ export interface LogsPage {
 }
 
 /** Bounds on id and time, shared by every form of the query. */
-function boundsWhere(q: LogsQuery, values: unknown[], where: string[]): void {
-  if (q.before !== undefined) {
-    values.push(q.before);
-    where.push(`id < $${values.length}`);
-  }
-  if (q.after !== undefined) {
-    values.push(q.after);
-    where.push(`id > $${values.length}`);
-  }
-  if (q.since) {
-    values.push(q.since);
-    where.push(`"timestamp" >= $${values.length}`);
-  }
-  if (q.until) {
-    values.push(q.until);
-    where.push(`"timestamp" <= $${values.length}`);
-  }
+function boundsWhere(q: LogsQuery, sql: Sql, where: string[]): void {
+  if (q.before !== undefined) where.push(`id < ${sql.param(q.before)}`);
+  if (q.after !== undefined) where.push(`id > ${sql.param(q.after)}`);
+  if (q.since) where.push(`"timestamp" >= ${sql.param(q.since)}`);
+  if (q.until) where.push(`"timestamp" <= ${sql.param(q.until)}`);
   if (q.since || q.until) {
     // logs is partitioned by id (migration 006): the partitions that can hold rows of this time range as an id
     // range, so that the others are pruned at run time instead of each probing its "timestamp" index.
-    values.push(q.since ?? null, q.until ?? null);
-    const range = `logs_ids_for_time($${values.length - 1}::timestamptz, $${values.length}::timestamptz)`;
+    const range = `logs_ids_for_time(${sql.param(q.since ?? null)}::timestamptz, ${sql.param(q.until ?? null)}::timestamptz)`;
     where.push(`id >= (SELECT id_from FROM ${range})`, `id < (SELECT id_to FROM ${range})`);
   }
 }
 
-async function select(db: pg.Pool, where: string[], values: unknown[], order: 'ASC' | 'DESC', limit: number, maxBytes = PAGE_MAX_BYTES): Promise<LogsPage> {
-  values.push(limit, maxBytes);
-  const source = `SELECT * FROM logs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${order} LIMIT $${values.length - 1}`;
-  const sql = byteBoundedSql(source, order, `id, ${ITEM_JSON_SQL} AS json`, `$${values.length}`);
-  const { rows } = await db.query<{ id: number; json: string; bytes_through: string; source_rows: string }>(sql, values);
-  const bytes = rows.length > 0 ? Number(rows[rows.length - 1]!.bytes_through) : 0;
-  return { items: rows.map((r) => r.json), ids: rows.map((r) => Number(r.id)), bytes, cut: cutByBytes(rows) };
-}
 
 export interface SearchOptions {
   /**
@@ -129,10 +109,10 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
   // `after` catches up oldest first; otherwise newest first (CONTRACT §5).
   const order = q.after !== undefined ? 'ASC' : 'DESC';
   if (q.filter.q === '') {
-    const values: unknown[] = [];
-    const where = filterWhere(q.filter, values);
-    boundsWhere(q, values, where);
-    return select(db, where, values, order, q.limit);
+    const sql = new Sql();
+    const where = filterWhere(q.filter, sql.values);
+    boundsWhere(q, sql, where);
+    return logsPage(db, where, sql, order, q.limit, PAGE_MAX_BYTES);
   }
 
   // One round trip for the id range left to search and the id ranges of the partitions with a search index.
@@ -154,16 +134,12 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
   // to use it.
   const inRange = (a: number, b: number, limit: number, viaIndex = false) => {
     const maxBytes = PAGE_MAX_BYTES - found.bytes;
-    const values: unknown[] = [];
-    const where = filterWhere(viaIndex ? q.filter : { ...q.filter, q: '' }, values);
-    if (!viaIndex) {
-      values.push(q.filter.q);
-      where.push(textMatchSql('message', `$${values.length}`));
-    }
-    values.push(a, b);
-    where.push(`id BETWEEN $${values.length - 1} AND $${values.length}`);
-    boundsWhere({ ...q, before: undefined, after: undefined }, values, where);
-    return select(db, where, values, order, limit, maxBytes);
+    const sql = new Sql();
+    const where = filterWhere(viaIndex ? q.filter : { ...q.filter, q: '' }, sql.values);
+    if (!viaIndex) where.push(textMatchSql('message', sql.param(q.filter.q)));
+    where.push(`id BETWEEN ${sql.param(a)} AND ${sql.param(b)}`);
+    boundsWhere({ ...q, before: undefined, after: undefined }, sql, where);
+    return logsPage(db, where, sql, order, limit, maxBytes);
   };
 
   const found: LogsPage = { items: [], ids: [], bytes: 0 };
@@ -249,17 +225,6 @@ function indexedSpans(ranges: [string, string][]): { lo: number; hi: number }[] 
     else out.push({ lo, hi });
   }
   return out;
-}
-
-export async function getLog(db: pg.Pool, id: number): Promise<string | undefined> {
-  const { rows } = await db.query<{ json: string }>({ name: 'get-log', text: `SELECT ${ITEM_JSON_SQL} AS json FROM logs WHERE id = $1`, values: [id] });
-  return rows[0]?.json;
-}
-
-/** The row of an event id (the UUIDs a 202 answers in `ids`); logs.event_id is unique. */
-export async function getLogByEventId(db: pg.Pool, eventId: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ json: string }>({ name: 'get-log-by-event-id', text: `SELECT ${ITEM_JSON_SQL} AS json FROM logs WHERE event_id = $1`, values: [eventId] });
-  return rows[0]?.json;
 }
 
 const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -3,8 +3,11 @@
 import { LEVELS, LEVEL_VALUES } from './levels.js';
 
 export class Sql {
-  /** The values of the placeholders handed out so far, in order: the statement's parameters. */
-  readonly values: unknown[] = [];
+  /**
+   * @param values The values of the placeholders handed out so far, in order: the statement's parameters. Given,
+   *   the placeholders go on after those already in it.
+   */
+  constructor(readonly values: unknown[] = []) {}
 
   /** The placeholder (`$n`) of `value`, which becomes the statement's n-th parameter. */
   param(value: unknown): string {
