@@ -273,6 +273,28 @@ describe('Live: WebSocket /loki/api/v1/tail', () => {
     for (const x of [...same, earlier, other]) await x.close();
   });
 
+  it('replays from `start` the rows stored before it opened that the gateway has not fetched yet', async () => {
+    // No poll and no NOTIFY for these rows (another channel): the gateway's head stays before them, as it does for
+    // a moment after any commit. They are still the replay, so the one from before `start` is not sent.
+    const slow = await startService('gateway', { ...t.env, POLL_INTERVAL_MS: '600000' });
+    try {
+      await waitUntilReady(slow);
+      const startMs = Date.now();
+      await seed(t.pool, `${t.channel}_unheard`, [
+        { message: 'unheard before start', service: 'unheard', ts: startMs - MIN },
+        { message: 'unheard after start', service: 'unheard', ts: startMs + 1 },
+      ]);
+      const a = await tail(slow.url, '{service="unheard"}', ns(startMs));
+      await seed(t.pool, t.channel, [{ message: 'heard', service: 'unheard', ts: startMs + 2 }]);
+      await waitFor('the rows after start', () => a.entries.length >= 2);
+      await new Promise((r) => setTimeout(r, 300)); // nothing more arrives
+      expect(a.entries.map((e) => e.line)).toEqual(['unheard after start', 'heard']);
+      await a.close();
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('refuses a metric query and a bad selector before the upgrade, in Loki\'s error shape', async () => {
     for (const query of ['count_over_time({service="api"}[1m])', '{service=']) {
       const ws = new WebSocket(`${gateway.url.replace(/^http/, 'ws')}/loki/api/v1/tail?${new URLSearchParams({ query })}`);
