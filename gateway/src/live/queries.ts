@@ -37,8 +37,11 @@ export interface RowPage {
 
 const page = (rows: (LiveRow & { source_rows: string })[], limit: number): RowPage => ({ rows, more: rows.length === limit || cutByBytes(rows) });
 
+/** The highest stored id: every row with id ≤ it is committed (ids commit in order). */
+export const HEAD_ID_SQL = 'SELECT coalesce(max(id), 0)::bigint AS head FROM logs';
+
 export async function headId(db: pg.Pool): Promise<number> {
-  const { rows } = await db.query<{ head: number }>({ name: 'head-id', text: 'SELECT coalesce(max(id), 0)::bigint AS head FROM logs' });
+  const { rows } = await db.query<{ head: number }>({ name: 'head-id', text: HEAD_ID_SQL });
   return rows[0]!.head;
 }
 

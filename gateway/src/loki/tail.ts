@@ -14,7 +14,7 @@ import type { GatewayConfig } from '../config.js';
 import type { Feed } from '../live/feed.js';
 import { cappedWs } from '../live/uws-socket.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { REPLAY_SLICE_ROWS, replaySliceEnd } from '../live/queries.js';
+import { HEAD_ID_SQL, REPLAY_SLICE_ROWS, replaySliceEnd } from '../live/queries.js';
 import type { Connectable } from '../read-pools.js';
 import { isLogQuery, type LogQuery } from '../logql/ast.js';
 import { labelsKey, rowLabels, type LabelledRow } from '../logql/labels.js';
@@ -155,7 +155,7 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
           // The feed's head can lag the table (its fetch follows NOTIFY): rows committed before the tail opened but
           // after that head are still the replay, filtered by `start` (a row from before `start` was sent in a
           // loaded run of the tail test). Ids commit in order, so max(id) now covers every row stored before.
-          const [head] = await query<{ head: string }>({ text: 'SELECT coalesce(max(id), 0)::text AS head FROM logs', values: [] });
+          const [head] = await query<{ head: string }>({ text: HEAD_ID_SQL, values: [] });
           data.replayUpTo = Math.max(data.replayUpTo, Number(head!.head));
           data.resolved = true;
         }
