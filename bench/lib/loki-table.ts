@@ -138,7 +138,7 @@ async function seed(pool: pg.Pool, total: number, log: (t: string) => void): Pro
       FROM (SELECT date_bin('1 minute', "timestamp", timestamptz '2000-01-01 00:00:00+00') AS b, level, service, "timestamp" FROM logs) r GROUP BY 1, 2, 3`);
     await c.query(`INSERT INTO logs_per_hour (hour, level, service, n, n_at_start)
       SELECT date_bin('1 hour', minute, timestamptz '2000-01-01 00:00:00+00'), level, service, sum(n),
-             sum(n_at_start) FILTER (WHERE minute = date_bin('1 hour', minute, timestamptz '2000-01-01 00:00:00+00'))
+             coalesce(sum(n_at_start) FILTER (WHERE minute = date_bin('1 hour', minute, timestamptz '2000-01-01 00:00:00+00')), 0)
       FROM logs_per_minute GROUP BY 1, 2, 3`);
     log(`  counted the rollups (${elapsed()})`);
     await c.query(`SET maintenance_work_mem = '256MB'`);
