@@ -2,7 +2,7 @@
 // targets, and the verdict of `--compare` (worse only beyond both runs' own spread).
 import { describe, expect, it } from 'vitest';
 import { figureTableLines, fmtSpread, ratioRow, ratioTableLines, type ScenarioResult } from '../bench/lib/results.js';
-import { compareSpreads, median, meets, pairedRatios, relativeSpread, repeat, spread } from '../bench/lib/stats.js';
+import { bracketed, compareSpreads, meanBy, median, meets, pairedRatios, relativeSpread, repeat, spread } from '../bench/lib/stats.js';
 
 describe('bench statistics', () => {
   it('takes the median of odd and even counts without reordering its input', () => {
@@ -104,5 +104,28 @@ describe('bench tables', () => {
     expect(figures.filter((l) => l.includes('ceiling rows/s'))).toHaveLength(1);
     expect(figures.join('\n')).toMatch(/stored\/s\s+35 \/s \(30–38\)/);
     expect(figures.join('\n')).toMatch(/lost\s+0\s+0\s+pass/);
+  });
+});
+
+describe('bench baselines around the measured part', () => {
+  it('measures the baseline right before and right after, in that order, and averages the two', async () => {
+    const order: string[] = [];
+    let k = 0;
+    const baseline = async () => {
+      order.push('baseline');
+      return { perSec: [100, 60][k++]!, nested: { cpu: k }, label: `b${k}` };
+    };
+    const r = await bracketed(baseline, async () => (order.push('figure'), 42), meanBy);
+    expect(order).toEqual(['baseline', 'figure', 'baseline']);
+    expect(r.figure).toBe(42);
+    expect(r.before.perSec).toBe(100);
+    expect(r.after.perSec).toBe(60);
+    // A machine that slowed down during the repetition: the baseline is the middle of the two, not one side.
+    expect(r.baseline).toEqual({ perSec: 80, nested: { cpu: 1.5 }, label: 'b1' });
+  });
+
+  it('averages numbers field by field and keeps what is not a number from the first', () => {
+    expect(meanBy(1, 3)).toBe(2);
+    expect(meanBy({ a: 1, b: { c: 2 }, d: [1] }, { a: 3, b: { c: 4 }, d: [9] })).toEqual({ a: 2, b: { c: 3 }, d: [1] });
   });
 });

@@ -83,3 +83,25 @@ export async function repeat<T>(n: number, measure: (i: number, baselineFirst: b
   for (let i = 0; i < n; i++) out.push(await measure(i, i % 2 === 0));
   return out;
 }
+
+/**
+ * The baseline measured right before and right after the measured part, so that a machine that gets busier (or
+ * quieter) during the repetition weighs on both sides alike; `mean` combines the two baselines (see meanBy).
+ */
+export async function bracketed<B, F>(baseline: () => Promise<B>, measure: () => Promise<F>, mean: (before: B, after: B) => B): Promise<{ figure: F; baseline: B; before: B; after: B }> {
+  const before = await baseline();
+  const figure = await measure();
+  const after = await baseline();
+  return { figure, baseline: mean(before, after), before, after };
+}
+
+/** Field-by-field arithmetic mean of two records of numbers (nested records too); other values from `a`. */
+export function meanBy<T>(a: T, b: T): T {
+  if (typeof a === 'number' && typeof b === 'number') return ((a + b) / 2) as T;
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(a)) out[k] = meanBy(v, (b as Record<string, unknown>)[k]);
+    return out as T;
+  }
+  return a;
+}

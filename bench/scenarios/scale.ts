@@ -7,7 +7,7 @@ import type { Scenario } from '../lib/context.js';
 import { ingestRun, warmUp, type IngestFigures } from '../lib/ingest-run.js';
 import { fmt, ratioRow, type RatioRow, type Row } from '../lib/results.js';
 import { startStack } from '../lib/stack.js';
-import { MIN_REPETITIONS, repeat, spread } from '../lib/stats.js';
+import { bracketed, meanBy, MIN_REPETITIONS, repeat, spread } from '../lib/stats.js';
 
 const COUNTS = [1, 2, 4];
 
@@ -20,12 +20,12 @@ export const scale: Scenario = async (ctx) => {
     await warmUp(ctx, stack);
     for (const processors of COUNTS) {
       if (stack.processors.length < processors) await stack.addProcessors(processors - stack.processors.length);
-      runs[processors] = await repeat(MIN_REPETITIONS, async (i, baselineFirst) => {
-        const c1 = baselineFirst ? await pgCeiling(stack.t.pool, total, total) : undefined;
-        const pipeline = await ingestRun(ctx, stack, total);
-        const c = c1 ?? (await pgCeiling(stack.t.pool, total, total));
-        ctx.log(`  ${processors} processor(s), run ${i + 1}: ${Math.round(pipeline.storedPerSec).toLocaleString('en')}/s stored, ceiling ${Math.round(c.rowsPerSec).toLocaleString('en')}/s`);
-        return { pipeline, ceilingPerSec: c.rowsPerSec };
+      // The ceiling right before and after each run, averaged (as in the ingest scenario).
+      runs[processors] = await repeat(MIN_REPETITIONS, async (i) => {
+        const ceiling = async () => (await pgCeiling(stack.t.pool, total, total)).rowsPerSec;
+        const { figure: pipeline, baseline: ceilingPerSec } = await bracketed(ceiling, () => ingestRun(ctx, stack, total), meanBy);
+        ctx.log(`  ${processors} processor(s), run ${i + 1}: ${Math.round(pipeline.storedPerSec).toLocaleString('en')}/s stored, ceiling ${Math.round(ceilingPerSec).toLocaleString('en')}/s`);
+        return { pipeline, ceilingPerSec };
       });
     }
   } finally {
