@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { connectionConfig, createPool, ensureDatabase, quoteIdent } from '@logstream/shared/db.js';
 import { migrate } from '@logstream/shared/migrate.js';
+import { buildSearchIndexes } from '@logstream/shared/search-index.js';
 import { PG_HOST, PG_PORT, PG_USER } from '../../test/helpers/test-env.js';
 import { benchRowsSelect, LOGS_COLUMNS } from './payload.js';
 
@@ -78,6 +79,12 @@ export async function lokiTable(database: string, rows: number, log: (t: string)
     if (applied.length > 0) log(`  applied ${applied.join(', ')} to the kept table`);
     log(`  kept table from an earlier run: ${Number(marker.rows).toLocaleString('en')} rows (seeded in ${Math.round(marker.seconds)} s)`);
   }
+  // The closed partition gets its search index as a deployment's processors build it once it closes (their
+  // maintenance loop, shared/src/search-index.ts): without it the table read as no deployment's would. Built once
+  // and kept with the table; a kept table seeded before this gets it on its next run.
+  const t0 = performance.now();
+  const built = await buildSearchIndexes(pool);
+  if (built.length > 0) log(`  built the search index of ${built.map((b) => b.partition).join(', ')} (${Math.round((performance.now() - t0) / 1000)} s)`);
   const { rows: size } = await pool.query<{ size: string }>(`SELECT pg_size_pretty(sum(pg_total_relation_size(name::regclass))) AS size FROM logs_partitions`);
   return {
     database,
