@@ -2,12 +2,14 @@
 // open ones carry on; /health keeps answering; a cap the fd limit cannot hold stops the service at start-up.
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decideCap, fdLimits, FD_RESERVE } from '@logstream/shared/connection-cap.js';
+import { decideCap, fdLimits, FD_RESERVE, LATER_FDS } from '@logstream/shared/connection-cap.js';
+import { startFlood, type FloodAnswer } from './helpers/keep-alive-flood.js';
+import { rawRequest } from './helpers/raw-http.js';
 import { connectLive, type LiveClient } from './helpers/live-client.js';
 import { seed } from './helpers/seed.js';
 import { startService, stopAll, waitUntilReady } from './helpers/services.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers/test-env.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,12 +23,12 @@ afterAll(async () => {
   await t.cleanup();
 });
 
-/** logstream_connections_refused_total of a service, from its /metrics (with its service label). */
-async function refusedMetric(url: string, service: string): Promise<number> {
+/** logstream_connections_refused_total{transport} of a service, from its /metrics (with its service label). */
+async function refusedMetric(url: string, service: string, transport: 'websocket' | 'http' = 'websocket'): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const m = new RegExp(`^logstream_connections_refused_total\\{service="${service}"\\} (\\d+)$`, 'm').exec(text);
-  if (!m) throw new Error(`no logstream_connections_refused_total{service="${service}"} in /metrics`);
-  return Number(m[1]);
+  const line = text.split('\n').find((l) => l.startsWith('logstream_connections_refused_total{') && l.includes(`transport="${transport}"`) && l.includes(`service="${service}"`));
+  if (!line) throw new Error(`no logstream_connections_refused_total{service="${service}",transport="${transport}"} in /metrics`);
+  return Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 /** Open a WebSocket and resolve with how it ended up: open, or closed with a code and reason. */
@@ -121,6 +123,138 @@ describe('over the cap', () => {
     });
     expect(ack).toMatchObject({ type: 'ack', accepted: 1 });
     for (const o of open) o.ws.close();
+    await producer.stop();
+  });
+});
+
+/** Open descriptors of another process (Linux ≥ 6.2 gives the count as the directory's size; else list it). */
+function openFds(pid: number): number {
+  const size = statSync(`/proc/${pid}/fd`).size;
+  return size > 0 ? size : readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** The highest descriptor count of `pid`, sampled every 5 ms until stopped (a missed peak only weakens the check). */
+function watchFds(pid: number): { peak: () => number; stop: () => void } {
+  let peak = openFds(pid);
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, openFds(pid));
+    } catch {
+      // the process exited
+    }
+  }, 5);
+  return { peak: () => peak, stop: () => clearInterval(timer) };
+}
+
+const request = (method: string, path: string, body = '') =>
+  `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${body ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` : ''}\r\n${body}`;
+
+/** Answers of a flood, sorted: served, refused over the cap (checked for their headers and close), others. */
+function tally(okStatus: number) {
+  const t = { served: new Set<number>(), refused: new Set<number>(), other: [] as string[], badRefusals: [] as string[] };
+  const onAnswer = (n: number, a: FloodAnswer, closed: boolean) => {
+    if (a.status === okStatus) t.served.add(n);
+    else if (a.status === 503 && a.body.includes('"over_capacity"')) {
+      t.refused.add(n);
+      if (a.headers.get('retry-after') !== '1' || a.headers.get('connection') !== 'close' || !closed) {
+        t.badRefusals.push(`${[...a.headers].join(' ')} closed=${closed}`);
+      }
+    } else t.other.push(`${a.status} ${a.body.slice(0, 200)}`);
+  };
+  return { t, onAnswer };
+}
+
+// 400 keep-alive clients, twice the cap, each asking every 0.5-1.5 s (uWS's idle timeout of ~10 s never closes
+// them): without a count of HTTP sockets all 400 stayed open, and at 20,000 the descriptors ran out.
+const MAX = 200;
+const CLIENTS = 400;
+const CONNECTING = 20;
+/**
+ * Descriptors besides the flood's that may open after `before` is read: the gateway's PostgreSQL pools growing
+ * under the flood (10 connections at most), the test's probe and fetch sockets.
+ */
+const OWN = 16;
+
+describe('HTTP keep-alive clients over the cap', () => {
+  it('gateway: descriptors stay under the cap, refusals are 503 + Retry-After + close, /live and /health unaffected', async () => {
+    const gateway = await startService('gateway', { ...t.env, MAX_CONNECTIONS: String(MAX) });
+    await waitUntilReady(gateway);
+    const live = await connectLive(gateway.url);
+    const before = openFds(gateway.proc.pid!);
+    const fds = watchFds(gateway.proc.pid!);
+    const { t: seen, onAnswer } = tally(200);
+    const flood = startFlood({ port: gateway.port, clients: CLIENTS, maxConnecting: CONNECTING, pauseMs: 1_000, request: () => request('GET', '/logs?limit=1'), onAnswer });
+    let probesOverCap = 0;
+    try {
+      await waitFor('100 requests served and 100 refused', () => seen.served.size >= 100 && seen.refused.size >= 100, 120_000);
+      // The open /live socket keeps its rows while the service is over the cap.
+      const ids = await seed(t.pool, t.channel, [{ message: 'during the flood' }]);
+      await live.waitForIds(1);
+      expect(live.ids).toEqual(ids);
+      // /health answers 200 throughout, and over the cap it closes its connection.
+      await waitFor('a /health answered over the cap', async () => {
+        const r = await rawRequest(gateway.port, request('GET', '/health'));
+        expect(r.status).toBe(200);
+        if (/^connection: close$/im.test(r.headers)) probesOverCap++;
+        return probesOverCap > 0;
+      }, 120_000);
+    } finally {
+      await flood.stop();
+      fds.stop();
+    }
+    expect(seen.badRefusals).toEqual([]);
+    expect(seen.other).toEqual([]);
+    expect(flood.closedWithoutAnswer).toBe(0);
+    // Every socket the server answered is judged: only those waiting for a first answer can be over the count.
+    expect(fds.peak()).toBeLessThanOrEqual(before + MAX + LATER_FDS + CONNECTING + OWN);
+    expect(await refusedMetric(gateway.url, 'gateway', 'http')).toBeGreaterThanOrEqual(seen.refused.size);
+    expect(await refusedMetric(gateway.url, 'gateway', 'websocket')).toBe(0);
+    // Once the flood is gone, new clients are served again, and the /live socket still gets rows.
+    await waitFor('a new client served', async () => (await rawRequest(gateway.port, request('GET', '/logs?limit=1'))).status === 200);
+    const after = await seed(t.pool, t.channel, [{ message: 'after the flood' }]);
+    await live.waitForIds(2);
+    expect(live.ids.slice(1)).toEqual(after);
+    await live.close();
+    await gateway.stop();
+  });
+
+  it('producer: nothing of a refused POST /send is stored, and an open /publish socket still gets acks', async () => {
+    const producer = await startService('producer', { ...t.env, MAX_CONNECTIONS: String(MAX) });
+    await waitUntilReady(producer);
+    const publish = await attempt(`${producer.url.replace(/^http/, 'ws')}/publish`);
+    expect(publish.closed).toBeUndefined();
+    const before = openFds(producer.proc.pid!);
+    const fds = watchFds(producer.proc.pid!);
+    const mark = `flood-${Date.now().toString(36)}`;
+    const { t: seen, onAnswer } = tally(202);
+    const flood = startFlood({
+      port: producer.port, clients: CLIENTS, maxConnecting: CONNECTING, pauseMs: 1_000, onAnswer,
+      request: (n) => request('POST', '/send', JSON.stringify({ message: `${mark}-${n}` })),
+    });
+    try {
+      await waitFor('100 requests served and 100 refused', () => seen.served.size >= 100 && seen.refused.size >= 100, 120_000);
+      const ack = await new Promise<any>((resolve) => {
+        publish.ws.once('message', (d) => resolve(JSON.parse(d.toString())));
+        publish.ws.send(JSON.stringify({ message: 'published during the flood' }));
+      });
+      expect(ack).toMatchObject({ type: 'ack', accepted: 1 });
+    } finally {
+      await flood.stop();
+      fds.stop();
+    }
+    expect(seen.badRefusals).toEqual([]);
+    expect(seen.other).toEqual([]);
+    expect(fds.peak()).toBeLessThanOrEqual(before + MAX + LATER_FDS + CONNECTING + OWN);
+    // What was answered 202 is in the stream, what was refused is not.
+    const stored = new Set<number>();
+    for (const [, fields] of await t.redis.xrange(t.stream, '-', '+')) {
+      for (const m of fields.join('\n').matchAll(new RegExp(`${mark}-(\\d+)`, 'g'))) stored.add(Number(m[1]));
+    }
+    expect([...seen.served].filter((n) => !stored.has(n))).toEqual([]);
+    expect([...seen.refused].filter((n) => stored.has(n))).toEqual([]);
+    expect(await refusedMetric(producer.url, 'producer', 'http')).toBeGreaterThanOrEqual(seen.refused.size);
+    await waitFor('a new client served', async () => (await rawRequest(producer.port, request('POST', '/send', JSON.stringify({ message: 'after the flood' })))).status === 202);
+    publish.ws.close();
     await producer.stop();
   });
 });

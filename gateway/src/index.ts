@@ -1,6 +1,7 @@
 // Gateway start-up and shutdown only.
 import { listenHost, listenPort } from '@logstream/shared/config.js';
-import { registerCapMetrics, startupCap } from '@logstream/shared/connection-cap.js';
+import { countConnections, registerCapMetrics, startupCap } from '@logstream/shared/connection-cap.js';
+import { capHttp } from '@logstream/shared/http-cap.js';
 import { connectionConfig } from '@logstream/shared/db.js';
 import { listen, onShutdown } from '@logstream/shared/lifecycle.js';
 import { createLogger } from '@logstream/shared/logger.js';
@@ -29,7 +30,7 @@ registerCapMetrics(metrics.registry, cap);
 // Up to 100 more HTTP searches wait, each at most 3 s (then 503 busy); replays wait their turn however long.
 const searches = new ReadGate(SEARCH_SLOTS.http, 100, 3_000, (reason) => metrics.readsRefused.inc({ reason }));
 const replays = new ReadGate(SEARCH_SLOTS.replays, Infinity, Infinity);
-const app = headLikeGet(loadUws().App());
+const app = capHttp(headLikeGet(loadUws().App()), cap);
 const text = await loadTextFold(pools.reads);
 if (!text.perCharacter) log.warn('the database lower-cases in context (an ICU collation): /live text matches may differ from /logs for rare strings (final sigma, dotted I); use a libc collation such as C.UTF-8');
 const hub = new LiveHub(
@@ -51,6 +52,7 @@ const server = await listen(app, port, host).catch((err: Error) => {
   console.error(`gateway: ${err.message}`);
   process.exit(1);
 });
+countConnections(cap, log);
 log.info({ host: server.host, port: server.port, head: hub.feed.head }, `gateway listening on ${server.summary}, page at ${server.url}/ui`);
 
 onShutdown(log, async () => {

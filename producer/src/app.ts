@@ -16,6 +16,7 @@ import { IDEMPOTENCY_KEY, idempotentEventIds } from './event-ids.js';
 import type { Accepted, IngestContext } from './ingest-context.js';
 import type { ProducerMetrics } from './metrics.js';
 import type { ConnectionCap } from '@logstream/shared/connection-cap.js';
+import { capHttp } from '@logstream/shared/http-cap.js';
 import type { BatchWriter } from './batch-writer.js';
 import { serializeEvents } from './publish-events.js';
 import { idempotencyMarker } from '@logstream/shared/keys.js';
@@ -41,7 +42,8 @@ export interface ProducerDeps {
 export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   const { cfg, log, metrics, backlog, writer, cap } = deps;
   const uws = loadUws();
-  const app = headLikeGet(uws.App());
+  // Every route under the connection cap (http-cap.ts); the OTLP port's app is not (its sockets are counted, though).
+  const app = capHttp(headLikeGet(uws.App()), cap);
   const limiter = createRateLimiter(cfg.INGEST_RATE_LIMIT);
 
   /**

@@ -1,7 +1,7 @@
 // Producer start-up and shutdown only; the surface is in app.ts.
 import { listenHost, listenPort } from '@logstream/shared/config.js';
 import { requireNativeUws } from '@logstream/shared/uws.js';
-import { registerCapMetrics, startupCap } from '@logstream/shared/connection-cap.js';
+import { countConnections, registerCapMetrics, startupCap } from '@logstream/shared/connection-cap.js';
 import { createLogger } from '@logstream/shared/logger.js';
 import { RedisConnection, requestOptions } from '@logstream/shared/redis.js';
 import { startBacklogGuard } from './backlog-guard.js';
@@ -41,6 +41,9 @@ const shippers = await startShipperListeners(ingest!, host).catch((err: Error) =
   console.error(`producer: ${err.message}`);
   process.exit(1);
 });
+
+// After the shipper listeners, whose listen sockets are the producer's own descriptors too.
+countConnections(cap, log);
 
 onShutdown(log, async () => {
   server.close();

@@ -36,6 +36,7 @@ export type ErrorCode =
   | 'query_timeout'
   | 'outcome_unknown'
   | 'not_reading_acks'
+  | 'over_capacity'
   // error frames of /live (the connection stays open)
   | 'bad_frame'
   | 'bad_filter'

@@ -68,6 +68,14 @@ export function trackAbort(res: UWS.HttpResponse, req?: UWS.HttpRequest): ResSta
   return state;
 }
 
+/** Answers whose connection is closed once they are sent, whatever the handler asked (http-cap.ts). */
+const closeAfter = new WeakSet<UWS.HttpResponse>();
+
+/** Close this request's connection after its answer: an answer sent through sendRaw says `Connection: close`. */
+export function closeAfterAnswer(res: UWS.HttpResponse): void {
+  closeAfter.add(res);
+}
+
 export function sendRaw(
   res: UWS.HttpResponse,
   state: ResState,
@@ -80,6 +88,7 @@ export function sendRaw(
   if (state.aborted || state.done) return;
   state.done = true;
   state.status = status;
+  if (closeAfter.has(res)) closeConnection = true;
   res.cork(() => {
     res.writeStatus(statusLine(status)).writeHeader('Content-Type', contentType).writeHeader('Access-Control-Allow-Origin', '*');
     for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
