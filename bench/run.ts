@@ -13,7 +13,7 @@ import { killAllLoads } from './lib/load.js';
 import { cpuShares, cpuTimes, git, machine, redisPid, singleCoreLoop, versions } from './lib/machine.js';
 import { figureTableLines, LATEST, RESULTS_DIR, ratioTableLines, readLatest, readRun, round, writeResults, type RunResult, type ScenarioResult } from './lib/results.js';
 import { startStack, stopEverything } from './lib/stack.js';
-import { SCENARIOS, scenarioNames } from './scenarios/index.js';
+import { expectedSeconds, SCENARIOS, scenarioNames } from './scenarios/index.js';
 
 const args = process.argv.slice(2);
 const usage = () =>
@@ -114,6 +114,12 @@ console.log(`logstream bench ${quick ? '(quick) ' : ''}— ${selected.map((s) =>
 console.log(`machine: ${m.cpu}, nproc ${m.nproc}, ${m.memoryGb} GB; Node ${v.node}, Redis ${v.redis}, PostgreSQL ${v.postgres}; commit ${g.commit}${g.dirty ? ' (dirty)' : ''}`);
 console.log(`load average ${m.loadavg!.join(' / ')} (1 / 5 / 15 min); ${pct(m.busyBefore)} of the CPU busy with other work in the second before; single-core loop ${m.loopMops} M iterations/s`);
 if (m.loadavgStart > 0.5 || m.busyBefore > 0.1) console.log(`note: the machine is busy; figures will be noisy (each scenario reports its spread)`);
+{
+  const e = expectedSeconds(selected, quick);
+  const min = (s: number) => `${round(s / 60, 1)} min`;
+  const busier = m.loadavgStart > (m.nproc ?? 1) ? `; longer on this machine now (load average ${m.loadavgStart} on ${m.nproc} cores)` : '';
+  console.log(`expected duration: ${min(e.seconds)} on a quiet ${m.nproc}-core machine${e.seed ? ` (${min(e.seconds + e.seed)} if the loki scenario's table has to be seeded first)` : ''}${busier}`);
+}
 let profileDir: string | undefined;
 if (profile) {
   profileDir = `${RESULTS_DIR}profiles/${date.replace(/:/g, '-')}`;
