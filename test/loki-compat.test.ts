@@ -295,6 +295,24 @@ describe('Live: WebSocket /loki/api/v1/tail', () => {
     }
   });
 
+  it('replays a row committed before `start` whose timestamp is after it (a client clock ahead), and none before `start`', async () => {
+    // The replay reads the ids from start's commit second on, and looks the rows below them up by timestamp
+    // (replayFloorSql): both kinds of row must come, in commit order, and nothing older than `start`.
+    const startMs = Date.now() + 10 * MIN;
+    await seed(t.pool, t.channel, [
+      { message: 'ahead before start', service: 'ahead', ts: startMs - MIN },
+      { message: 'ahead after start', service: 'ahead', ts: startMs + MIN },
+      { message: 'ahead at start', service: 'ahead', ts: startMs },
+    ]);
+    const a = await tail(gateway.url, '{service="ahead"}', ns(startMs));
+    // At or after `start` too: committed while the tail resolves its replay, it is a replayed row, filtered by `start`.
+    await seed(t.pool, t.channel, [{ message: 'ahead live', service: 'ahead', ts: startMs + 2 * MIN }]);
+    await waitFor('the replayed rows and the live one', () => a.entries.length >= 3);
+    await new Promise((r) => setTimeout(r, 300)); // nothing more arrives
+    expect(a.entries.map((e) => e.line)).toEqual(['ahead after start', 'ahead at start', 'ahead live']);
+    await a.close();
+  });
+
   it('refuses a metric query and a bad selector before the upgrade, in Loki\'s error shape', async () => {
     for (const query of ['count_over_time({service="api"}[1m])', '{service=']) {
       const ws = new WebSocket(`${gateway.url.replace(/^http/, 'ws')}/loki/api/v1/tail?${new URLSearchParams({ query })}`);

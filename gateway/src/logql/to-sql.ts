@@ -166,19 +166,6 @@ export function lastEntrySql(start: bigint): { text: string; values: unknown[] }
   return { text: `SELECT min(id)::text AS id FROM logs WHERE "timestamp" = ${ts} AND id % 1000 = ${sql.param(Number(last % 1000n))}`, values: sql.values };
 }
 
-/**
- * The smallest id stamped at or after the µs of `start - 1`: a replay from `start` cannot match a row before it, so
- * the tail's cursor starts there instead of at id 0 (bench loki, 5 M rows: a tail opened with start = now read the
- * whole table in id slices, filtered by time, and received none of its 1,000 rows in 10 s). The bound is the coarse
- * one of atOrAfterSql and afterEntrySql, so it never passes a row either would send. OFFSET 0 keeps the planner on
- * the timestamp index: min(id) alone is planned as a walk up the id index until a row is late enough.
- */
-export function firstIdFromSql(start: bigint): { text: string; values: unknown[] } {
-  const sql = new Sql();
-  const ts = tsAt(sql.param(String((start - 1n) / 1000n)));
-  return { text: `SELECT min(id)::text AS id FROM (SELECT id FROM logs WHERE "timestamp" >= ${ts} OFFSET 0) s`, values: sql.values };
-}
-
 /** Rows after the entry `lastId` whose ns is start - 1, in (timestamp, id) order. */
 function afterEntrySql(sql: Sql, start: bigint, lastId: string): string {
   const ts = tsAt(sql.param(String((start - 1n) / 1000n)));
@@ -344,9 +331,34 @@ export interface TailStart {
   lastId?: string;
 }
 
+/** The replay's conditions on a row's timestamp (and id, after a named entry). */
+const replayStartSql = (sql: Sql, start: TailStart) => (start.lastId !== undefined ? afterEntrySql(sql, start.ns, start.lastId) : atOrAfterSql(sql, start.ns));
+
+const ID_STEP = 1_048_576n; // ids per commit second (migration 006)
+
+/**
+ * Where a replay from `start` begins: the id before the first row it can send, as `after`. Ids encode their commit
+ * second (migration 006), so every row from id X = the first id of start's second on is read as before; a row below
+ * X was committed before `start` and is sent only if its timestamp is at or after it (a client clock ahead, a
+ * backfill): the first such row is looked up by its timestamp (OFFSET 0 keeps min(id) from becoming a scan of the
+ * primary key that would stop only at a match, i.e. read every row before X when there is none). So the lookup reads
+ * the rows on the smaller side of `start` (bench, 5 M rows over 24 h, {level="info"}: 10 ms from now, 280 ms from
+ * 1 h back, 550 ms from 12 h, 440 ms from 23 h), where min(id) over every row stamped from `start` on took 2.9 s from
+ * 12 h back and 28 s from 23 h (past the 10 s statement timeout: the tail closed). From id 0, a tail walked 250
+ * replay slices of 20,000 ids before its first live row (bench loki: 10 tails received 0 of 1,000 rows in 10 s).
+ */
+export function replayFloorSql(q: LogQuery, start: TailStart, upTo: number): { text: string; values: unknown[] } {
+  const sql = new Sql();
+  // The second of the earliest row the replay can send (start - 1 ns after a named entry: afterEntrySql).
+  const x = ((start.lastId !== undefined ? start.ns - 1n : start.ns) / 1_000_000_000n) * ID_STEP;
+  const xp = sql.param(String(x));
+  const where = [`id < ${xp}::bigint`, `id <= ${sql.param(upTo)}`, replayStartSql(sql, start), ...whereSql(sql, q)];
+  return { text: `SELECT least((SELECT min(id) FROM (SELECT id FROM ${fromSql(q)} WHERE ${where.join(' AND ')} OFFSET 0) s), ${xp}::bigint) - 1 AS after`, values: sql.values };
+}
+
 export function tailSelectSql(q: LogQuery, after: number, upTo: number, start: TailStart | undefined, limit: number, maxBytes = TAIL_READ_MAX_BYTES): { text: string; values: unknown[] } {
   const sql = new Sql();
-  const from = start === undefined ? [] : [start.lastId !== undefined ? afterEntrySql(sql, start.ns, start.lastId) : atOrAfterSql(sql, start.ns)];
+  const from = start === undefined ? [] : [replayStartSql(sql, start)];
   const where = [`id > ${sql.param(after)}`, `id <= ${sql.param(upTo)}`, ...from, ...whereSql(sql, q)];
   const inner = `SELECT ${rowColumnsSql(q)}, ${ROW_BYTES_SQL} AS row_bytes FROM ${fromSql(q)} WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${sql.param(limit)}`;
   return { text: byteCutSql(inner, 'id', sql.param(maxBytes)), values: sql.values };

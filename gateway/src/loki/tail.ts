@@ -18,7 +18,7 @@ import { HEAD_ID_SQL, REPLAY_SLICE_ROWS, replaySliceEnd } from '../live/queries.
 import type { Connectable } from '../read-pools.js';
 import { isLogQuery, type LogQuery } from '../logql/ast.js';
 import { labelsKey, rowLabels, type LabelledRow } from '../logql/labels.js';
-import { droppedLabels, droppedSql, firstIdFromSql, lastEntrySql, tailSelectSql, type TailStart } from '../logql/to-sql.js';
+import { droppedLabels, droppedSql, lastEntrySql, replayFloorSql, tailSelectSql, type TailStart } from '../logql/to-sql.js';
 import { lokiBadRequest, nowNs, parseLimit, parseQueryText, parseTimeNs, HOUR_NS } from './params.js';
 import { mapPgError, LOKI_QUERY_TIMEOUT_MS } from './query-api.js';
 
@@ -157,11 +157,10 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
           // loaded run of the tail test). Ids commit in order, so max(id) now covers every row stored before.
           const [head] = await query<{ head: string }>({ text: HEAD_ID_SQL, values: [] });
           data.replayUpTo = Math.max(data.replayUpTo, Number(head!.head));
-          // Read after the head, so that every row up to it is seen: none stamped from `start` on leaves nothing
-          // to replay, and rows before the first one that is cannot match.
-          const [first] = await query<{ id: string | null }>(firstIdFromSql(data.start.ns));
-          const replayFrom = first?.id ? Math.min(Number(first.id) - 1, data.replayUpTo) : data.replayUpTo;
-          data.cursor = Math.max(data.cursor, replayFrom);
+          // Read after the head, so that every row up to it is seen; not from id 0 but from the first row the replay
+          // can send (replayFloorSql).
+          const [floor] = await query<{ after: string }>(replayFloorSql(data.query, data.start, data.replayUpTo));
+          data.cursor = Math.max(data.cursor, Math.min(Number(floor!.after), data.replayUpTo));
           data.resolved = true;
         }
         if (data.delayMs > 0 && data.cursor >= data.replayUpTo) await new Promise((r) => setTimeout(r, data.delayMs));
