@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideCap, fdLimits, FD_RESERVE, LATER_FDS } from '@logstream/shared/connection-cap.js';
 import { startFlood, type FloodAnswer } from './helpers/keep-alive-flood.js';
 import { rawRequest } from './helpers/raw-http.js';
+import { freePort } from './helpers/free-port.js';
+import { connect } from 'node:net';
 import { connectLive, type LiveClient } from './helpers/live-client.js';
 import { seed } from './helpers/seed.js';
 import { startService, stopAll, waitUntilReady } from './helpers/services.js';
@@ -24,7 +26,7 @@ afterAll(async () => {
 });
 
 /** logstream_connections_refused_total{transport} of a service, from its /metrics (with its service label). */
-async function refusedMetric(url: string, service: string, transport: 'websocket' | 'http' = 'websocket'): Promise<number> {
+async function refusedMetric(url: string, service: string, transport: 'websocket' | 'http' | 'tcp' = 'websocket'): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith('logstream_connections_refused_total{') && l.includes(`transport="${transport}"`) && l.includes(`service="${service}"`));
   if (!line) throw new Error(`no logstream_connections_refused_total{service="${service}",transport="${transport}"} in /metrics`);
@@ -146,6 +148,21 @@ function watchFds(pid: number): { peak: () => number; stop: () => void } {
   return { peak: () => peak, stop: () => clearInterval(timer) };
 }
 
+/** Connect to a syslog TCP port and send nothing: true when the server closed the socket (refused it). */
+function syslogClosedAtOnce(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    let weClosed = false;
+    s.on('error', () => {});
+    s.once('close', () => resolve(!weClosed));
+    // A kept sender is let go after a moment: the wait only sets how often the test asks again.
+    setTimeout(() => {
+      weClosed = true;
+      s.destroy();
+    }, 500);
+  });
+}
+
 const request = (method: string, path: string, body = '') =>
   `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${body ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` : ''}\r\n${body}`;
 
@@ -218,8 +235,9 @@ describe('HTTP keep-alive clients over the cap', () => {
     await gateway.stop();
   });
 
-  it('producer: nothing of a refused POST /send is stored, and an open /publish socket still gets acks', async () => {
-    const producer = await startService('producer', { ...t.env, MAX_CONNECTIONS: String(MAX) });
+  it('producer: nothing of a refused POST /send is stored, an open /publish socket still gets acks, the OTLP and syslog ports refuse too', async () => {
+    const [otlpPort, syslogPort] = [await freePort(), await freePort()];
+    const producer = await startService('producer', { ...t.env, MAX_CONNECTIONS: String(MAX), OTLP_HTTP_PORT: String(otlpPort), SYSLOG_PORT: String(syslogPort) });
     await waitUntilReady(producer);
     const publish = await attempt(`${producer.url.replace(/^http/, 'ws')}/publish`);
     expect(publish.closed).toBeUndefined();
@@ -238,6 +256,15 @@ describe('HTTP keep-alive clients over the cap', () => {
         publish.ws.send(JSON.stringify({ message: 'published during the flood' }));
       });
       expect(ack).toMatchObject({ type: 'ack', accepted: 1 });
+      // The producer's other listeners are under the same cap: OTLP/HTTP answers 503 over_capacity (or is served),
+      // a syslog TCP sender is closed at once (or kept).
+      const otlp = JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: `${mark}-otlp` } }] }] }] });
+      await waitFor('an OTLP request refused over the cap', async () => {
+        const r = await rawRequest(otlpPort, request('POST', '/v1/logs', otlp));
+        expect([200, 503]).toContain(r.status);
+        return r.status === 503 && r.body.includes('"over_capacity"') && /^connection: close$/im.test(r.headers);
+      }, 120_000);
+      await waitFor('a syslog TCP connection closed over the cap', () => syslogClosedAtOnce(syslogPort), 120_000);
     } finally {
       await flood.stop();
       fds.stop();
@@ -252,7 +279,8 @@ describe('HTTP keep-alive clients over the cap', () => {
     }
     expect([...seen.served].filter((n) => !stored.has(n))).toEqual([]);
     expect([...seen.refused].filter((n) => stored.has(n))).toEqual([]);
-    expect(await refusedMetric(producer.url, 'producer', 'http')).toBeGreaterThanOrEqual(seen.refused.size);
+    expect(await refusedMetric(producer.url, 'producer', 'http')).toBeGreaterThan(seen.refused.size);
+    expect(await refusedMetric(producer.url, 'producer', 'tcp')).toBeGreaterThan(0);
     await waitFor('a new client served', async () => (await rawRequest(producer.port, request('POST', '/send', JSON.stringify({ message: 'after the flood' })))).status === 202);
     publish.ws.close();
     await producer.stop();

@@ -42,7 +42,7 @@ export interface ProducerDeps {
 export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   const { cfg, log, metrics, backlog, writer, cap } = deps;
   const uws = loadUws();
-  // Every route under the connection cap (http-cap.ts); the OTLP port's app is not (its sockets are counted, though).
+  // Every route under the connection cap (http-cap.ts), as on the OTLP port (otlp-logs.ts).
   const app = capHttp(headLikeGet(uws.App()), cap);
   const limiter = createRateLimiter(cfg.INGEST_RATE_LIMIT);
 
@@ -89,7 +89,7 @@ export function createProducerApp(deps: ProducerDeps): TemplatedApp {
   };
 
   // Loki push, OTLP/HTTP logs, Elasticsearch _bulk (issue 14): decoders into the same ingest.
-  const shippers: IngestContext = { cfg, log, metrics, ingest, publish, countRejection };
+  const shippers: IngestContext = { cfg, log, metrics, ingest, publish, countRejection, cap };
   mountShipperRoutes(app, shippers);
   deps.onIngest?.(shippers);
 

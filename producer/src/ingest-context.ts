@@ -1,6 +1,7 @@
 // What a shipper protocol module (loki-push.ts, otlp-logs.ts, elastic-bulk.ts, syslog-server.ts) gets from the
 // producer: the one ingest mechanism (validation, limits, rate limits, backpressure, one Redis call per request,
 // metrics by transport), so that each module only decodes its protocol into raw events (issue 14).
+import type { ConnectionCap } from '@logstream/shared/connection-cap.js';
 import type { ValidEvent } from '@logstream/shared/event.js';
 import type { Logger } from '@logstream/shared/logger.js';
 import type { ProducerConfig } from './config.js';
@@ -27,4 +28,6 @@ export interface IngestContext {
   publish(events: ValidEvent[], token: string | undefined, transport: string, eventIds?: (count: number) => string[]): Promise<Accepted>;
   /** Count a refused request in logstream_events_rejected_total. */
   countRejection(err: unknown): void;
+  /** The producer's connection cap, which the OTLP port's requests and syslog's TCP connections are under too. */
+  cap: ConnectionCap;
 }

@@ -11,6 +11,7 @@
 // Answers follow the OTLP spec: 200 with an ExportLogsServiceResponse, whose partialSuccess counts the records that
 // failed validation (the valid ones are stored); 400 for a body that cannot be decoded; 429 and 503 with
 // Retry-After (retryable); every error body a google.rpc.Status in the request's encoding.
+import { capHttp } from '@logstream/shared/http-cap.js';
 import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
 import { badRequest, HttpError, isConnectionError, notFound, unauthorized, unavailable, unsupportedType } from '@logstream/shared/errors.js';
 import { MAX_BATCH_EVENTS, parseEvent, type ValidEvent } from '@logstream/shared/event.js';
@@ -205,7 +206,7 @@ export function mountOtlp(app: TemplatedApp, ctx: IngestContext): void {
 
 /** The app on OTLP_HTTP_PORT (4318, the OTLP/HTTP default): /v1/logs only, so an SDK ships with no configuration. */
 export function createOtlpApp(ctx: IngestContext): TemplatedApp {
-  const app = loadUws().App();
+  const app = capHttp(loadUws().App(), ctx.cap);
   mountOtlp(app, ctx);
   app.options('/*', (res) => answerPreflight(res));
   app.any('/*', route(ctx.log, (_res, req) => {

@@ -102,6 +102,13 @@ export async function startSyslog(ctx: IngestContext, port: number, host: string
   }
 
   const tcp: Server = createServer((socket) => {
+    // Over MAX_CONNECTIONS (connection-cap.ts) a new TCP sender is closed at once: syslog has no refusal message,
+    // and a sender (rsyslog, syslog-ng) reconnects later and resends what it had queued.
+    if (ctx.cap.full()) {
+      ctx.cap.tcpRefused++;
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     if (paused) socket.pause();
     const framer = createFramer(MAX_FRAME_BYTES, (frame) => accept(frame, 'tcp'), () => dropped.inc({ transport: 'tcp', reason: 'too_long' }));

@@ -72,6 +72,8 @@ export class ConnectionCap {
   refused = 0;
   /** HTTP requests answered 503 over_capacity (http-cap.ts). */
   httpRefused = 0;
+  /** Plain TCP connections (the producer's syslog port) closed at once. */
+  tcpRefused = 0;
 
   constructor(readonly max: number) {}
 
@@ -154,18 +156,20 @@ export function countConnections(cap: ConnectionCap, log: { info: (obj: object, 
 /**
  * `logstream_connections_refused_total{transport}` on `registry` (its `service` label says whose cap), read from the
  * cap at each scrape: refusals over MAX_CONNECTIONS were visible only to the refused clients (issue 11).
- * `transport="websocket"` counts what the series without the label counted before; `transport="http"` the requests.
+ * `transport="websocket"` counts what the series without the label counted before; `transport="http"` the requests,
+ * `transport="tcp"` the syslog TCP connections.
  */
 export function registerCapMetrics(registry: prom.Registry, cap: ConnectionCap): void {
   new prom.Counter({
     name: 'logstream_connections_refused_total',
-    help: 'Refusals over MAX_CONNECTIONS: WebSockets closed at once with 1013, HTTP requests answered 503 over_capacity',
+    help: 'Refusals over MAX_CONNECTIONS: WebSockets closed at once with 1013, HTTP requests answered 503 over_capacity, TCP connections closed',
     labelNames: ['transport'],
     registers: [registry],
     collect() {
       this.reset();
       this.inc({ transport: 'websocket' }, cap.refused);
       this.inc({ transport: 'http' }, cap.httpRefused);
+      this.inc({ transport: 'tcp' }, cap.tcpRefused);
     },
   });
 }
