@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildNextSearchIndex, buildSearchIndexes, searchIndexName, searchIndexStates } from '@logstream/shared/search-index.js';
+import { buildNextSearchIndex, buildSearchIndexes, chunkIndexName, searchIndexName, searchIndexStates } from '@logstream/shared/search-index.js';
 import { likePattern } from '../gateway/src/filter-sql.js';
 import { parseLogsQuery, queryLogs } from '../gateway/src/logs-query.js';
 import { createLogger } from '@logstream/shared/logger.js';
@@ -152,5 +152,78 @@ describe('search indexes of closed partitions', () => {
     } finally {
       await maintenance.stop();
     }
+  });
+});
+
+// The partition being written gets its search index in chunks (partial indexes on past commit seconds), so that a
+// search scans only the rows since the last chunk. A day partition here, rows in distinct seconds.
+describe('search index chunks of the partition being written', () => {
+  let c: TestEnv;
+  const nextSecond = () => sleep(1_000 - (Date.now() % 1_000) + 50);
+  const seedSecond = async (n: number, from: number) => {
+    await nextSecond();
+    const ids = await seed(c.pool, c.channel, Array.from({ length: n }, (_, i) => ({ message: messageOf(from + i) })));
+    // Into a past second, so that the next chunk may take them.
+    await nextSecond();
+    return ids;
+  };
+  const chunks = async () =>
+    (await c.pool.query<{ name: string }>(`SELECT indexname AS name FROM pg_indexes WHERE indexname ~ '_trgm_\\d+_\\d+$' ORDER BY indexname`)).rows.map((r) => r.name);
+  const reference = async (q: string) =>
+    (await c.pool.query(`SELECT id FROM logs WHERE message ILIKE $1 ORDER BY id DESC`, [likePattern(q)])).rows.map((r) => Number(r.id));
+
+  beforeAll(async () => {
+    c = await createTestEnv('search_chunks', { partitions: false });
+    await c.pool.query(`UPDATE logs_storage_settings SET partition_interval = '1 day'`);
+    await c.pool.query('SELECT logs_create_partitions()');
+    // logs_legacy's (empty) whole index first.
+    await buildSearchIndexes(c.pool, { chunkRows: 0 });
+  });
+  afterAll(async () => c.cleanup());
+
+  it('a chunk covers the past seconds once enough rows are there, takes in the smaller ones, and a search reads it in one request', { timeout: 120_000 }, async () => {
+    await seedSecond(120, 0);
+    expect(await buildNextSearchIndex(c.pool, { chunkRows: 200 })).toBeUndefined();
+    await seedSecond(100, 120);
+    const first = await buildNextSearchIndex(c.pool, { chunkRows: 200 });
+    expect(first?.chunk).toMatchObject({ rows: 220, replaced: [] });
+    await seedSecond(60, 220);
+    const small = await buildNextSearchIndex(c.pool, { chunkRows: 50 });
+    expect(small?.chunk).toMatchObject({ rows: 60, replaced: [] });
+    expect((await chunks()).length).toBe(2);
+    // 250 rows since: the 60-row chunk is no larger, so taken in; the 220-row one is also no larger than 310.
+    await seedSecond(250, 280);
+    const merged = await buildNextSearchIndex(c.pool, { chunkRows: 50 });
+    expect(merged?.chunk).toMatchObject({ rows: 530 });
+    expect(await chunks()).toEqual([chunkIndexName(merged!.partition, merged!.chunk!.fromSecond, merged!.chunk!.toSecond)]);
+    expect(merged!.chunk!.replaced).toHaveLength(2);
+    // 20 rows since the chunk: the first window (scan) takes them, the chunk is read through its index, and the
+    // answer is whole with no time budget at all.
+    await seedSecond(20, 530);
+    const plan = await c.pool.connect();
+    try {
+      await plan.query('ANALYZE logs');
+      await plan.query('SET enable_seqscan = off');
+      const text = (await plan.query(`EXPLAIN SELECT id FROM logs WHERE message ILIKE '%abcabc%' AND id BETWEEN ${merged!.chunk!.fromSecond * 1_048_576} AND ${merged!.chunk!.toSecond * 1_048_576 - 1}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(text).toContain(chunkIndexName(merged!.partition, merged!.chunk!.fromSecond, merged!.chunk!.toSecond));
+    } finally {
+      plan.release();
+    }
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.constantFrom(...ALPHABET), { minLength: 1, maxLength: 6 }), fc.constantFrom(5, 1000), async (letters, limit) => {
+        const q = letters.join('');
+        if (q.trim() === '') return;
+        const all = await reference(q);
+        const page = await queryLogs(c.pool, parseLogsQuery(new Map([['q', q], ['limit', String(limit)]])), { firstWindow: 20, budgetMs: 0 });
+        // Only words of 3 letters or digits use an index (pg_trgm); shorter ones are scanned within the budget.
+        if (!/[\p{L}\p{N}]{3}/u.test(q)) {
+          expect(page.ids, `q=${JSON.stringify(q)}`).toEqual(all.slice(0, page.ids.length));
+          return;
+        }
+        expect(page.ids, `q=${JSON.stringify(q)}`).toEqual(all.slice(0, limit));
+        if (all.length < limit) expect(page.resumeAt, `q=${JSON.stringify(q)}`).toBeUndefined();
+      }),
+      { numRuns: 30 },
+    );
   });
 });

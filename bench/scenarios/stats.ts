@@ -15,6 +15,7 @@ import { profileEnv, startStack } from '../lib/stack.js';
 import { median, MIN_REPETITIONS, repeat, spread, type Target } from '../lib/stats.js';
 import { addPreviousPartition, bytesPerRow, insertRate, type PartitionBytes } from '../lib/partitions.js';
 import { buildNextSearchIndex } from '@logstream/shared/search-index.js';
+import { SEARCH_DATABASE, searchTable } from '../lib/search-table.js';
 
 type QueryResult = {
   path: string;
@@ -38,6 +39,8 @@ interface StatsQuery {
   follow?: boolean;
   /** The statement a reader would write for the same answer (for `follow`, every match). */
   sql: string;
+  /** Runs of the statement per repetition (default: `count`, 3 for `follow`). */
+  sqlRuns?: number;
 }
 
 interface Measured {
@@ -57,6 +60,69 @@ const slug = (name: string) => name.replace(/\(.*?\)/g, '').trim().replace(/[^a-
 
 /** The search-index part takes about half a minute here; BENCH_STATS_SEARCH_INDEX=0 skips it. */
 const searchIndexRun = () => (process.env.BENCH_STATS_SEARCH_INDEX ?? '1') === '1';
+/**
+ * The search over 5 M rows (bench/lib/search-table.ts): ~60 s with its table kept; seeding it and building its
+ * indexes the first time takes ~5 min more (more on a loaded machine). BENCH_STATS_5M=0 skips it; off with --quick.
+ */
+const fiveMillionRun = (quick: boolean) => (process.env.BENCH_STATS_5M ?? (quick ? '0' : '1')) === '1';
+
+/** /logs?q= for a rare and an absent word over the 5 M-row table, every match in one request (limit 1000). */
+async function fiveMillionSearch(ctx: Ctx): Promise<{ rows: Row[]; ratios: RatioRow[]; figures: Record<string, unknown> }> {
+  const total = Number(process.env.BENCH_SEARCH_ROWS ?? 5_000_000);
+  const st = await searchTable(total, ctx.log);
+  const { startService } = await import('../../test/helpers/services.js');
+  const gateway = await startService('gateway', { ...st.env, ...(ctx.profileDir ? profileEnv(ctx.profileDir) : {}) });
+  const label = `${(st.totalRows / 1e6).toFixed(1)} M rows`;
+  const queries: StatsQuery[] = [
+    { name: `/logs?q=${RARE_WORD}&limit=1000 over ${label}`, path: `/logs?q=${RARE_WORD}&limit=1000`, count: 5, budgetMs: 10_000, follow: true, sqlRuns: 1, sql: logsSql(`message ILIKE '%${RARE_WORD}%'`, 1000) },
+    { name: `/logs?q=${ABSENT_WORD}&limit=1000 over ${label}`, path: `/logs?q=${ABSENT_WORD}&limit=1000`, count: 5, budgetMs: 10_000, follow: true, sqlRuns: 1, sql: logsSql(`message ILIKE '%${ABSENT_WORD}%'`, 1000) },
+  ];
+  let measured: Measured[];
+  try {
+    measured = await measureQueries(ctx, SEARCH_DATABASE, gateway.url, queries);
+  } finally {
+    await gateway.stop();
+    await st.table.close();
+  }
+  const rows: Row[] = [
+    {
+      metric: `5 M-row search table (${SEARCH_DATABASE}, kept across runs): rows, rows of the partition being written left to scan`,
+      value: `${st.totalRows.toLocaleString('en')} (${st.table.size}), ${st.tailRows.toLocaleString('en')} to scan`,
+      unit: '',
+      pass: null,
+    },
+    { metric: 'search indexes built in this run (kept ones are not rebuilt)', value: st.builds.length === 0 ? 'none' : `${st.builds.map((b) => `${b.chunk ? `chunk of ${b.chunk.rows.toLocaleString('en')} rows` : 'whole'} ${round(b.seconds)} s`).join(', ')}`, unit: '', pass: null },
+  ];
+  const ratios: RatioRow[] = [];
+  for (const m of measured) {
+    const http = m.reps.map((r) => r.http);
+    if (http.some((h) => h.status !== 200)) {
+      rows.push({ metric: m.query.name, value: `not available (${http.map((h) => h.status || h.error).join(', ')})`, unit: '', pass: null });
+      continue;
+    }
+    const last = http.at(-1)!;
+    const p95 = spread(http.map((h) => h.p95));
+    rows.push({
+      metric: `${m.query.name}: the whole answer in one request, p95 (target ≤ 100 ms)`,
+      value: `${last.followed?.requests} request(s), ${last.followed?.items} rows, ${fmtSpread(p95, 'ms')}`,
+      unit: '',
+      pass: last.followed?.requests === 1 && p95 !== null && p95.median <= 100,
+    });
+    ratios.push(
+      ratioRow({
+        key: `${slug(m.query.name.replace(/ over .*/, ''))}-5m`,
+        metric: `${m.query.name}: every match by next_before ÷ one SELECT of them (psql)`,
+        better: 'lower',
+        target: TARGET,
+        figure: { name: `${m.query.name}: every match`, unit: 'ms', values: http.map((h) => h.followed?.ms) },
+        baseline: { name: `${m.query.name}: psql, one statement`, unit: 'ms', values: m.reps.map((r) => median(r.sqlMs)) },
+        note: `${last.followed?.requests} request(s), ${last.followed?.items} rows`,
+      }),
+    );
+  }
+  for (const q of queries) rows.push({ metric: `statement for ${q.name}`, value: q.sql, unit: '', pass: null });
+  return { rows, ratios, figures: { rows: st.totalRows, tailRows: st.tailRows, builds: st.builds, queries: measured } };
+}
 
 /**
  * Each repetition: every query through the gateway (load/http.ts, one request at a time), then every statement by
@@ -68,7 +134,7 @@ async function measureQueries(ctx: Ctx, database: string, gatewayUrl: string, qu
     const viaSql = async () => {
       const times: number[][] = [];
       // A statement that scans the whole table runs 3 times, not n: it holds up the run, and varies little.
-      for (const q of queries) times.push(await psqlTimes(database, q.sql, q.follow ? 3 : q.count));
+      for (const q of queries) times.push(await psqlTimes(database, q.sql, q.sqlRuns ?? (q.follow ? 3 : q.count)));
       return times;
     };
     const s1 = baselineFirst ? await viaSql() : undefined;
@@ -270,11 +336,17 @@ export const stats: Scenario = async (ctx) => {
         });
       }
     } else rows.push({ metric: 'closed partition search index', value: 'not built in this run (BENCH_STATS_SEARCH_INDEX=1 builds it)', unit: '', pass: null });
+    let fiveM: Awaited<ReturnType<typeof fiveMillionSearch>> | undefined;
+    if (fiveMillionRun(ctx.quick)) {
+      fiveM = await fiveMillionSearch(ctx);
+      rows.push(...fiveM.rows);
+      ratios.push(...fiveM.ratios);
+    }
     return {
       repetitions: MIN_REPETITIONS,
       ratios,
       rows,
-      figures: { rows: total, tableSize: sizeRows[0]!.size, generateSeconds: round(generateSeconds), searchIndexSeconds: indexSeconds && round(indexSeconds), bytesPerRow: { before: bytesBefore, after: bytesAfter }, ingest, queries: [...measured, ...indexed] },
+      figures: { fiveMillion: fiveM?.figures, rows: total, tableSize: sizeRows[0]!.size, generateSeconds: round(generateSeconds), searchIndexSeconds: indexSeconds && round(indexSeconds), bytesPerRow: { before: bytesBefore, after: bytesAfter }, ingest, queries: [...measured, ...indexed] },
     };
   } finally {
     await stack.stop();

@@ -116,9 +116,9 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
   }
 
   // One round trip for the id range left to search and the id ranges of the partitions with a search index.
-  const { rows } = await db.query<{ low: string | null; high: string | null; indexed: [string, string][] }>(
+  const { rows } = await db.query<{ low: string | null; high: string | null; indexed: [string, string, boolean][] }>(
     `SELECT min(id) AS low, max(id) AS high,
-            (SELECT coalesce(json_agg(json_build_array(greatest(id_from, 0)::text, (id_to - 1)::text) ORDER BY id_from), '[]') FROM (${INDEXED_RANGES_SQL}) r) AS indexed
+            (SELECT coalesce(json_agg(json_build_array(greatest(id_from, 0)::text, (id_to - 1)::text, whole) ORDER BY id_from), '[]') FROM (${INDEXED_RANGES_SQL}) r) AS indexed
      FROM logs`,
   );
   const { low, high } = rows[0]!;
@@ -163,16 +163,29 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     if (span) {
       [a, b] = order === 'DESC' ? [Math.max(from, span.lo), to] : [from, Math.min(to, span.hi)];
     } else {
-      if (scanned > 0) {
-        const left = search.budgetMs - scanMs;
-        if (left <= 0) return { ...found, resumeAt: order === 'DESC' ? to + 1 : from - 1 };
-        // The next window fills the time left at the rate measured so far, growing at most twofold per step.
-        window = Math.max(1, Math.min(window * 2, Math.floor((left * scanned) / Math.max(scanMs, 0.01))));
-      }
       // Not into an indexed stretch beyond: that one is read through its index.
       const stop = order === 'DESC'
         ? Math.max(from, 1 + Math.max(-1, ...(scanned > 0 ? spans.filter((s) => s.hi < to).map((s) => s.hi) : [])))
         : Math.min(to, -1 + Math.min(Number.MAX_SAFE_INTEGER, ...(scanned > 0 ? spans.filter((s) => s.lo > from).map((s) => s.lo) : [])));
+      if (scanned > 0) {
+        const left = search.budgetMs - scanMs;
+        if (left <= 0) {
+          // Out of time, but no row is stored before the next indexed stretch (ids of seconds with no commit, between
+          // a chunk's end and the first row the first window read): go on to it instead of stopping here.
+          let empty: boolean;
+          try {
+            empty = (await windowEdge(db, order, order === 'DESC' ? to : from, stop, 1, true)) === undefined;
+          } catch (err) {
+            return cutOff(err);
+          }
+          if (!empty) return { ...found, resumeAt: order === 'DESC' ? to + 1 : from - 1 };
+          if (order === 'DESC') to = stop - 1;
+          else from = stop + 1;
+          continue;
+        }
+        // The next window fills the time left at the rate measured so far, growing at most twofold per step.
+        window = Math.max(1, Math.min(window * 2, Math.floor((left * scanned) / Math.max(scanMs, 0.01))));
+      }
       // A window is `window` stored rows, not ids: ids jump by 2^20 a second (migration 006), so an id range may
       // hold few rows or none (a partition's start before its first row).
       let edge: number;
@@ -206,25 +219,40 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
   return found;
 }
 
-/** The id `window` rows on from `start` towards `stop` (both included), or `stop` when fewer rows are left. */
-async function windowEdge(db: pg.Pool, order: 'ASC' | 'DESC', start: number, stop: number, window: number): Promise<number> {
+/**
+ * The id `window` rows on from `start` towards `stop` (both included), or `stop` when fewer rows are left
+ * (`orNone`: undefined then).
+ */
+async function windowEdge(db: pg.Pool, order: 'ASC' | 'DESC', start: number, stop: number, window: number): Promise<number>;
+async function windowEdge(db: pg.Pool, order: 'ASC' | 'DESC', start: number, stop: number, window: number, orNone: true): Promise<number | undefined>;
+async function windowEdge(db: pg.Pool, order: 'ASC' | 'DESC', start: number, stop: number, window: number, orNone = false): Promise<number | undefined> {
   const [lo, hi] = order === 'DESC' ? [stop, start] : [start, stop];
   const { rows } = await db.query<{ edge: string | null }>(
     `SELECT (SELECT id FROM logs WHERE id BETWEEN $1 AND $2 ORDER BY id ${order} OFFSET $3 LIMIT 1) AS edge`,
     [lo, hi, window - 1],
   );
-  return rows[0]!.edge === null ? stop : Number(rows[0]!.edge);
+  if (rows[0]!.edge === null) return orNone ? undefined : stop;
+  return Number(rows[0]!.edge);
 }
 
-/** Indexed partitions' id ranges (inclusive) merged where they touch, so that neighbours are read in one query. */
-function indexedSpans(ranges: [string, string][]): { lo: number; hi: number }[] {
-  const out: { lo: number; hi: number }[] = [];
-  for (const [lo, hi] of ranges.map(([a, b]) => [Number(a), Number(b)] as const)) {
+/**
+ * Id ranges (inclusive) readable through a search index, in order and without overlap: whole partitions' merged
+ * where they touch, so that neighbours are read in one query; a chunk (a partial index, search-index.ts) alone, as
+ * the planner uses it only for a statement whose id range lies within it. A chunk inside another range (a build
+ * replacing it) is left out.
+ */
+export function indexedSpans(ranges: readonly [string, string, boolean][]): { lo: number; hi: number }[] {
+  const sorted = ranges.map(([a, b, whole]) => ({ lo: Number(a), hi: Number(b), whole })).sort((x, y) => x.lo - y.lo || y.hi - x.hi);
+  const out: { lo: number; hi: number; whole: boolean }[] = [];
+  for (const r of sorted) {
     const last = out[out.length - 1];
-    if (last && lo <= last.hi + 1) last.hi = Math.max(last.hi, hi);
-    else out.push({ lo, hi });
+    if (last && r.hi <= last.hi) continue;
+    // A part of a range is still within its index's predicate.
+    const lo = last ? Math.max(r.lo, last.hi + 1) : r.lo;
+    if (last && last.whole && r.whole && lo === last.hi + 1) last.hi = r.hi;
+    else out.push({ lo, hi: r.hi, whole: r.whole });
   }
-  return out;
+  return out.map(({ lo, hi }) => ({ lo, hi }));
 }
 
 const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
