@@ -48,11 +48,12 @@ const listener = listenForRows(connectionConfig(cfg), cfg.NOTIFY_CHANNEL, log, {
 });
 registerGatewayRoutes(app, { cfg, pools, searches, replays, cap, log, metrics, hub, listener });
 await listener.ready();
+// Before listening: a restart under load has clients connecting from the first moment, and they are not its own.
+countConnections(cap, log);
 const server = await listen(app, port, host).catch((err: Error) => {
   console.error(`gateway: ${err.message}`);
   process.exit(1);
 });
-countConnections(cap, log);
 log.info({ host: server.host, port: server.port, head: hub.feed.head }, `gateway listening on ${server.summary}, page at ${server.url}/ui`);
 
 onShutdown(log, async () => {

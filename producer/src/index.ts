@@ -32,6 +32,8 @@ const metrics = producerMetrics(writer);
 registerCapMetrics(metrics.registry, cap);
 const watch = new StreamWatch(redis, cfg.REDIS_STREAM, log, metrics.registry).start();
 const app = createProducerApp({ cfg, redis: connection, log, metrics, backlog, writer, cap, onIngest: (ctx) => (ingest = ctx), streamResets: () => watch.detail() });
+// Before listening: a restart under load has clients connecting from the first moment, and they are not its own.
+countConnections(cap, log);
 const server = await listen(app, port, host).catch((err: Error) => {
   console.error(`producer: ${err.message}`);
   process.exit(1);
@@ -41,9 +43,6 @@ const shippers = await startShipperListeners(ingest!, host).catch((err: Error) =
   console.error(`producer: ${err.message}`);
   process.exit(1);
 });
-
-// After the shipper listeners, whose listen sockets are the producer's own descriptors too.
-countConnections(cap, log);
 
 onShutdown(log, async () => {
   server.close();

@@ -2,8 +2,8 @@
 // file-descriptor limit, after which /health and /logs timed out for everyone. Over MAX_CONNECTIONS a new WebSocket
 // is closed at once with 1013 "try again later" and the open ones carry on; the fd limit is checked at start-up so
 // that the cap is reached before the limit is. HTTP keep-alive sockets cannot be counted one by one (uWS 20.30 has
-// no HTTP open/close hook and no remote port), so the process's descriptors are: beyond those it held when it
-// started listening, they are connections, and HTTP requests are refused while they exceed the cap (http-cap.ts).
+// no HTTP open/close hook and no remote port), so the process's descriptors are: beyond those it holds just
+// before it listens, they are connections, and HTTP requests are refused while they exceed the cap (http-cap.ts).
 import { readFileSync } from 'node:fs';
 import { prom } from './metrics.js';
 import { FD_SAMPLE_MS, openFdCounter, type FdCount } from './open-fds.js';
@@ -19,9 +19,10 @@ export const DEFAULT_MAX_CONNECTIONS = 16_384;
  */
 export const FD_RESERVE = 1_024;
 /**
- * Descriptors a service may open after it started listening besides its clients' sockets, allowed for in the count:
- * the gateway's PostgreSQL pools grow to 10 connections on demand, a Redis or LISTEN reconnect overlaps its old
- * socket. Client sockets can therefore reach MAX_CONNECTIONS + LATER_FDS while those are not open.
+ * Descriptors a service opens after it is counted (just before it listens) besides its clients' sockets, allowed
+ * for in the count: its listen sockets (the producer's 3 more for OTLP and syslog), the gateway's PostgreSQL pools
+ * growing to 10 connections on demand, a Redis or LISTEN reconnect overlapping its old socket. Client sockets can
+ * therefore reach MAX_CONNECTIONS + LATER_FDS while those are not open.
  */
 export const LATER_FDS = 16;
 
@@ -82,7 +83,7 @@ export class ConnectionCap {
   }
 
   /**
-   * Once listening: the descriptors held now are the service's own (stdio, the event loop, listen sockets, Redis and
+   * Just before listening: the descriptors held now are the service's own (stdio, the event loop, Redis and
    * PostgreSQL connections); from here on more than `max` + LATER_FDS beyond them are too many connections.
    */
   countDescriptors(fds: FdCount): void {
@@ -139,7 +140,7 @@ export function startupCap(service: string, configured: number | undefined, log:
 }
 
 /**
- * Once listening: count connections as descriptors from now on, saying how in one start-up line (where /proc is
+ * Just before listening: count connections as descriptors from now on, saying how in one start-up line (where /proc is
  * missing, HTTP connections are not counted, and the line says that instead).
  */
 export function countConnections(cap: ConnectionCap, log: { info: (obj: object, msg: string) => void; warn: (msg: string) => void }): void {
