@@ -21,7 +21,8 @@ export interface ScenarioEntry {
   needsFds?: number;
   /**
    * Seconds it takes on a quiet 2-core machine (full, --quick), for the expected duration printed at the start.
-   * Full: the quiet run of 1 December 2026 13:53 UTC (bench run1: load average 1.3–3), after the size cuts.
+   * Full: the quiet run of 1 December 2026 13:53 UTC (bench run1: load average 1.3–3), after the size cuts;
+   * quick: estimates from the sizes (no quiet --quick run measured yet).
    */
   quietSeconds: { full: number; quick: number };
 }

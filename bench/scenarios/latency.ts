@@ -57,8 +57,8 @@ export const latency: Scenario = async (ctx) => {
     const gw = stack.gateway!.url;
     const pr = stack.producer!.url;
 
-    const measurePipeline = async () => {
-      const load = startLoad<LatencyResult>('load/latency.ts', { producerUrl: pr, gatewayUrl: gw, rate: RATE, seconds, warmupSeconds, visibleBatches: ctx.quick ? 2 : 4 }, (t) => ctx.log(`  ${t}`));
+    const measurePipeline = async (o = { seconds, visibleBatches: ctx.quick ? 2 : 4 }) => {
+      const load = startLoad<LatencyResult>('load/latency.ts', { producerUrl: pr, gatewayUrl: gw, rate: RATE, warmupSeconds, ...o }, (t) => ctx.log(`  ${t}`));
       // Server-side view of the same events, from the services' own histograms: producer request time of GET /send,
       // and producer receipt → gateway push. Where these are small and send→receive is not, the load generator (or
       // the machine's CPU queue) is the delay.
@@ -97,6 +97,10 @@ export const latency: Scenario = async (ctx) => {
       return { hops: { redis: hops.redis, postgres: hops.postgres, uws: uws.sendToReceive }, uwsLost: uws.lost, uwsBreakdown: uws.breakdown, chain: chained };
     };
 
+    // Unmeasured first (JIT, pools, the stream and the feed): at load average 12 the first repetition queued 2.6 s
+    // of GET /send in front of a cold producer, twice, and the next ones did not.
+    ctx.log('  warming up');
+    await measurePipeline({ seconds: 1, visibleBatches: 0 });
     const reps: Repetition[] = await repeat(MIN_REPETITIONS, async (i, baselineFirst) => {
       const h1 = baselineFirst ? await measureHops() : undefined;
       const p = await measurePipeline();

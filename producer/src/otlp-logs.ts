@@ -23,13 +23,15 @@ import { otlpExportRequest, otlpExportResponse, rpcStatus } from './proto.js';
 import { bodyEventIds, decodeContentEncoding, mediaType } from './shipper-body.js';
 import { knownLevel, serviceName } from './shipper-fields.js';
 
+/** A protobuf int64 as protobufjs decodes it (a Long of the `long` package). */
+type Int64 = { low: number; high: number; unsigned: boolean; toNumber(): number; toString(): string };
 type AnyValue = {
-  stringValue?: string; boolValue?: boolean; intValue?: string | number; doubleValue?: number | string;
+  stringValue?: string; boolValue?: boolean; intValue?: string | number | Int64; doubleValue?: number | string;
   arrayValue?: { values?: AnyValue[] }; kvlistValue?: { values?: KeyValue[] }; bytesValue?: string | Uint8Array;
 };
 type KeyValue = { key?: string; value?: AnyValue };
 interface LogRecord {
-  timeUnixNano?: string | number; observedTimeUnixNano?: string | number; severityNumber?: number | string; severityText?: string;
+  timeUnixNano?: string | number | Int64; observedTimeUnixNano?: string | number | Int64; severityNumber?: number | string; severityText?: string;
   body?: AnyValue; attributes?: KeyValue[]; traceId?: string | Uint8Array; spanId?: string | Uint8Array; eventName?: string;
 }
 interface ExportRequest {
@@ -41,23 +43,33 @@ const SEVERITY_LEVELS = [LEVEL_VALUES.trace, LEVEL_VALUES.debug, LEVEL_VALUES.in
 
 const hex = (v: string | Uint8Array | undefined) => (v === undefined || v.length === 0 ? undefined : typeof v === 'string' ? v.toLowerCase() : Buffer.from(v).toString('hex'));
 
-/** An AnyValue as a plain value: kvlists as objects (flattened later), arrays as arrays, bytes as base64. */
+/** Only protobufjs makes these: a JSON value has no methods. */
+const isInt64 = (v: unknown): v is Int64 => typeof (v as Int64 | null)?.toNumber === 'function';
+
+/**
+ * An AnyValue as a plain value: kvlists as objects (flattened later), arrays as arrays, bytes as base64. A decoded
+ * protobuf message is read as it is, not through toObject (3.3 ms per 1,000 records, issue 14): it carries the
+ * oneof's unset members as defaults on its prototype, so a member counts only as an own property, which is also
+ * what a JSON value has.
+ */
 function plain(v: AnyValue | undefined, depth = 0): unknown {
   if (v === undefined || v === null) return null;
+  // The load first, the own-property call only for a member that is there (a JSON value's absent ones cost none).
   if (depth > 64) return null;
-  if (v.stringValue !== undefined) return v.stringValue;
-  if (v.boolValue !== undefined) return v.boolValue;
-  if (v.intValue !== undefined) {
-    const n = Number(v.intValue);
-    return Number.isSafeInteger(n) ? n : String(v.intValue);
+  if (v.stringValue !== undefined && Object.hasOwn(v, 'stringValue')) return v.stringValue;
+  if (v.boolValue !== undefined && Object.hasOwn(v, 'boolValue')) return v.boolValue;
+  if (v.intValue !== undefined && Object.hasOwn(v, 'intValue')) {
+    const int = v.intValue!;
+    const n = isInt64(int) ? int.toNumber() : Number(int);
+    return Number.isSafeInteger(n) ? n : String(int);
   }
-  if (v.doubleValue !== undefined) {
+  if (v.doubleValue !== undefined && Object.hasOwn(v, 'doubleValue')) {
     const n = Number(v.doubleValue);
     return Number.isFinite(n) ? n : String(v.doubleValue);
   }
-  if (v.arrayValue !== undefined) return (v.arrayValue.values ?? []).map((x) => plain(x, depth + 1));
-  if (v.kvlistValue !== undefined) return Object.fromEntries(keyValues(v.kvlistValue.values, depth + 1));
-  if (v.bytesValue !== undefined) return typeof v.bytesValue === 'string' ? v.bytesValue : Buffer.from(v.bytesValue).toString('base64');
+  if (v.arrayValue !== undefined && Object.hasOwn(v, 'arrayValue')) return (v.arrayValue!.values ?? []).map((x) => plain(x, depth + 1));
+  if (v.kvlistValue !== undefined && Object.hasOwn(v, 'kvlistValue')) return Object.fromEntries(keyValues(v.kvlistValue!.values, depth + 1));
+  if (v.bytesValue !== undefined && Object.hasOwn(v, 'bytesValue')) return typeof v.bytesValue === 'string' ? v.bytesValue : Buffer.from(v.bytesValue!).toString('base64');
   return null;
 }
 
@@ -66,8 +78,21 @@ function keyValues(list: KeyValue[] | undefined, depth = 0, into = new Map<strin
   return into;
 }
 
-function nanosToMs(v: string | number | undefined): number | undefined {
+/** 2^32 ns = 4294 ms + 967296 ns: a fixed64's two halves → ms with no BigInt and no string (exact below 2^53). */
+function int64NanosToMs(v: Int64): number {
+  const high = v.high >>> 0;
+  const rest = high * 967_296 + (v.low >>> 0);
+  return high * 4294 + (rest - (rest % 1_000_000)) / 1_000_000;
+}
+
+function nanosToMs(v: string | number | Int64 | undefined): number | undefined {
   if (v === undefined) return undefined;
+  if (isInt64(v)) {
+    // A fixed64 is unsigned; a signed Long here would be no OTLP field.
+    if (!v.unsigned) return nanosToMs(v.toString());
+    const ms = int64NanosToMs(v);
+    return ms > 0 ? ms : undefined;
+  }
   const s = String(v);
   if (!/^\d{1,20}$/.test(s)) return undefined;
   const ms = Number(BigInt(s) / 1_000_000n);
@@ -82,38 +107,49 @@ function levelOf(record: LogRecord): { level?: unknown; keep?: string } {
   return knownLevel(text) && !/^\d/.test(text) ? { level: text } : { keep: text };
 }
 
-/** Every record of a request as a raw event, in order. */
+/** `o[key] = value` as an own property even for "__proto__" (which assignment would take as the prototype). */
+function put(o: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  else o[key] = value;
+}
+
+/**
+ * Every record of a request as a raw event, in order. Each record's attributes start as a copy of its scope's
+ * (one object spread, not a Map per record: otlpToEvents was 10% of the OTLP path's CPU).
+ */
 export function otlpToEvents(req: ExportRequest): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   for (const rl of req.resourceLogs ?? []) {
     const resource = keyValues(rl?.resource?.attributes);
     const service = resource.get('service.name');
     resource.delete('service.name');
+    const serviceField = typeof service === 'string' && service !== '' ? serviceName(service) : undefined;
     for (const sl of rl?.scopeLogs ?? []) {
       const scoped = keyValues(sl?.scope?.attributes, 0, new Map(resource));
       if (sl?.scope?.name) scoped.set('otel.scope.name', sl.scope.name);
       if (sl?.scope?.version) scoped.set('otel.scope.version', sl.scope.version);
+      const scopedAttributes = Object.fromEntries(scoped);
       for (const record of sl?.logRecords ?? []) {
         if (out.length >= MAX_BATCH_EVENTS) throw new HttpError(400, 'too_many_events', `more than ${MAX_BATCH_EVENTS} log records in one request; send smaller batches`);
-        const attributes = keyValues(record?.attributes, 0, new Map(scoped));
+        const attributes: Record<string, unknown> = { ...scopedAttributes };
+        for (const kv of record?.attributes ?? []) if (kv?.key) put(attributes, kv.key, plain(kv.value));
         const traceId = hex(record.traceId);
         const spanId = hex(record.spanId);
-        if (traceId) attributes.set('trace_id', traceId);
-        if (spanId) attributes.set('span_id', spanId);
+        if (traceId) attributes.trace_id = traceId;
+        if (spanId) attributes.span_id = spanId;
         const { level, keep } = levelOf(record);
-        if (keep !== undefined) attributes.set('severity_text', keep);
+        if (keep !== undefined) attributes.severity_text = keep;
         const body = plain(record.body);
         let message: unknown = typeof body === 'string' ? body : body === null ? (record.eventName || undefined) : JSON.stringify(body);
-        if (record.eventName && message !== record.eventName) attributes.set('event.name', record.eventName);
+        if (record.eventName && message !== record.eventName) attributes['event.name'] = record.eventName;
         if (message === undefined) message = '';
         const ts = nanosToMs(record.timeUnixNano) ?? nanosToMs(record.observedTimeUnixNano);
-        out.push({
-          message,
-          ...(level !== undefined ? { level } : {}),
-          ...(typeof service === 'string' && service !== '' ? { service: serviceName(service) } : {}),
-          ...(ts !== undefined ? { timestamp: ts } : {}),
-          attributes: Object.fromEntries(attributes),
-        });
+        const event: Record<string, unknown> = { message };
+        if (level !== undefined) event.level = level;
+        if (serviceField !== undefined) event.service = serviceField;
+        if (ts !== undefined) event.timestamp = ts;
+        event.attributes = attributes;
+        out.push(event);
       }
     }
   }
@@ -123,7 +159,7 @@ export function otlpToEvents(req: ExportRequest): Record<string, unknown>[] {
 export function decodeOtlp(body: Buffer, protobuf: boolean): ExportRequest {
   if (protobuf) {
     try {
-      return otlpExportRequest.toObject(otlpExportRequest.decode(body), { longs: String, enums: Number, defaults: false }) as ExportRequest;
+      return otlpExportRequest.decode(body) as ExportRequest;
     } catch (err) {
       throw badRequest(`malformed protobuf ExportLogsServiceRequest: ${(err as Error).message.slice(0, 200)}`);
     }

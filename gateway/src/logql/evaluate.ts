@@ -99,6 +99,8 @@ export async function evalMetric(c: pg.PoolClient, e: MetricExpr, r: EvalRange, 
   // and level, from the rollups); every other aggregation needs the inner series, grouped by every label.
   const pushdown = e.op === 'sum' && e.grouping?.mode === 'by' && e.inner.kind === 'range' ? e.grouping.labels : undefined;
   const inner = e.inner.kind === 'range' ? await evalRange(c, e.inner, r, pushdown, stats) : (await evalMetric(c, e.inner, r, stats)).series;
+  // Counted grouped by those labels already: each series is its own group, and summing it alone is a copy.
+  if (pushdown) return { scalar: false, series: inner };
   return { scalar: false, series: aggregate(e, inner, r.points) };
 }
 
@@ -237,5 +239,8 @@ async function evalRange(c: pg.PoolClient, e: Extract<MetricExpr, { kind: 'range
     }
     if (any) out.push({ metric: s.metric, values });
   }
-  return out;
+  // In label order, as Prometheus and Loki return a matrix: not in the order the rows happened to come in (a rollup
+  // read without GROUP BY returns them in table order).
+  const keys = new Map(out.map((s) => [s, labelsKey(s.metric)]));
+  return out.sort((a, b) => (keys.get(a)! < keys.get(b)! ? -1 : keys.get(a)! > keys.get(b)! ? 1 : 0));
 }
