@@ -13,9 +13,18 @@ export interface LabelledRow {
   logfmt_fields?: Record<string, unknown> | null;
 }
 
+/** Sanitized names by raw name: a 1,000-line answer asks for the same few names a thousand times each. */
+const sanitized = new Map<string, string>();
+const SANITIZED_MAX = 10_000;
+
 const sanitize = (name: string) => {
-  const s = name.replace(/[^A-Za-z0-9_]/g, '_');
-  return /^[0-9]/.test(s) ? `_${s}` : s;
+  let s = sanitized.get(name);
+  if (s !== undefined) return s;
+  s = name.replace(/[^A-Za-z0-9_]/g, '_');
+  if (/^[0-9]/.test(s)) s = `_${s}`;
+  if (sanitized.size >= SANITIZED_MAX) sanitized.clear();
+  sanitized.set(name, s);
+  return s;
 };
 
 function addFields(out: Labels, fields: Record<string, unknown> | null | undefined): void {
@@ -43,5 +52,17 @@ export function sortLabels(l: Labels): Labels {
   return Object.fromEntries(Object.entries(l).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** A canonical key for a label set (labels sorted). */
-export const labelsKey = (l: Labels) => JSON.stringify(sortLabels(l));
+function isSorted(l: Labels): boolean {
+  let prev: string | undefined;
+  for (const k in l) {
+    if (prev !== undefined && prev > k) return false;
+    prev = k;
+  }
+  return true;
+}
+
+/**
+ * A canonical key for a label set (labels sorted). rowLabels' are sorted already: sorting them again for the key
+ * was the gateway's largest own cost in a 1,000-line query_range (CPU profile: sortLabels 4.8 ms a request).
+ */
+export const labelsKey = (l: Labels) => JSON.stringify(isSorted(l) ? l : sortLabels(l));
