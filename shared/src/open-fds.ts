@@ -1,7 +1,7 @@
 // How many file descriptors this process holds, for the HTTP side of the connection cap (issue 11 point 5): uWS
 // 20.30 says nothing when an HTTP socket opens or closes, so the descriptors themselves are counted.
 import { readdir } from 'node:fs/promises';
-import { fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync } from 'node:fs';
 
 /** Reads the current count; cheap enough to call on every request. */
 export type FdCount = () => number;
@@ -22,14 +22,15 @@ export function openFdCounter(dir = '/proc/self/fd'): { count: FdCount; exact: b
   } catch {
     return undefined;
   }
-  if (fstatSync(fd).size > 0) return { count: () => fstatSync(fd).size, exact: true, stop: () => {} };
-  let last = 0;
+  if (fstatSync(fd).size > 0) return { count: () => fstatSync(fd).size, exact: true, stop: () => closeSync(fd) };
+  closeSync(fd);
+  // The first count is read at once (at start-up, a few dozen entries): the cap's ceiling is computed from it.
+  let last = readdirSync(dir).length;
   const sample = () =>
     readdir(dir).then(
       (names) => void (last = names.length),
       () => {},
     );
-  void sample();
   const timer = setInterval(sample, FD_SAMPLE_MS);
   timer.unref();
   return { count: () => last, exact: false, stop: () => clearInterval(timer) };
