@@ -20,9 +20,9 @@ export const scale: Scenario = async (ctx) => {
     await warmUp(ctx, stack);
     for (const processors of COUNTS) {
       if (stack.processors.length < processors) await stack.addProcessors(processors - stack.processors.length);
-      // The ceiling right before and after each run, averaged (as in the ingest scenario).
+      // The ceiling right before and after each run, averaged, of half the run's rows (as in the ingest scenario).
       runs[processors] = await repeat(MIN_REPETITIONS, async (i) => {
-        const ceiling = async () => (await pgCeiling(stack.t.pool, total, total)).rowsPerSec;
+        const ceiling = async () => (await pgCeiling(stack.t.pool, total / 2, total / 2)).rowsPerSec;
         const { figure: pipeline, baseline: ceilingPerSec } = await bracketed(ceiling, () => ingestRun(ctx, stack, total), meanBy);
         ctx.log(`  ${processors} processor(s), run ${i + 1}: ${Math.round(pipeline.storedPerSec).toLocaleString('en')}/s stored, ceiling ${Math.round(ceilingPerSec).toLocaleString('en')}/s`);
         return { pipeline, ceilingPerSec };
