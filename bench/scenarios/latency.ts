@@ -11,6 +11,7 @@ import type { Scenario } from '../lib/context.js';
 import { startLoad } from '../lib/load.js';
 import { bucketQuantile, bucketsBetween, formatBound, histogramBuckets } from '../lib/prom.js';
 import { fmtSpread, ratioRow, type Row } from '../lib/results.js';
+import { emptyLogs } from '../lib/ingest-run.js';
 import { startStack } from '../lib/stack.js';
 import { median, MIN_REPETITIONS, repeat, spread } from '../lib/stats.js';
 import { PG_HOST, PG_PORT, PG_USER, REDIS_HOST, REDIS_PORT } from '../../test/helpers/test-env.js';
@@ -58,6 +59,8 @@ export const latency: Scenario = async (ctx) => {
     const pr = stack.producer!.url;
 
     const measurePipeline = async (o = { seconds, visibleBatches: ctx.quick ? 2 : 4 }) => {
+      // Each run into the same empty table (11,000 rows a run otherwise accumulate under the store statement).
+      await emptyLogs(stack);
       const load = startLoad<LatencyResult>('load/latency.ts', { producerUrl: pr, gatewayUrl: gw, rate: RATE, warmupSeconds, ...o }, (t) => ctx.log(`  ${t}`));
       // Server-side view of the same events, from the services' own histograms: producer request time of GET /send,
       // and producer receipt → gateway push. Where these are small and send→receive is not, the load generator (or
