@@ -67,6 +67,9 @@ describe('bench --compare verdict', () => {
 
   it('flags a worse ratio beyond both spreads, in the direction that is worse', () => {
     expect(compareSpreads(s(1.0, 1.1, 1.2), s(1.4, 1.5, 1.6), 'lower')).toBe('worse');
+    // Without a spread (one value a run), a change below MIN_CHANGE is no change; one above it still is.
+    expect(compareSpreads(s(0.998, 0.998, 0.998), s(0.995, 0.995, 0.995), 'higher')).toBe('same');
+    expect(compareSpreads(s(1, 1, 1), s(0.9, 0.9, 0.9), 'higher')).toBe('worse');
     expect(compareSpreads(s(1.0, 1.1, 1.2), s(1.4, 1.5, 1.6), 'higher')).toBe('better');
     expect(compareSpreads(s(0.5, 0.55, 0.6), s(0.3, 0.32, 0.35), 'higher')).toBe('worse');
     expect(compareSpreads(s(0.5, 0.55, 0.6), s(0.3, 0.32, 0.35), 'lower')).toBe('better');

@@ -62,11 +62,19 @@ export function meets(target: Target, value: number): boolean {
 export type Verdict = 'worse' | 'better' | 'same';
 
 /**
+ * A change smaller than this share of the older median is 'same' whatever the spreads: a ratio that does not vary
+ * between repetitions (soak's accepted ÷ asked, 0.998× then 0.995×, measured once a run) has no spread to hide a
+ * rounding-sized change, which --compare flagged worse.
+ */
+export const MIN_CHANGE = 0.05;
+
+/**
  * Two runs' spreads of one ratio: worse (or better) only when each run's median lies outside the other run's
  * range on that side, i.e. the change is larger than either run's own noise. With 3 repetitions a run's range
  * is its min–max, so a change that one noisy run could produce by itself is "same".
  */
 export function compareSpreads(older: Spread, newer: Spread, better: Better): Verdict {
+  if (older.median !== 0 && Math.abs(newer.median / older.median - 1) < MIN_CHANGE) return 'same';
   const up = newer.median > older.max && older.median < newer.min;
   const down = newer.median < older.min && older.median > newer.max;
   if (!up && !down) return 'same';
