@@ -13,6 +13,7 @@ import { killAllLoads } from './lib/load.js';
 import { cpuShares, cpuTimes, git, machine, redisPid, singleCoreLoop, versions } from './lib/machine.js';
 import { figureTableLines, LATEST, RESULTS_DIR, ratioTableLines, readLatest, readRun, round, writeResults, type RunResult, type ScenarioResult } from './lib/results.js';
 import { startStack, stopEverything } from './lib/stack.js';
+import { MIN_CHANGE } from './lib/stats.js';
 import { expectedSeconds, SCENARIOS, scenarioNames } from './scenarios/index.js';
 
 const args = process.argv.slice(2);
@@ -46,7 +47,7 @@ if (args.includes('--compare')) {
   if (lines.length === 0) console.log('neither run has ratios (runs before issue 17 reported absolute figures only)');
   else for (const line of compareTableLines(lines, 'older', 'newer')) console.log(line);
   const worse = lines.filter((l) => l.verdict === 'worse').length;
-  console.log(`\n${worse} ratio(s) worse beyond both runs' spread (median outside the other run's min–max)`);
+  console.log(`\n${worse} ratio(s) worse beyond both runs' spread (median outside the other run's min–max, and by ${MIN_CHANGE * 100}% or more)`);
   process.exit(0);
 }
 
