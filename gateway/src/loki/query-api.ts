@@ -10,6 +10,7 @@ import { rowLabels, labelsKey, type Labels } from '../logql/labels.js';
 import { Sql } from '@logstream/shared/sql.js';
 import { atOrAfterSql, beforeSql, fromSql, labelSql, LOG_QUERY_MAX_BYTES, parsersOf, rollupEligible, whereSql } from '../logql/to-sql.js';
 import { AnswerCache, roundedWindow } from './answer-cache.js';
+import { SampleBases, type SampleRead } from './sample-reuse.js';
 import { HOUR_NS, lokiBadRequest, LokiError, parseDirection, parseDurationParam, parseLimit, parseQueryText, parseTimeNs, nowNs, timeRange } from './params.js';
 
 /**
@@ -191,22 +192,40 @@ export async function labelNames(db: Connectable, p: URLSearchParams): Promise<u
 }
 
 async function labelNamesOf(db: Connectable, q: LogQuery | undefined, start: bigint, end: bigint): Promise<unknown> {
-  const rows = await withLokiTx(db, async (c) => {
-    const sql = new Sql();
-    const sample = sampleSql(sql, q, start, end, 'attributes');
-    // One NULL row when the sample has any row (one without attributes yields no key): an empty answer means no
-    // row at all. The keys from a set-returning call in the select list, not a LATERAL join per row: bench table,
-    // 10,000 rows and 30,000 keys, 53 → 38 ms median (interleaved runs, load average ~15).
-    const { rows } = await c.query<{ k: string | null }>(
-      `WITH s AS MATERIALIZED (${sample}) SELECT DISTINCT jsonb_object_keys(attributes) AS k FROM s UNION ALL (SELECT NULL FROM s LIMIT 1)`,
-      sql.values,
-    );
-    return rows;
-  });
-  if (rows.length === 0) return { status: 'success', data: [] };
+  // Every key of the sample's rows, and NULL when it has any row (one without attributes yields no key): an empty
+  // answer means no row at all. The keys from a set-returning call in the select list, not a LATERAL join per row:
+  // bench table, 10,000 rows and 30,000 keys, 53 → 38 ms median (interleaved runs, load average ~15).
+  const keys = await withLokiTx(db, (c) =>
+    basesOf(db).values(`labels\n${JSON.stringify(q ?? null)}`, start, end, async (from, to) => {
+      const r = await readSample(c, q, from, to, 'attributes', 'SELECT DISTINCT jsonb_object_keys(attributes) AS v FROM s');
+      return r.rows > 0 ? { ...r, values: [...r.values, null] } : r;
+    }),
+  );
+  if (keys.size === 0) return { status: 'success', data: [] };
   const names = new Set<string>(['level', 'service']);
-  for (const r of rows) if (r.k !== null && LABEL_NAME.test(r.k)) names.add(r.k);
+  for (const k of keys) if (k !== null && LABEL_NAME.test(k)) names.add(k);
   return { status: 'success', data: [...names].sort() };
+}
+
+/** Samples kept per pool for windows that move on (sample-reuse.ts). */
+const sampleBases = new WeakMap<Connectable, SampleBases>();
+function basesOf(db: Connectable): SampleBases {
+  let b = sampleBases.get(db);
+  if (!b) sampleBases.set(db, (b = new SampleBases(LABEL_SAMPLE_ROWS)));
+  return b;
+}
+
+/** One sample of [from, to): the distinct values `valuesSql` reads from it (`s`, with `columns`), its rows and its oldest row. */
+async function readSample(c: pg.PoolClient, q: LogQuery | undefined, from: bigint, to: bigint, columns: string, valuesSql: string): Promise<SampleRead> {
+  const sql = new Sql();
+  const { rows } = await c.query<{ rows: number; oldest_us: string | null; vals: (string | null)[] }>(
+    `WITH s AS MATERIALIZED (${sampleSql(sql, q, from, to, `"timestamp" AS ts, ${columns}`)})
+     SELECT (SELECT count(*)::int FROM s) AS rows, (SELECT (extract(epoch FROM min(ts)) * 1000000)::bigint::text FROM s) AS oldest_us,
+            coalesce((SELECT json_agg(v) FROM (${valuesSql}) x), '[]') AS vals`,
+    sql.values,
+  );
+  const r = rows[0]!;
+  return { values: r.vals, rows: r.rows, oldestUs: r.oldest_us === null ? null : BigInt(r.oldest_us) };
 }
 
 /** Window rounded out to whole minutes (or hours past `hourlyFromMs`, a day by default), for the rollups. */
@@ -228,22 +247,23 @@ export async function labelValues(db: Connectable, name: string, p: URLSearchPar
 
 async function labelValuesOf(db: Connectable, name: string, q: LogQuery | undefined, start: bigint, end: bigint): Promise<unknown> {
   const values = await withLokiTx(db, async (c) => {
-    const sql = new Sql();
-    let text: string;
     if ((name === 'service' || name === 'level') && (!q || rollupEligible(q, []))) {
+      const sql = new Sql();
       // From the rollups: every value of the window, whatever its size, rounded out to whole minutes, or to whole
       // hours past 6 h (at most 2 h more on 6: Loki's label answers "may use a larger time span"): a 24 h window
       // read 1,440 × levels × services minute rows, 87 ms p95 in the bench, a 24th of that by the hour.
       const w = rollupWindow(start, end, 6 * 3600_000);
       const where = [`${w.col} >= ${sql.param(w.from.toISOString())}::timestamptz`, `${w.col} < ${sql.param(w.to.toISOString())}::timestamptz`, 'n > 0', ...(q ? whereSql(sql, q) : [])];
-      text = `SELECT DISTINCT ${labelSql(name, [])} AS v FROM ${w.table} WHERE ${where.join(' AND ')}`;
-    } else {
-      const parsers = q ? parsersOf(q) : [];
-      text = `SELECT DISTINCT v FROM (${sampleSql(sql, q, start, end, `${labelSql(name, parsers)} AS v`)}) s WHERE v IS NOT NULL`;
+      const text = `SELECT DISTINCT ${labelSql(name, [])} AS v FROM ${w.table} WHERE ${where.join(' AND ')}`;
+      return (await c.query<{ v: string | null }>(`${text} ORDER BY 1 LIMIT ${MAX_LABEL_VALUES}`, sql.values)).rows.map((r) => r.v);
     }
-    return (await c.query<{ v: string | null }>(`${text} ORDER BY 1 LIMIT ${MAX_LABEL_VALUES}`, sql.values)).rows;
+    const parsers = q ? parsersOf(q) : [];
+    const found = await basesOf(db).values(`values\n${name}\n${JSON.stringify(q ?? null)}`, start, end, (from, to) =>
+      readSample(c, q, from, to, `${labelSql(name, parsers)} AS v`, 'SELECT DISTINCT v FROM s WHERE v IS NOT NULL'),
+    );
+    return [...found].sort().slice(0, MAX_LABEL_VALUES);
   });
-  return { status: 'success', data: values.map((r) => r.v).filter((v): v is string => v !== null && v !== '') };
+  return { status: 'success', data: values.filter((v): v is string => v !== null && v !== '') };
 }
 
 /** GET|POST /loki/api/v1/series: the label sets of the newest rows matching any `match[]`. */
