@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildNextSearchIndex, buildSearchIndexes, chunkIndexName, searchIndexName, searchIndexStates } from '@logstream/shared/search-index.js';
 import { likePattern } from '../gateway/src/filter-sql.js';
 import { parseLogsQuery, queryLogs } from '../gateway/src/logs-query.js';
+import { parseStatsQuery, queryStats } from '../gateway/src/stats-query.js';
 import { createLogger } from '@logstream/shared/logger.js';
 import { processorMetrics } from '../processor/src/metrics.js';
 import { StorageMaintenance } from '../processor/src/storage-maintenance.js';
@@ -197,6 +198,7 @@ describe('search index chunks of the partition being written', () => {
     expect(merged?.chunk).toMatchObject({ rows: 530 });
     expect(await chunks()).toEqual([chunkIndexName(merged!.partition, merged!.chunk!.fromSecond, merged!.chunk!.toSecond)]);
     expect(merged!.chunk!.replaced).toHaveLength(2);
+    expect((await searchIndexStates(c.pool)).find((s) => s.partition === merged!.partition)).toMatchObject({ state: 'none (partition still written)', chunks: 1 });
     // 20 rows since the chunk: the first window (scan) takes them, the chunk is read through its index, and the
     // answer is whole with no time budget at all.
     await seedSecond(20, 530);
@@ -225,5 +227,11 @@ describe('search index chunks of the partition being written', () => {
       }),
       { numRuns: 30 },
     );
+    // /stats?q= counts the chunk through its index (a branch bounded by its ids) and the rest apart: the same totals.
+    for (const q of ['abc', 'Ébé', 'zzz', 'a b']) {
+      const r = await queryStats(c.pool, parseStatsQuery(new Map([['q', q], ['window', '1h'], ['bucket', '1m']])), Date.now(), 60_000);
+      const { rows } = await c.pool.query<{ n: string }>(`SELECT count(*) AS n FROM logs WHERE message ILIKE $1 AND "timestamp" >= $2 AND "timestamp" < $3`, [likePattern(q), r.from, r.to]);
+      expect({ q, total: r.total, complete: r.complete }).toEqual({ q, total: Number(rows[0]!.n), complete: true });
+    }
   });
 });

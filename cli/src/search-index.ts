@@ -24,7 +24,7 @@ try {
       console.log(`${b.partition}: ${what} built in ${b.seconds.toFixed(1)} s${b.rebuilt ? ' (an interrupted build was dropped first)' : ''}`);
     }
   }
-  for (const s of await searchIndexStates(db)) console.log(`${s.partition}  ${s.state}`);
+  for (const s of await searchIndexStates(db)) console.log(`${s.partition}  ${s.state}${s.chunks > 0 ? ` + ${s.chunks} chunk(s) of its past` : ''}`);
 } catch (err) {
   console.error(`search-index: ${(err as Error).message}`);
   process.exitCode = 1;

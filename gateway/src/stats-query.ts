@@ -8,7 +8,7 @@ import { LEVELS, levelName, type LevelName } from '@logstream/shared/levels.js';
 import { attrParams, parseFilter, type Filter, type StatsResponse } from '@logstream/shared/protocol.js';
 import { hasSqlState } from '@logstream/shared/sqlstate.js';
 import { DEFAULT_SEARCH } from './logs-query.js';
-import { bucketCounts, rateAndHead, type GroupRow } from './sql/stats-counts.js';
+import { bucketCounts, rateAndHead, searchChunks, type GroupRow } from './sql/stats-counts.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -155,9 +155,10 @@ export async function queryStats(db: pg.Pool, q: StatsQuery, now = Date.now(), b
     // so no row below head can appear later.)
     const { rate, head } = await rateAndHead(c, q.filter, now, RATE_SPAN_MS);
     const rows: GroupRow[] = [];
+    const chunks = search ? await searchChunks(c) : [];
     // Buckets [lo, hi) in one statement; b comes back relative to lo.
     const countBuckets = async (lo: number, hi: number) => {
-      const got = await bucketCounts(c, q.filter, source, q.bucketMs, from + lo * q.bucketMs, from + hi * q.bucketMs);
+      const got = await bucketCounts(c, q.filter, source, q.bucketMs, from + lo * q.bucketMs, from + hi * q.bucketMs, chunks);
       for (const r of got) rows.push(r.b === null ? r : { ...r, b: r.b + lo });
     };
     if (!search) {

@@ -81,6 +81,8 @@ ORDER BY p.id_from DESC`;
 export interface SearchIndexState {
   partition: string;
   state: 'built' | 'pending' | 'invalid' | 'none (partition still written)';
+  /** Valid chunk indexes (of the partition being written, or of a closed one until its whole index is built). */
+  chunks: number;
 }
 
 export async function searchIndexStates(db: pg.Pool | pg.Client): Promise<SearchIndexState[]> {
@@ -88,9 +90,11 @@ export async function searchIndexStates(db: pg.Pool | pg.Client): Promise<Search
     SELECT p.name, (p.closed OR p.time_from IS NULL) AS closed, i.indisvalid AS valid FROM logs_partitions p
     LEFT JOIN pg_index i ON i.indexrelid = to_regclass(p.name || '${SEARCH_INDEX_SUFFIX}')
     WHERE to_regclass(p.name) IS NOT NULL ORDER BY p.id_from`);
+  const chunks = (await db.query<ChunkRow>(CHUNKS_SQL)).rows.filter((c) => c.valid);
   return rows.map((r) => ({
     partition: r.name,
     state: r.valid === true ? 'built' : r.valid === false ? 'invalid' : r.closed ? 'pending' : 'none (partition still written)',
+    chunks: chunks.filter((c) => c.partition === r.name).length,
   }));
 }
 

@@ -1,10 +1,23 @@
 // The statements of GET /stats (stats-query.ts decides which source answers and runs them in one snapshot).
 import type pg from 'pg';
 import type { Filter, StatsResponse } from '@logstream/shared/protocol.js';
+import { INDEXED_RANGES_SQL } from '@logstream/shared/search-index.js';
 import { Sql } from '@logstream/shared/sql.js';
 import { filterWhere } from '../filter-sql.js';
 
 export type CountSource = StatsResponse['source'];
+
+/** The id range (inclusive) of a search index chunk. */
+export interface SearchChunk {
+  lo: number;
+  hi: number;
+}
+
+/** The search index chunks (not whole partitions' indexes), in the caller's snapshot. */
+export async function searchChunks(c: pg.PoolClient): Promise<SearchChunk[]> {
+  const { rows } = await c.query<{ lo: string; hi: string }>(`SELECT greatest(id_from, 0)::text AS lo, (id_to - 1)::text AS hi FROM (${INDEXED_RANGES_SQL}) r WHERE NOT whole ORDER BY id_from`);
+  return rows.map((r) => ({ lo: Number(r.lo), hi: Number(r.hi) }));
+}
 
 /** One count of the histogram: (bucket, level) rows for the bars and by_level, (service) rows for by_service. */
 export interface GroupRow {
@@ -40,8 +53,16 @@ export async function rateAndHead(c: pg.PoolClient, filter: Filter, now: number,
  * Counts of the buckets of `bucketMs` in [from, to) (epoch ms) from `source`; `b` is the bucket's number from
  * `from`. The filter's q never reaches a rollup (stats-query.ts counts a search from logs).
  */
-export async function bucketCounts(c: pg.PoolClient, filter: Filter, source: CountSource, bucketMs: number, from: number, to: number): Promise<GroupRow[]> {
-  const { table, timeCol, count } = SOURCES[source];
+export async function bucketCounts(c: pg.PoolClient, filter: Filter, source: CountSource, bucketMs: number, from: number, to: number, chunks: readonly SearchChunk[] = []): Promise<GroupRow[]> {
+  const { timeCol, count } = SOURCES[source];
+  let { table } = SOURCES[source];
+  // A text search counts the rows of each search index chunk (shared/src/search-index.ts) in a branch of its own,
+  // bounded by the chunk's literal id range, so that the planner can prove the chunk's partial predicate and read
+  // it through its index; the other rows (closed partitions with their whole index, the unindexed tail) in one more.
+  if (source === 'logs' && filter.q !== '' && chunks.length > 0) {
+    const within = chunks.map((k) => `id BETWEEN ${Math.trunc(k.lo)} AND ${Math.trunc(k.hi)}`);
+    table = `(${within.map((w) => `SELECT * FROM logs WHERE ${w}`).join(' UNION ALL ')} UNION ALL SELECT * FROM logs WHERE NOT (${within.join(' OR ')})) logs`;
+  }
   const sql = new Sql();
   const where = filterWhere(filter, sql.values);
   where.unshift(`${timeCol} >= ${sql.param(new Date(from))}`, `${timeCol} < ${sql.param(new Date(to))}`);
