@@ -26,6 +26,11 @@ import { mapPgError, LOKI_QUERY_TIMEOUT_MS } from './query-api.js';
 const TAIL_PAGE_ROWS = 1000;
 /** A tail this many ids behind the head skips to it (and reports each skipped row) instead of catching up. */
 export const TAIL_MAX_LAG_ROWS = 100_000;
+/** A tail this few commit seconds behind the head reads up to it in one statement (no slices, the pool's timeout). */
+const LIVE_READ_SECONDS = 2;
+const ID_STEP = 1_048_576; // ids per commit second (migration 006)
+const idSecond = (id: number) => Math.floor(id / ID_STEP);
+
 /** Loki's cap on delay_for. */
 const MAX_DELAY_S = 5;
 
@@ -177,15 +182,20 @@ export function registerLokiTail(app: TemplatedApp, d: { cfg: GatewayConfig; db:
             return;
           }
           const replay = data.cursor < data.replayUpTo;
-          const upTo = await sliceEnd(data.cursor, replay ? Math.min(head, data.replayUpTo) : head);
+          const target = replay ? Math.min(head, data.replayUpTo) : head;
+          // Following the head (ids of the last few commit seconds): one read, no slicing. Ids encode their commit
+          // second (migration 006), so any two rows a second apart are 2^20 ids apart, more than a slice: every
+          // such read first asked for a slice end.
+          const near = !replay && idSecond(target) - idSecond(data.cursor) <= LIVE_READ_SECONDS;
+          const upTo = near ? target : await sliceEnd(data.cursor, target);
           if (data.closed) return;
           const start = replay ? data.start : undefined;
           const key = `${data.queryKey}
 ${data.cursor}
 ${upTo}
 ${start ? `${start.ns}/${start.lastId ?? ''}` : ''}`;
-          // A replay, or a range of more ids than a slice (a tail behind by seconds of rows): the long timeout.
-          const long = replay || upTo - data.cursor > REPLAY_SLICE_ROWS;
+          // A replay, or a tail behind by more than a few seconds of commits: the long timeout.
+          const long = !near;
           const rows = await sharedRead(key, () => query<Row>(tailSelectSql(data.query, data.cursor, upTo, start, TAIL_PAGE_ROWS), long));
           if (data.closed) return;
           for (const frame of framesOf(data, rows)) send(ws, frame);
