@@ -176,7 +176,9 @@ function tally(okStatus: number) {
       if (a.headers.get('retry-after') !== '1' || a.headers.get('connection') !== 'close' || !closed) {
         t.badRefusals.push(`${[...a.headers].join(' ')} closed=${closed}`);
       }
-    } else t.other.push(`${a.status} ${a.body.slice(0, 200)}`);
+    } else if (a.status !== 503) t.other.push(`${a.status} ${a.body.slice(0, 200)}`);
+    // A 503 of another kind (a pool wait or a Redis reply past its bound on a loaded machine) is no refusal of the
+    // cap's, and the checks below leave its request out; any other status is a failure.
   };
   return { t, onAnswer };
 }
