@@ -184,17 +184,19 @@ describe('search index chunks of the partition being written', () => {
 
   it('a chunk covers the past seconds once enough rows are there, takes in the smaller ones, and a search reads it in one request', { timeout: 120_000 }, async () => {
     await seedSecond(120, 0);
-    expect(await buildNextSearchIndex(c.pool, { chunkRows: 200 })).toBeUndefined();
+    // Rows under SEARCH_CHUNK_MIN_AGE_S old are left to the scan, however many.
+    expect(await buildNextSearchIndex(c.pool, { chunkRows: 1 })).toBeUndefined();
+    expect(await buildNextSearchIndex(c.pool, { chunkRows: 200, chunkMinAgeSeconds: 0 })).toBeUndefined();
     await seedSecond(100, 120);
-    const first = await buildNextSearchIndex(c.pool, { chunkRows: 200 });
+    const first = await buildNextSearchIndex(c.pool, { chunkRows: 200, chunkMinAgeSeconds: 0 });
     expect(first?.chunk).toMatchObject({ rows: 220, replaced: [] });
     await seedSecond(60, 220);
-    const small = await buildNextSearchIndex(c.pool, { chunkRows: 50 });
+    const small = await buildNextSearchIndex(c.pool, { chunkRows: 50, chunkMinAgeSeconds: 0 });
     expect(small?.chunk).toMatchObject({ rows: 60, replaced: [] });
     expect((await chunks()).length).toBe(2);
     // 250 rows since: the 60-row chunk is no larger, so taken in; the 220-row one is also no larger than 310.
     await seedSecond(250, 280);
-    const merged = await buildNextSearchIndex(c.pool, { chunkRows: 50 });
+    const merged = await buildNextSearchIndex(c.pool, { chunkRows: 50, chunkMinAgeSeconds: 0 });
     expect(merged?.chunk).toMatchObject({ rows: 530 });
     expect(await chunks()).toEqual([chunkIndexName(merged!.partition, merged!.chunk!.fromSecond, merged!.chunk!.toSecond)]);
     expect(merged!.chunk!.replaced).toHaveLength(2);

@@ -250,7 +250,7 @@ export const stats: Scenario = async (ctx) => {
         // into one without, alternating (the chunk's predicate covers past ids only: no new row enters it).
         for (;;) {
           // logs_legacy's (empty) whole index may come first.
-          const b = await buildNextSearchIndex(db, { chunkRows: 1 });
+          const b = await buildNextSearchIndex(db, { chunkRows: 1, chunkMinAgeSeconds: 0 });
           chunk = b?.chunk;
           if (!b || chunk) break;
         }

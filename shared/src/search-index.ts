@@ -44,6 +44,13 @@ const ID_STEP = 1_048_576; // ids per commit second (migration 006)
 export const SEARCH_CHUNK_ROWS = 10_000;
 
 /**
+ * A chunk covers seconds at least this old: a build reads the whole partition and takes a core for seconds to
+ * minutes, so a stack under a burst (the bench's ingest and soak runs, a few minutes each) is not slowed by
+ * chunk builds, and at 5 M rows a day the rows left to scan stay ~30,000 (5 min + a maintenance pass + SEARCH_CHUNK_ROWS).
+ */
+export const SEARCH_CHUNK_MIN_AGE_S = 300;
+
+/**
  * SQL: the id ranges [id_from, id_to) readable through a valid search index: whole partitions (`whole`), and the
  * chunks of partitions without a valid whole index (a search may use only one chunk per statement: the planner
  * proves a partial index's predicate from the statement's own id range).
@@ -112,6 +119,8 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** Rows since the last chunk that make a new one (SEARCH_CHUNK_ROWS); 0: no chunks. */
   chunkRows?: number;
+  /** A chunk ends this many seconds before now (SEARCH_CHUNK_MIN_AGE_S). */
+  chunkMinAgeSeconds?: number;
 }
 
 interface ChunkRow {
@@ -145,7 +154,7 @@ async function dropStaleChunks(client: pg.PoolClient): Promise<string[]> {
  * The next chunk of a partition being written, when `chunkRows` rows or more are past its last chunk: from there (or
  * from the start of the newest chunks no larger than it, which it takes in) to the current second.
  */
-async function nextChunk(client: pg.PoolClient, chunkRows: number): Promise<{ partition: string; fromSecond: number; toSecond: number; rows: number } | undefined> {
+async function nextChunk(client: pg.PoolClient, chunkRows: number, minAgeSeconds: number): Promise<{ partition: string; fromSecond: number; toSecond: number; rows: number } | undefined> {
   const { rows: hot } = await client.query<{ name: string; from_s: string; to_s: string; now_s: string }>(`
     SELECT name, id_from / ${ID_STEP} AS from_s, id_to / ${ID_STEP} AS to_s, floor(extract(epoch FROM clock_timestamp()))::bigint AS now_s
     FROM logs_partitions WHERE NOT closed AND time_from IS NOT NULL AND time_from <= now() AND to_regclass(name) IS NOT NULL
@@ -154,7 +163,7 @@ async function nextChunk(client: pg.PoolClient, chunkRows: number): Promise<{ pa
   const count = async (table: string, fromS: number, toS: number) =>
     Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${quote(table)} WHERE id >= $1 AND id < $2`, [fromS * ID_STEP, toS * ID_STEP])).rows[0]!.n);
   for (const p of hot) {
-    const toSecond = Math.min(Number(p.now_s), Number(p.to_s));
+    const toSecond = Math.min(Number(p.now_s) - minAgeSeconds, Number(p.to_s));
     const mine = chunks.filter((c) => c.partition === p.name).sort((x, y) => Number(y.from_s) - Number(x.from_s));
     let fromSecond = mine.length > 0 ? Number(mine[0]!.to_s) : Number(p.from_s);
     if (fromSecond >= toSecond) continue;
@@ -191,7 +200,7 @@ export async function buildNextSearchIndex(pool: pg.Pool, opts: BuildOptions = {
       await dropStaleChunks(client);
       const next = (await client.query<{ name: string; valid: boolean | null }>(PENDING_SQL)).rows[0];
       const chunkRows = opts.chunkRows ?? SEARCH_CHUNK_ROWS;
-      const chunk = next || chunkRows <= 0 ? undefined : await nextChunk(client, chunkRows);
+      const chunk = next || chunkRows <= 0 ? undefined : await nextChunk(client, chunkRows, opts.chunkMinAgeSeconds ?? SEARCH_CHUNK_MIN_AGE_S);
       if (!next && !chunk) return undefined;
       await client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
       const start = performance.now();
