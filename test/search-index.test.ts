@@ -65,6 +65,19 @@ describe('search indexes of closed partitions', () => {
     expect(await stateOf(parts[1]!)).toBe('built');
     expect(await stateOf(parts[2]!)).toBe('none (partition still written)');
     expect(await buildNextSearchIndex(t.pool)).toBeUndefined();
+    // Their B-tree indexes were rebuilt full (no row is added to a closed partition), still attached to logs's.
+    const { rows: btrees } = await t.pool.query<{ index: string; ff: boolean; attached: boolean }>(`
+      SELECT c.relname AS index, coalesce(c.reloptions @> '{fillfactor=100}', false) AS ff,
+             EXISTS (SELECT FROM pg_inherits h WHERE h.inhrelid = c.oid) AS attached
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+      WHERE i.indrelid = ANY($1::regclass[]) AND am.amname = 'btree' ORDER BY 1`, [[parts[0], parts[2]]]);
+    const closedTrees = btrees.filter((b) => b.index.startsWith(parts[0]!));
+    expect(closedTrees.length).toBeGreaterThanOrEqual(4);
+    expect(closedTrees.every((b) => b.ff)).toBe(true);
+    // The event id's unique index is the partition's own (migration 006); the others are partitions of logs's.
+    expect(closedTrees.filter((b) => !b.attached).map((b) => b.index)).toEqual([`${parts[0]}_event_id_key`]);
+    expect(btrees.filter((b) => b.index.startsWith(parts[2]!)).every((b) => !b.ff)).toBe(true);
+    expect(stdout).toContain(`${parts[0]}_pkey rebuilt full`);
     // The planner can use it (a 150-row partition is too small to prefer it on its own).
     const c = await t.pool.connect();
     try {

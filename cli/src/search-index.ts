@@ -20,8 +20,12 @@ try {
     for (;;) {
       const b = await buildNextSearchIndex(db);
       if (!b) break;
-      const what = b.chunk ? `search index chunk of ${b.chunk.rows} rows (seconds ${b.chunk.fromSecond}-${b.chunk.toSecond}, replacing ${b.chunk.replaced.length})` : 'search index';
-      console.log(`${b.partition}: ${what} built in ${b.seconds.toFixed(1)} s${b.rebuilt ? ' (an interrupted build was dropped first)' : ''}`);
+      const what = b.compacted
+        ? `${b.compacted} rebuilt full (fillfactor 100)`
+        : b.chunk
+          ? `search index chunk of ${b.chunk.rows} rows (seconds ${b.chunk.fromSecond}-${b.chunk.toSecond}, replacing ${b.chunk.replaced.length}) built`
+          : 'search index built';
+      console.log(`${b.partition}: ${what} in ${b.seconds.toFixed(1)} s${b.rebuilt ? ' (an interrupted build was dropped first)' : ''}`);
     }
   }
   for (const s of await searchIndexStates(db)) console.log(`${s.partition}  ${s.state}${s.chunks > 0 ? ` + ${s.chunks} chunk(s) of its past` : ''}`);

@@ -78,7 +78,8 @@ export class StorageMaintenance {
           // One chunk a pass: under a high ingest rate the next one would be due at once, and a build takes a core.
           return;
         }
-        this.log.info({ partition: b.partition, seconds, rebuilt: b.rebuilt }, 'built the search index of a closed partition');
+        if (b.compacted) this.log.info({ partition: b.partition, index: b.compacted, seconds }, 'rebuilt an index of a closed partition full');
+        else this.log.info({ partition: b.partition, seconds, rebuilt: b.rebuilt }, 'built the search index of a closed partition');
       }
     } catch (err) {
       if (!this.stopping.signal.aborted) this.log.warn({ err: (err as Error).message }, 'search index build failed; retrying on the next tick');

@@ -112,6 +112,8 @@ export interface SearchIndexBuild {
   seconds: number;
   /** A chunk of the partition being written: the commit seconds [from, to) it covers, and the chunks it took in. */
   chunk?: { fromSecond: number; toSecond: number; rows: number; replaced: string[] };
+  /** Not a search index: this B-tree index of a closed partition was rebuilt full (fillfactor 100). */
+  compacted?: string;
 }
 
 export interface BuildOptions {
@@ -181,8 +183,28 @@ async function nextChunk(client: pg.PoolClient, chunkRows: number, minAgeSeconds
 }
 
 /**
+ * A closed partition's B-tree indexes rebuilt full (issue 15 point 6): built row by row, their pages are left 90%
+ * full at most (the default fillfactor) and ~70% for random keys (event ids); no row is added once a partition is
+ * closed, so full pages cost nothing. Measured on the 5 M-row table's closed partition (2,054,514 rows, indexes
+ * built at the default 90): primary key 22.5 → 20.3 B a row, (service, id) 31.6 → 28.5 B. A rebuilt index is
+ * marked by its comment; REINDEX CONCURRENTLY keeps it attached to the partitioned index, and one cut short leaves
+ * an INVALID `<index>_ccnew`, dropped by the next pass.
+ */
+const COMPACTED = 'compact';
+const NEXT_COMPACT_SQL = `
+SELECT c.relname AS index FROM logs_partitions p
+JOIN pg_index i ON i.indrelid = to_regclass(p.name) JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+WHERE (p.closed OR p.time_from IS NULL) AND am.amname = 'btree' AND i.indisvalid
+  AND coalesce(obj_description(c.oid, 'pg_class'), '') <> '${COMPACTED}'
+ORDER BY p.id_from DESC, c.relname LIMIT 1`;
+const STALE_REINDEX_SQL = `
+SELECT c.relname AS index FROM logs_partitions p
+JOIN pg_index i ON i.indrelid = to_regclass(p.name) JOIN pg_class c ON c.oid = i.indexrelid
+WHERE NOT i.indisvalid AND c.relname ~ '_ccnew[0-9]*$'`;
+
+/**
  * Build the search index of the newest closed partition that lacks one, or else the next chunk of the partition
- * being written. Returns undefined when there is none, or another process holds the build lock. CREATE INDEX
+ * being written, or else rebuild a closed partition's B-tree index full. Returns undefined when there is none, or another process holds the build lock. CREATE INDEX
  * CONCURRENTLY cannot run in a transaction: one plain session.
  */
 export async function buildNextSearchIndex(pool: pg.Pool, opts: BuildOptions = {}): Promise<SearchIndexBuild | undefined> {
@@ -201,7 +223,19 @@ export async function buildNextSearchIndex(pool: pg.Pool, opts: BuildOptions = {
       const next = (await client.query<{ name: string; valid: boolean | null }>(PENDING_SQL)).rows[0];
       const chunkRows = opts.chunkRows ?? SEARCH_CHUNK_ROWS;
       const chunk = next || chunkRows <= 0 ? undefined : await nextChunk(client, chunkRows, opts.chunkMinAgeSeconds ?? SEARCH_CHUNK_MIN_AGE_S);
-      if (!next && !chunk) return undefined;
+      if (!next && !chunk) {
+        for (const r of (await client.query<{ index: string }>(STALE_REINDEX_SQL)).rows) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quote(r.index)}`);
+        const index = (await client.query<{ index: string }>(NEXT_COMPACT_SQL)).rows[0]?.index;
+        if (!index) return undefined;
+        const start = performance.now();
+        await client.query(`ALTER INDEX ${quote(index)} SET (fillfactor = 100)`);
+        await client.query(`SET maintenance_work_mem = '${BUILD_MEMORY}'`);
+        await client.query(`REINDEX INDEX CONCURRENTLY ${quote(index)}`);
+        await client.query('RESET maintenance_work_mem');
+        await client.query(`COMMENT ON INDEX ${quote(index)} IS '${COMPACTED}'`);
+        const partition = (await client.query<{ p: string }>(`SELECT indrelid::regclass::text AS p FROM pg_index WHERE indexrelid = to_regclass($1)`, [index])).rows[0]!.p;
+        return { partition, rebuilt: false, seconds: (performance.now() - start) / 1000, compacted: index };
+      }
       await client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
       const start = performance.now();
       await client.query(`SET maintenance_work_mem = '${BUILD_MEMORY}'`);
