@@ -41,6 +41,8 @@ interface StatsQuery {
   sql: string;
   /** Runs of the statement per repetition (default: `count`, 3 for `follow`). */
   sqlRuns?: number;
+  /** The statement is timed in the first repetition only (a 5 M-row scan: ~9 s each, a hundred times the request). */
+  sqlOnce?: boolean;
 }
 
 interface Measured {
@@ -74,8 +76,8 @@ async function fiveMillionSearch(ctx: Ctx): Promise<{ rows: Row[]; ratios: Ratio
   const gateway = await startService('gateway', { ...st.env, ...(ctx.profileDir ? profileEnv(ctx.profileDir) : {}) });
   const label = `${(st.totalRows / 1e6).toFixed(1)} M rows`;
   const queries: StatsQuery[] = [
-    { name: `/logs?q=${RARE_WORD}&limit=1000 over ${label}`, path: `/logs?q=${RARE_WORD}&limit=1000`, count: 5, budgetMs: 10_000, follow: true, sqlRuns: 1, sql: logsSql(`message ILIKE '%${RARE_WORD}%'`, 1000) },
-    { name: `/logs?q=${ABSENT_WORD}&limit=1000 over ${label}`, path: `/logs?q=${ABSENT_WORD}&limit=1000`, count: 5, budgetMs: 10_000, follow: true, sqlRuns: 1, sql: logsSql(`message ILIKE '%${ABSENT_WORD}%'`, 1000) },
+    { name: `/logs?q=${RARE_WORD}&limit=1000 over ${label}`, path: `/logs?q=${RARE_WORD}&limit=1000`, count: 5, budgetMs: 10_000, follow: true, sqlRuns: 1, sqlOnce: true, sql: logsSql(`message ILIKE '%${RARE_WORD}%'`, 1000) },
+    { name: `/logs?q=${ABSENT_WORD}&limit=1000 over ${label}`, path: `/logs?q=${ABSENT_WORD}&limit=1000`, count: 5, budgetMs: 10_000, follow: true, sqlRuns: 1, sqlOnce: true, sql: logsSql(`message ILIKE '%${ABSENT_WORD}%'`, 1000) },
   ];
   let measured: Measured[];
   try {
@@ -134,7 +136,10 @@ async function measureQueries(ctx: Ctx, database: string, gatewayUrl: string, qu
     const viaSql = async () => {
       const times: number[][] = [];
       // A statement that scans the whole table runs 3 times, not n: it holds up the run, and varies little.
-      for (const q of queries) times.push(await psqlTimes(database, q.sql, q.sqlRuns ?? (q.follow ? 3 : q.count)));
+      for (const [k, q] of queries.entries()) {
+        const first = out[k]!.reps[0]?.sqlMs;
+        times.push(q.sqlOnce && first ? first : await psqlTimes(database, q.sql, q.sqlRuns ?? (q.follow ? 3 : q.count)));
+      }
       return times;
     };
     const s1 = baselineFirst ? await viaSql() : undefined;
