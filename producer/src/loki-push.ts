@@ -99,18 +99,22 @@ export function decodeLokiProtobuf(body: Buffer, limit: number): LokiEntry[] {
     if (/too big/.test((err as Error).message)) throw new HttpError(413, 'payload_too_large', `the snappy body expands past the limit of ${limit} bytes; send smaller batches`);
     throw badRequest('body is not snappy-compressed data (a protobuf push is a snappy block-compressed PushRequest)');
   }
-  let req: { streams?: { labels?: string; entries?: { timestamp?: { seconds?: string; nanos?: number }; line?: string; structuredMetadata?: { name?: string; value?: string }[] }[] }[] };
+  // The decoded message is read as it is, not through toObject (as for OTLP, otlp-logs.ts): its unset fields are
+  // defaults on the prototype, which read as absent here except `labels`, hence the own-property check.
+  let req: { streams?: { labels?: string; entries?: { timestamp?: { seconds?: { toNumber(): number }; nanos?: number }; line?: string; structuredMetadata?: { name?: string; value?: string }[] }[] }[] };
   try {
-    req = lokiPushRequest.toObject(lokiPushRequest.decode(raw), { longs: String, defaults: false }) as typeof req;
+    req = lokiPushRequest.decode(raw) as typeof req;
   } catch (err) {
     throw badRequest(`malformed protobuf PushRequest: ${(err as Error).message.slice(0, 200)}`);
   }
   const out: LokiEntry[] = [];
   for (const stream of req.streams ?? []) {
-    const labels = parseLabels(stream.labels ?? '{}');
+    const labels = parseLabels(Object.hasOwn(stream, 'labels') ? stream.labels! : '{}');
     for (const entry of stream.entries ?? []) {
       if (out.length >= MAX_BATCH_EVENTS) throw tooMany();
-      const seconds = Number(entry.timestamp?.seconds ?? 0);
+      // An int64 decodes as a Long (a number without the `long` package); toNumber rounds as Number(decimal) did.
+      const s = entry.timestamp?.seconds;
+      const seconds = s === undefined ? 0 : typeof s === 'number' ? s : s.toNumber();
       const ms = seconds * 1000 + Math.floor((entry.timestamp?.nanos ?? 0) / 1e6);
       let metadata: Record<string, string> | undefined;
       for (const pair of entry.structuredMetadata ?? []) (metadata ??= {})[pair.name ?? ''] = pair.value ?? '';
