@@ -8,6 +8,7 @@
 // that is a JSON object (pino-loki sends the whole pino line) is read like a pino line: msg or message → message,
 // its level (more precise than pino-loki's level label) → level, its other fields → attributes.
 import snappy from 'snappyjs';
+import { snappyFramingValid } from './snappy-guard.js';
 import { badRequest, HttpError, unauthorized, unsupportedType } from '@logstream/shared/errors.js';
 import { presentedToken, tokenAllowed } from '@logstream/shared/auth.js';
 import { MAX_BATCH_EVENTS } from '@logstream/shared/event.js';
@@ -93,11 +94,13 @@ export function decodeLokiJson(text: string): LokiEntry[] {
 /** Snappy-compressed protobuf PushRequest. */
 export function decodeLokiProtobuf(body: Buffer, limit: number): LokiEntry[] {
   let raw: Uint8Array;
+  const notSnappy = () => badRequest('body is not snappy-compressed data (a protobuf push is a snappy block-compressed PushRequest)');
+  if (!snappyFramingValid(body)) throw notSnappy();
   try {
     raw = snappy.uncompress(body, limit);
   } catch (err) {
     if (/too big/.test((err as Error).message)) throw new HttpError(413, 'payload_too_large', `the snappy body expands past the limit of ${limit} bytes; send smaller batches`);
-    throw badRequest('body is not snappy-compressed data (a protobuf push is a snappy block-compressed PushRequest)');
+    throw notSnappy();
   }
   // The decoded message is read as it is, not through toObject (as for OTLP, otlp-logs.ts): its unset fields are
   // defaults on the prototype, which read as absent here except `labels`, hence the own-property check.
