@@ -35,7 +35,7 @@ export const SCENARIOS: readonly ScenarioEntry[] = [
   { name: 'scale', run: scale, about: 'stored events/s with 1, 2 and 4 processors vs 1 processor and the PostgreSQL ceiling', quietSeconds: { full: 40, quick: 15 } },
   { name: 'stats', run: stats, about: '/logs?q= and /stats vs the single SQL statement run by psql', quietSeconds: { full: 45, quick: 25 } },
   { name: 'loki', run: loki, about: 'Loki query_range, log volume, labels on 5 M rows vs the single SQL statement by psql; tail vs /live latency', quietSeconds: { full: 70, quick: 50 } },
-  { name: 'soak', run: soak, about: 'half the ingest rate for a minute: memory and stream lag stay flat', quietSeconds: { full: 60, quick: 15 } },
+  { name: 'soak', run: soak, about: 'a third of the ingest rate for a minute: memory and stream lag stay flat', quietSeconds: { full: 60, quick: 15 } },
 ];
 
 export const scenarioNames = () => SCENARIOS.map((s) => s.name);

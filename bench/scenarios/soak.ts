@@ -1,4 +1,4 @@
-// soak: a minute at half the ingest rate (from this run's ingest scenario, else the last recorded one), one /live
+// soak: a minute at a third of the ingest rate (from this run's ingest scenario, else the last recorded one), one /live
 // subscriber. After a warm-up, the run is cut into 3 windows; each window's ratios are its own end against its
 // own start (issue 17): RSS of every service (target: no growth, ≤ 1.2×), and the stream lag in seconds of
 // events (≤ 1 s); events/s accepted against the rate asked for (≥ 0.95×).
@@ -27,12 +27,16 @@ type Sample = { t: number; rss: Record<string, number>; lag: number };
 export const soak: Scenario = async (ctx) => {
   const ingest = ctx.done.ingest ?? ctx.previous?.scenarios.ingest;
   const ingestRate = ingest?.ratios?.find((r) => r.key === 'stored-vs-pg-ceiling')?.figure.spread?.median;
-  const rate = Math.round((ingestRate ?? DEFAULT_RATE * 2) / 2 / 100) * 100;
+  // A third, not half: ingest has measured into an emptied table since 54cd4b7 (36,400/s at 15:32 UTC, where the
+  // growing table of the runs before took 20-26k/s). Half of that is the edge of what a growing table takes: of two
+  // quiet runs back to back (15:39 and 15:49 UTC) one fell 2.6 s of events behind (accepted 0.86× of the rate asked)
+  // and the other kept up. A third is about half of the growing table's rate, the load this scenario was set at.
+  const rate = Math.round((ingestRate ?? DEFAULT_RATE * 3) / 3 / 100) * 100;
   const windowSeconds = ctx.quick ? 3 : 15;
   // Heaps grow to their working size in the first seconds; the windows start after that.
   const warmup = ctx.quick ? 3 : 10;
   const seconds = warmup + MIN_REPETITIONS * windowSeconds + 1;
-  ctx.log(`  ${rate} events/s for ${seconds} s (half of ${ingestRate ? 'the ingest rate' : 'a default'}), ${MIN_REPETITIONS} windows of ${windowSeconds} s`);
+  ctx.log(`  ${rate} events/s for ${seconds} s (a third of ${ingestRate ? 'the ingest rate' : 'a default'}), ${MIN_REPETITIONS} windows of ${windowSeconds} s`);
   const stack = await startStack('soak', { producer: true, gateway: true, processors: 2, profileDir: ctx.profileDir });
   try {
     const load = startLoad<{ accepted: number; errors: number; lastError: string; received: number; dropped: number; seconds: number; cpuSec: number }>(
@@ -57,7 +61,7 @@ export const soak: Scenario = async (ctx) => {
         better: 'higher',
         target: { op: '≥', value: 0.95 },
         figure: { name: 'events/s accepted', unit: '/s', values: [r.errors === 0 ? r.accepted / r.seconds : 0] },
-        baseline: { name: 'events/s asked for (half the ingest rate)', unit: '/s', values: [rate] },
+        baseline: { name: 'events/s asked for (a third of the ingest rate)', unit: '/s', values: [rate] },
       }),
     ];
     for (const name of Object.keys(samples[0]!.rss)) {
