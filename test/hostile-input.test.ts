@@ -188,7 +188,12 @@ describe('POST /send', () => {
 
   it('cuts a streamed chunked body off at the limit: 413 and the connection closed, not buffered whole', async () => {
     const offered = 64 * 1024 * 1024;
-    const res = await streamChunkedBody(producer.port, '/send', offered);
+    // The producer closes the connection right after its 413 (the rest of the body is not read), and the client is
+    // still writing: the close of a socket with unread input is a TCP reset, which can overtake the 413 (status 0
+    // in 1 of 4 clean-clone runs, 2026-12-01; uWS 20.30 has no lingering close). A reset with no answer is sent
+    // again, at most twice; a producer that never answers 413 still fails.
+    let res = await streamChunkedBody(producer.port, '/send', offered);
+    for (let retry = 0; retry < 2 && res.status === 0; retry++) res = await streamChunkedBody(producer.port, '/send', offered);
     await expectJsonError(res, 413, 'payload_too_large');
     expect(res.closed).toBe(true);
     // What was written before the close is the limit plus the kernel's socket buffers, far below what was offered.
