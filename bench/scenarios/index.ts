@@ -29,7 +29,7 @@ export interface ScenarioEntry {
 
 export const SCENARIOS: readonly ScenarioEntry[] = [
   { name: 'ingest', run: ingest, about: 'stored events/s and CPU per event vs PostgreSQL inserting the same rows', quietSeconds: { full: 30, quick: 15 } },
-  { name: 'shippers', run: shippers, about: 'stored events/s and CPU per event through Loki push, OTLP, _bulk and a syslog TCP stream vs POST /send NDJSON', quietSeconds: { full: 20, quick: 12 } },
+  { name: 'shippers', run: shippers, about: 'stored events/s and CPU per event through Loki push, OTLP, _bulk and a syslog TCP stream vs POST /send NDJSON', quietSeconds: { full: 31, quick: 12 } },
   { name: 'latency', run: latency, about: 'send→receive vs the bare hops (XADD→XREADGROUP, INSERT…NOTIFY→LISTEN, uWS send→receive)', quietSeconds: { full: 77, quick: 25 } },
   { name: 'fanout', run: fanout, about: '10,000 /live subscribers vs a bare uWS pub/sub server sending the same frames', needsFds: 12_000, quietSeconds: { full: 75, quick: 25 } },
   { name: 'scale', run: scale, about: 'stored events/s with 1, 2 and 4 processors vs 1 processor and the PostgreSQL ceiling', quietSeconds: { full: 28, quick: 15 } },
