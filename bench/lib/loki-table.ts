@@ -4,11 +4,12 @@
 // today's partitions, the closed one records its "timestamp" range, and the rollups count every row (their
 // trigger). The database is kept across runs (seeding 5 M rows is most of a minute); a marker table says what it
 // holds, and a table seeded by another generator version or row count is dropped and seeded again.
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { connectionConfig, createPool, ensureDatabase, quoteIdent } from '@logstream/shared/db.js';
 import { migrate } from '@logstream/shared/migrate.js';
 import { buildSearchIndexes } from '@logstream/shared/search-index.js';
-import { PG_HOST, PG_PORT, PG_USER } from '../../test/helpers/test-env.js';
+import { PG_HOST, PG_PORT, PG_USER, REDIS_HOST, REDIS_PORT } from '../../test/helpers/test-env.js';
 import { benchRowsSelect, LOGS_COLUMNS } from './payload.js';
 
 /** Bump when the rows generated change: a kept table of another version is seeded again. */
@@ -163,4 +164,26 @@ async function seed(pool: pg.Pool, total: number, log: (t: string) => void): Pro
   } finally {
     c.release();
   }
+}
+
+/**
+ * The environment of a gateway reading a kept bench table: its database, with a stream, group and NOTIFY channel
+ * of its own (the loki and stats scenarios' 5 M-row tables).
+ */
+export function keptTableEnv(database: string, name: string): Record<string, string> {
+  const id = randomBytes(4).toString('hex');
+  return {
+    DB_HOST: PG_HOST,
+    DB_PORT: String(PG_PORT),
+    POSTGRES_USER: PG_USER,
+    POSTGRES_DB: database,
+    REDIS_HOST,
+    REDIS_PORT: String(REDIS_PORT),
+    REDIS_STREAM: `bench:${name}:${id}`,
+    REDIS_GROUP: `group-${id}`,
+    NOTIFY_CHANNEL: `logs_${id}`,
+    LOG_LEVEL: 'info',
+    DATABASE_URL: '',
+    REDIS_URL: '',
+  };
 }

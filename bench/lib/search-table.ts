@@ -5,10 +5,8 @@
 // partition being written. The loki scenario's table is not used: building indexes on it would change what that
 // scenario measures. Each run adds a tail of fresh rows, fewer than a chunk, into the partition being written (the
 // rows a search scans), and they stay: the next runs' builds take them into a chunk as the processors would.
-import { randomBytes } from 'node:crypto';
 import { buildSearchIndexes, type SearchIndexBuild } from '@logstream/shared/search-index.js';
-import { PG_HOST, PG_PORT, PG_USER, REDIS_HOST, REDIS_PORT } from '../../test/helpers/test-env.js';
-import { lokiTable, type SeededTable } from './loki-table.js';
+import { keptTableEnv, lokiTable, type SeededTable } from './loki-table.js';
 import { benchRowsSelect, LOGS_COLUMNS } from './payload.js';
 
 export const SEARCH_DATABASE = 'logstream_bench_search';
@@ -48,20 +46,6 @@ export async function searchTable(rows: number, log: (t: string) => void): Promi
     SELECT (SELECT count(*) FROM logs WHERE id >= greatest(
               (SELECT max(id_to) FROM logs_partitions WHERE closed),
               (SELECT max((regexp_match(relname, '_trgm_\\d+_(\\d+)$'))[1]::bigint) * 1048576 FROM pg_class)))::text AS tail`);
-  const id = randomBytes(4).toString('hex');
-  const env: Record<string, string> = {
-    DB_HOST: PG_HOST,
-    DB_PORT: String(PG_PORT),
-    POSTGRES_USER: PG_USER,
-    POSTGRES_DB: SEARCH_DATABASE,
-    REDIS_HOST,
-    REDIS_PORT: String(REDIS_PORT),
-    REDIS_STREAM: `bench:search:${id}`,
-    REDIS_GROUP: `group-${id}`,
-    NOTIFY_CHANNEL: `logs_${id}`,
-    LOG_LEVEL: 'info',
-    DATABASE_URL: '',
-    REDIS_URL: '',
-  };
+  const env = keptTableEnv(SEARCH_DATABASE, 'search');
   return { table, builds, buildSeconds, tailRows: Number(counts[0]!.tail), totalRows: table.rows + (await added()), env };
 }

@@ -4,17 +4,16 @@
 // over 1 h and 24 h at 1 m steps, labels and label values. Targets (issue 16): query_range and log volume p95 ≤
 // 100 ms, labels and label values p95 ≤ 50 ms. Then tail latency: Loki tails and /live subscribers on the same
 // rows, store committed → frame received, the tail's ÷ /live's (target: as /live's).
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Scenario } from '../lib/context.js';
 import { startLoad } from '../lib/load.js';
-import { lokiTable } from '../lib/loki-table.js';
+import { keptTableEnv, lokiTable } from '../lib/loki-table.js';
 import { psqlTimes } from '../lib/psql.js';
 import { fmtSpread, ratioRow, round, type RatioRow, type Row } from '../lib/results.js';
 import { profileEnv } from '../lib/stack.js';
 import { LABEL_CACHE_MS } from '../../gateway/src/loki/answer-cache.js';
 import { median, MIN_REPETITIONS, repeat, spread, type Target } from '../lib/stats.js';
-import { PG_HOST, PG_PORT, PG_USER, REDIS_HOST, REDIS_PORT } from '../../test/helpers/test-env.js';
+import { REDIS_HOST, REDIS_PORT } from '../../test/helpers/test-env.js';
 
 /** Kept between runs (not a test database: tests' cleanup never drops it). */
 const DATABASE = 'logstream_bench_loki';
@@ -82,22 +81,7 @@ function queries(endMs: number, quick: boolean): LokiQuery[] {
 export const loki: Scenario = async (ctx) => {
   const total = Number(process.env.BENCH_LOKI_ROWS ?? 5_000_000);
   const table = await lokiTable(DATABASE, total, ctx.log);
-  const id = randomBytes(4).toString('hex');
-  const env: Record<string, string> = {
-    DB_HOST: PG_HOST,
-    DB_PORT: String(PG_PORT),
-    POSTGRES_USER: PG_USER,
-    POSTGRES_DB: DATABASE,
-    REDIS_HOST,
-    REDIS_PORT: String(REDIS_PORT),
-    REDIS_STREAM: `bench:loki:${id}`,
-    REDIS_GROUP: `group-${id}`,
-    NOTIFY_CHANNEL: `logs_${id}`,
-    LOG_LEVEL: 'info',
-    DATABASE_URL: '',
-    REDIS_URL: '',
-    ...(ctx.profileDir ? profileEnv(ctx.profileDir) : {}),
-  };
+  const env: Record<string, string> = { ...keptTableEnv(DATABASE, 'loki'), ...(ctx.profileDir ? profileEnv(ctx.profileDir) : {}) };
   const { startService } = await import('../../test/helpers/services.js');
   const gateway = await startService('gateway', env);
   const qs = queries(table.endMs, ctx.quick);
