@@ -38,8 +38,11 @@ afterAll(async () => {
 
 describe('npm start', () => {
   it('runs the whole stack on the configured ports, creating the database, and stops it on SIGINT', async () => {
-    const [producerPort, gatewayPort, processorPort] = [await freePort(), await freePort(), await freePort()];
+    const [producerPort, gatewayPort, processorPort, otlpPort, syslogPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    // OTLP and syslog on free ports too: on their defaults (4318, 5514) any other producer on the machine (a bench
+    // run, another checkout's tests) holds them, and this producer then never gets ready.
     const stack = start({
+      OTLP_HTTP_PORT: String(otlpPort), SYSLOG_PORT: String(syslogPort),
       DB_HOST: PG_HOST, DB_PORT: String(PG_PORT), POSTGRES_USER: PG_USER, POSTGRES_DB: database,
       REDIS_HOST, REDIS_PORT: String(REDIS_PORT), REDIS_STREAM: `test:start:${id}`, REDIS_GROUP: `group-${id}`, NOTIFY_CHANNEL: `logs_${id}`,
       PRODUCER_PORT: String(producerPort), GATEWAY_PORT: String(gatewayPort), PROCESSOR_PORT: String(processorPort), PROCESSORS: '2',
@@ -47,7 +50,9 @@ describe('npm start', () => {
     });
     try {
       expect(stack.out.join('')).not.toContain('logstream ready');
-      await waitFor('the ready line', () => stack.out.join('').includes('logstream ready'), 150_000);
+      await waitFor('the ready line', () => stack.out.join('').includes('logstream ready'), 150_000).catch((err: Error) => {
+        throw new Error(`${err.message}; the stack printed:\n${stack.out.join('').slice(-4000)}`);
+      });
       // One line, printed only once every service answers /ready, with the URLs.
       const line = stack.out.join('').split('\n').find((l) => l.startsWith('logstream ready'))!;
       expect(line).toMatch(
