@@ -42,6 +42,10 @@ describe('a taken port', () => {
       expect(lines, second.stderr).toHaveLength(1);
       expect(lines[0]).toContain(`${name}: cannot listen on 127.0.0.1:${first.port}: port ${first.port} is already in use`);
     }
+    // The OTLP port set explicitly to a taken port: the hint names OTLP_HTTP_PORT, not the producer's PORT.
+    const otlp = await runToExit('producer', { PORT: '0', OTLP_HTTP_PORT: String(first.port) });
+    expect(otlp.code, otlp.stderr).toBe(1);
+    expect(otlp.stderr).toContain(`OTLP_HTTP_PORT: cannot listen on 127.0.0.1:${first.port}: port ${first.port} is already in use (stop what listens there, or set OTLP_HTTP_PORT to another port)`);
     // The first one still has the port to itself.
     expect(await answers(first.url)).toBe(true);
     await first.stop();

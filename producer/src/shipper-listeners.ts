@@ -15,7 +15,7 @@ export async function startShipperListeners(ctx: IngestContext, host: string, en
   const explicit = (name: string) => env[name] !== undefined && env[name] !== '';
   if (ctx.cfg.OTLP_HTTP_PORT > 0) {
     try {
-      const otlp = await listen(createOtlpApp(ctx), ctx.cfg.OTLP_HTTP_PORT, host);
+      const otlp = await listen(createOtlpApp(ctx), ctx.cfg.OTLP_HTTP_PORT, host, 'OTLP_HTTP_PORT');
       closers.push(otlp.close);
       ctx.log.info({ otlpPort: otlp.port }, `OTLP/HTTP logs on ${otlp.url}/v1/logs`);
     } catch (err) {

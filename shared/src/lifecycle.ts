@@ -21,15 +21,15 @@ type ListenWithOptions = (host: string, port: number, options: number, cb: (sock
 /**
  * Listen on host:port, or reject with one line saying why not. uWS sets SO_REUSEPORT by default, so a second
  * service on a taken port used to "listen" too and the kernel split the connections between the two (issue 12);
- * the exclusive option makes the bind fail instead.
+ * the exclusive option makes the bind fail instead. `portVar` names the setting the hint tells to change.
  */
-export function listen(app: TemplatedApp, port: number, host: string): Promise<Listening> {
+export function listen(app: TemplatedApp, port: number, host: string, portVar = 'PORT'): Promise<Listening> {
   const uws = loadUws();
   return new Promise((resolve, reject) => {
     // The native listen takes (host, port, options, cb); its typings only declare the form without a host.
     (app.listen as unknown as ListenWithOptions).call(app, host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
       if (!socket) {
-        void whyNotListening(host, port).then((why) => reject(new Error(`cannot listen on ${host}:${port}: ${why}`)));
+        void whyNotListening(host, port, portVar).then((why) => reject(new Error(`cannot listen on ${host}:${port}: ${why}`)));
         return;
       }
       let open = true;
@@ -52,16 +52,16 @@ export function listen(app: TemplatedApp, port: number, host: string): Promise<L
 }
 
 /** uWS only says "false": bind the address with Node to learn the reason (only ever run after a failure). */
-function whyNotListening(host: string, port: number): Promise<string> {
+function whyNotListening(host: string, port: number, portVar: string): Promise<string> {
   return new Promise((resolve) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') resolve(`port ${port} is already in use (stop what listens there, or set PORT to another port)`);
-      else if (err.code === 'EACCES') resolve(`port ${port} needs privileges this process lacks (set PORT to 1024 or above)`);
+      if (err.code === 'EADDRINUSE') resolve(`port ${port} is already in use (stop what listens there, or set ${portVar} to another port)`);
+      else if (err.code === 'EACCES') resolve(`port ${port} needs privileges this process lacks (set ${portVar} to 1024 or above)`);
       else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') resolve(`${host} is not an address of this machine (set HOST, e.g. 127.0.0.1 or 0.0.0.0)`);
       else resolve(`${err.code ?? err.message} (port ${port})`);
     });
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(`port ${port} could not be bound (it may be in use; set PORT to another port)`)));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(`port ${port} could not be bound (it may be in use; set ${portVar} to another port)`)));
   });
 }
 
