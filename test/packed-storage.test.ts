@@ -1,0 +1,149 @@
+// The packed form of a closed partition (issue 15 point 6, migration 018, step 1: the format and its build; nothing
+// reads a packed copy yet). The copy holds exactly the partition's rows (every column, NULL event ids included), its
+// batch ranges and summaries are those of their rows, its trigram index finds every batch holding a word (random
+// words: the same rows as a match over the partition), its event-id index finds an event, a build replaces an
+// earlier copy and is all or nothing, and retention drops the copy with its partition. Partitions of 2 seconds here.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { likePattern } from '../gateway/src/filter-sql.js';
+import { seed } from './helpers/seed.js';
+import { createTestEnv, sleep, type TestEnv } from './helpers/test-env.js';
+
+let t: TestEnv;
+let part: string;
+const ROWS = 350;
+const BATCH = 100;
+
+// Words from few letters, so that random words are found in some messages, in some case, and not in others.
+const ALPHABET = ['a', 'b', 'c', 'A', 'B', 'É', 'é', ' ', '%', '_'];
+const messageOf = (i: number) => {
+  let x = (i * 2654435761) % 4294967296;
+  let m = `m${i} `;
+  for (let k = 0; k < 12; k++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    m += ALPHABET[x % ALPHABET.length];
+  }
+  return m;
+};
+const UNPACKED = (packed: string) =>
+  `${packed} b CROSS JOIN LATERAL logs_unpack(b.ids, b.stream_ids, b.event_ids, b.timestamps, b.received_ats, b.levels, b.services, b.messages, b.attributes) r`;
+
+beforeAll(async () => {
+  t = await createTestEnv('packed_storage', { partitions: false });
+  await t.pool.query(`UPDATE logs_storage_settings SET partition_interval = '2 seconds'`);
+  await sleep(2_000 - (Date.now() % 2_000) + 150);
+  const ids = await seed(
+    t.pool,
+    t.channel,
+    Array.from({ length: ROWS }, (_, i) => ({
+      message: messageOf(i),
+      level: [10, 20, 30, 30, 40, 50][i % 6],
+      service: ['api', 'web', 'auth'][i % 3],
+      ts: Date.UTC(2026, 10, 30) + ((i * 7919) % 100_000),
+      attributes: i % 5 === 0 ? {} : { host: `h${i % 4}`, n: i, nested: { ok: i % 2 === 0, s: 'ΟΔΟΣ' } },
+    })),
+  );
+  part = (await t.pool.query<{ p: string }>('SELECT tableoid::regclass::text AS p FROM logs WHERE id = $1', [ids[0]])).rows[0]!.p;
+  expect((await t.pool.query(`SELECT count(*)::int AS n FROM ${part}`)).rows[0].n).toBe(ROWS);
+  // A row stored before event ids existed.
+  await t.pool.query(`UPDATE logs SET event_id = NULL WHERE id = $1`, [ids[7]]);
+  await sleep(2_000 - (Date.now() % 2_000) + 150);
+  await t.pool.query('SELECT logs_close_partitions()');
+  await t.pool.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+});
+afterAll(async () => t.cleanup());
+
+describe('packed copy of a closed partition (migration 018)', () => {
+  it('is built only for a closed partition', async () => {
+    const { rows } = await t.pool.query<{ name: string }>(`SELECT name FROM logs_partitions WHERE NOT closed AND time_from IS NOT NULL LIMIT 1`);
+    if (rows[0]) await expect(t.pool.query(`SELECT logs_pack_build($1)`, [rows[0].name])).rejects.toThrow(/not a closed partition/);
+    await expect(t.pool.query(`SELECT logs_pack_build('logs_nonexistent')`)).rejects.toThrow(/not a closed partition/);
+  });
+
+  it('holds exactly the rows of the partition, in batches of consecutive ids', async () => {
+    const { rows } = await t.pool.query(`SELECT rows::int, batches::int, bytes::bigint FROM logs_pack_build($1, $2)`, [part, BATCH]);
+    expect(rows[0]).toMatchObject({ rows: ROWS, batches: Math.ceil(ROWS / BATCH) });
+    const packed = `${part}_packed`;
+    const diff = async (a: string, b: string) => (await t.pool.query(`SELECT count(*)::int AS n FROM (${a} EXCEPT ALL ${b}) d`)).rows[0].n;
+    expect(await diff(`SELECT r.* FROM ${UNPACKED(packed)}`, `SELECT * FROM ${part}`)).toBe(0);
+    expect(await diff(`SELECT * FROM ${part}`, `SELECT r.* FROM ${UNPACKED(packed)}`)).toBe(0);
+    expect((await t.pool.query(`SELECT count(*)::int AS n FROM ${UNPACKED(packed)} WHERE r.event_id IS NULL`)).rows[0].n).toBe(1);
+    // Each batch: ids in order, its summaries those of its rows; batches do not overlap.
+    const { rows: bad } = await t.pool.query(`
+      SELECT b.id_from FROM ${packed} b
+      WHERE b.row_count <> cardinality(b.ids) OR b.ids[1] <> b.id_from OR b.ids[cardinality(b.ids)] <> b.id_to
+         OR b.ids <> ARRAY(SELECT x FROM unnest(b.ids) x ORDER BY x)
+         OR b.ts_min <> (SELECT min(x) FROM unnest(b.timestamps) x) OR b.ts_max <> (SELECT max(x) FROM unnest(b.timestamps) x)
+         OR b.level_mask <> (SELECT bit_or(1 << (x / 10)) FROM unnest(b.levels) x)
+         OR b.service_set <> ARRAY(SELECT DISTINCT x FROM unnest(b.services) x ORDER BY x)
+         OR EXISTS (SELECT FROM ${packed} o WHERE o.id_from <> b.id_from AND o.id_from <= b.id_to AND o.id_to >= b.id_from)`);
+    expect(bad).toEqual([]);
+    expect((await t.pool.query(`SELECT array_agg(row_count ORDER BY id_from) AS n FROM ${packed}`)).rows[0].n).toEqual([100, 100, 100, 50]);
+  });
+
+  it('its search index finds the same rows as a match over the partition, for random words', async () => {
+    const packed = `${part}_packed`;
+    const client = await t.pool.connect();
+    try {
+      // Through the trigram index (the only way a search would read a packed partition).
+      await client.query('SET enable_seqscan = off');
+      const { rows: plan } = await client.query(`EXPLAIN SELECT r.id FROM ${UNPACKED(packed)} WHERE logs_msgs_text(b.messages) ILIKE '%abc%'`);
+      expect(plan.map((p) => p['QUERY PLAN']).join('\n')).toContain(`${packed}_trgm`);
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.constantFrom(...ALPHABET), { minLength: 1, maxLength: 4 }), async (letters) => {
+          const q = letters.join('');
+          const { rows: got } = await client.query(
+            `SELECT r.id FROM ${UNPACKED(packed)} WHERE logs_msgs_text(b.messages) ILIKE $1 AND strpos(lower(r.message), lower($2)) > 0 ORDER BY r.id`,
+            [likePattern(q), q],
+          );
+          const { rows: want } = await client.query(`SELECT id FROM ${part} WHERE strpos(lower(message), lower($1)) > 0 ORDER BY id`, [q]);
+          expect(got).toEqual(want);
+        }),
+        { numRuns: 60 },
+      );
+    } finally {
+      await client.query('RESET enable_seqscan');
+      client.release();
+    }
+  });
+
+  it('its event-id index finds an event by id', async () => {
+    const packed = `${part}_packed`;
+    const { rows: sample } = await t.pool.query<{ event_id: string; id: string }>(`SELECT event_id, id FROM ${part} WHERE event_id IS NOT NULL ORDER BY id OFFSET 123 LIMIT 1`);
+    const client = await t.pool.connect();
+    try {
+      await client.query('SET enable_seqscan = off');
+      const sql = `SELECT r.id FROM ${UNPACKED(packed)} WHERE logs_eid_keys(b.event_ids) @> ARRAY[logs_eid_key($1)] AND r.event_id = $1`;
+      const { rows: plan } = await client.query(`EXPLAIN ${sql.replace(/\$1/g, `'${sample[0]!.event_id}'::uuid`)}`);
+      expect(plan.map((p) => p['QUERY PLAN']).join('\n')).toContain(`${packed}_eid`);
+      expect((await client.query(sql, [sample[0]!.event_id])).rows).toEqual([{ id: sample[0]!.id }]);
+    } finally {
+      await client.query('RESET enable_seqscan');
+      client.release();
+    }
+  });
+
+  it('a build replaces an earlier copy, and a build that does not commit leaves none', async () => {
+    const packed = `${part}_packed`;
+    const { rows } = await t.pool.query(`SELECT rows::int, batches::int FROM logs_pack_build($1, 1000)`, [part]);
+    expect(rows[0]).toEqual({ rows: ROWS, batches: 1 });
+    await t.pool.query(`DROP TABLE ${packed}`);
+    const client = await t.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT logs_pack_build($1)`, [part]);
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+    expect((await t.pool.query(`SELECT to_regclass($1) AS r`, [packed])).rows[0].r).toBeNull();
+  });
+
+  it('retention drops the packed copy with its partition', async () => {
+    const packed = `${part}_packed`;
+    await t.pool.query(`SELECT logs_pack_build($1)`, [part]);
+    await t.pool.query(`SELECT logs_drop_partition($1, 'retention')`, [part]);
+    const { rows } = await t.pool.query(`SELECT to_regclass($1) AS p, to_regclass($2) AS c, (SELECT rows::int FROM logs_dropped WHERE name = $1) AS n`, [part, packed]);
+    expect(rows[0]).toEqual({ p: null, c: null, n: ROWS });
+  });
+});
