@@ -107,6 +107,20 @@ describe('packed copy of a closed partition (migration 018)', () => {
     }
   });
 
+  it('its level and service summaries find the batches of every row of a service and level', async () => {
+    const packed = `${part}_packed`;
+    for (const service of ['api', 'web', 'auth', 'none']) {
+      for (const level of [10, 40, 50, 60]) {
+        const { rows: got } = await t.pool.query(
+          `SELECT r.id FROM ${UNPACKED(packed)} WHERE b.service_set @> ARRAY[$1] AND b.level_mask >= (1 << ($2::int / 10)) AND r.service = $1 AND r.level >= $2 ORDER BY r.id`,
+          [service, level],
+        );
+        const { rows: want } = await t.pool.query(`SELECT id FROM ${part} WHERE service = $1 AND level >= $2 ORDER BY id`, [service, level]);
+        expect(got).toEqual(want);
+      }
+    }
+  });
+
   it('its event-id index finds an event by id', async () => {
     const packed = `${part}_packed`;
     const { rows: sample } = await t.pool.query<{ event_id: string; id: string }>(`SELECT event_id, id FROM ${part} WHERE event_id IS NOT NULL ORDER BY id OFFSET 123 LIMIT 1`);

@@ -84,3 +84,39 @@ export async function insertRate(db: pg.Pool, hot: string, rows: number, offset:
     client.release();
   }
 }
+
+export interface PackedBytes extends PartitionBytes {
+  batches: number;
+  seconds: number;
+}
+
+/**
+ * The packed copy of a closed partition (migration 018: 100 rows a batch, one lz4 array per column), built by
+ * logs_pack_build() as a copy beside the partition (nothing reads it yet), and its bytes per row: heap and TOAST;
+ * indexes other than its trigram index; its trigram index; all of them.
+ */
+export async function packedBytesPerRow(db: pg.Pool, partition: string): Promise<PackedBytes> {
+  await db.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+  const start = performance.now();
+  const { rows: built } = await db.query<{ rows: string; batches: string }>(`SELECT rows, batches FROM logs_pack_build($1)`, [partition]);
+  const seconds = (performance.now() - start) / 1000;
+  const packed = `${partition}_packed`;
+  await db.query(`VACUUM ${packed}`);
+  const { rows } = await db.query<{ table: string; indexes: string; search: string }>(
+    `SELECT pg_table_size($1::regclass) AS table, pg_indexes_size($1::regclass) AS indexes, coalesce(pg_relation_size(to_regclass($1 || '_trgm')), 0) AS search`,
+    [packed],
+  );
+  const n = Number(built[0]!.rows);
+  const per = (b: number) => Math.round((b / n) * 10) / 10;
+  const r = rows[0]!;
+  return {
+    name: packed,
+    rows: n,
+    batches: Number(built[0]!.batches),
+    seconds,
+    table: per(Number(r.table)),
+    indexes: per(Number(r.indexes) - Number(r.search)),
+    searchIndex: per(Number(r.search)),
+    total: per(Number(r.table) + Number(r.indexes)),
+  };
+}

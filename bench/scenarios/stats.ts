@@ -13,7 +13,7 @@ import { psqlTimes } from '../lib/psql.js';
 import { fmtSpread, ratioRow, round, type RatioRow, type Row } from '../lib/results.js';
 import { profileEnv, startStack } from '../lib/stack.js';
 import { median, MIN_REPETITIONS, repeat, spread, type Target } from '../lib/stats.js';
-import { addPreviousPartition, bytesPerRow, insertRate, type PartitionBytes } from '../lib/partitions.js';
+import { addPreviousPartition, bytesPerRow, insertRate, packedBytesPerRow, type PartitionBytes } from '../lib/partitions.js';
 import { buildNextSearchIndex, buildSearchIndexes } from '@logstream/shared/search-index.js';
 import { SEARCH_DATABASE, searchTable } from '../lib/search-table.js';
 
@@ -342,6 +342,15 @@ export const stats: Scenario = async (ctx) => {
       });
     for (const b of bytesBefore) bytesRow('(target ≤ 250 B, issue 15)', b, true);
     for (const b of bytesAfter.filter((x) => x.name === parts!.closed.name)) bytesRow(`with its search index, B-tree indexes rebuilt full (${round(compactSeconds ?? 0)} s)`, b, false);
+    // The closed partition packed (migration 018), as a copy beside it: the format's bytes, not yet the live storage.
+    const packed = await packedBytesPerRow(db, parts!.closed.name);
+    rows.push({
+      metric: `bytes per stored row, closed partition packed (${packed.rows.toLocaleString('en')} rows, ${packed.batches.toLocaleString('en')} batches; a copy nothing reads yet, migration 018): heap+TOAST ${packed.table}, indexes ${packed.indexes}, search index ${packed.searchIndex}`,
+      value: packed.total,
+      unit: 'B',
+      pass: null,
+    });
+    rows.push({ metric: `packing the closed partition (${packed.rows.toLocaleString('en')} rows, logs_pack_build: batches, then their indexes)`, value: round(packed.seconds), unit: 's', pass: null });
     if (indexSeconds !== null) {
       rows.push({ metric: `closed partition's search index build (${(total - hotRows).toLocaleString('en')} rows, CONCURRENTLY, inserts going on)`, value: round(indexSeconds), unit: 's', pass: null });
       ratios.push(
@@ -379,7 +388,7 @@ export const stats: Scenario = async (ctx) => {
       repetitions: MIN_REPETITIONS,
       ratios,
       rows,
-      figures: { fiveMillion: fiveM?.figures, rows: total, tableSize: sizeRows[0]!.size, generateSeconds: round(generateSeconds), searchIndexSeconds: indexSeconds && round(indexSeconds), bytesPerRow: { before: bytesBefore, after: bytesAfter }, ingest, queries: [...measured, ...indexed] },
+      figures: { fiveMillion: fiveM?.figures, rows: total, tableSize: sizeRows[0]!.size, generateSeconds: round(generateSeconds), searchIndexSeconds: indexSeconds && round(indexSeconds), bytesPerRow: { before: bytesBefore, after: bytesAfter, packed }, ingest, queries: [...measured, ...indexed] },
     };
   } finally {
     await stack.stop();
