@@ -24,15 +24,17 @@ export interface FeedSink {
  * Under load, fetches (and so frames) are spaced at least this far apart: a burst of single-row commits becomes
  * one query and one frame per filter group instead of one per row. Idle, the first notification is fetched at
  * once, so a lone event pays no delay. The spacing grows with the audience, because every frame costs one write
- * per subscriber: 3 ms up to 300 subscribers, 1 ms per 100 beyond, capped at 100 ms (10,000 subscribers → 10
+ * per subscriber: 1 ms up to 100 subscribers, 1 ms per 100 beyond, capped at 100 ms (10,000 subscribers → 10
  * frames/s → 100,000 writes/s instead of a million at 100 events/s). Bench fanout, 10,000 subscribers read by a
  * native client on the same 2 cores, send→receive p50 / p99 and gateway CPU: a 200 ms cap 153 / 283 ms at 43% of
  * a core; 100 ms 98 / 190 ms at 63%; 50 ms 91 / 173 ms at 86%. Writing one frame to 10,000 sockets takes 50-100 ms
  * (logstream_live_publish_seconds), so frames come no faster than that anyway. With Node `ws` clients, which took
- * most of a core themselves, 200 ms had looked better.
+ * most of a core themselves, 200 ms had looked better. The floor was 3 ms: at 1,000 single events/s (bench latency,
+ * one subscriber) that held each row ~1.5 ms on average for nothing, send→receive p50 ÷ the bare chain's 4.24× and
+ * 3.64× against 2.87× and 2.4× with 1 ms (runs interleaved 3/1/3/1, load average 6-7); at most 1,000 fetches/s.
  */
 export function coalesceMs(subscribers: number): number {
-  return Math.min(100, Math.max(3, Math.ceil(subscribers / 100)));
+  return Math.min(100, Math.max(1, Math.ceil(subscribers / 100)));
 }
 
 export class Feed {
