@@ -5,14 +5,21 @@
 // waits for the next slot, as in the gateway's live hub): the fan-out scenario sets the spacing the gateway's run
 // showed ({type:'spacing', ms}), so that both send the same frames at the same rate; 'gateway' is the hub's own
 // rule for the audience, and 'none' makes every event its own frame (the latency scenario's bare hop).
-// Run as a load process: reports {type:'listening', port}, and what it published on {type:'stop'}.
+// With ingress 'process' (the fan-out scenario), /send is served by a process of its own (bare-ingress.ts) that
+// hands the events over the IPC channel, as the producer is apart from the gateway; 'inline' (the latency
+// scenario's one-subscriber hop) serves it here.
+// Run as a load process: reports {type:'listening', port, sendPort} (sendPort: where /send is served), and what
+// it published on {type:'stop'}.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { loadUws } from '@logstream/shared/uws.js';
 import { logsFrame } from '@logstream/shared/protocol.js';
 import { coalesceMs } from '../../gateway/src/live/feed.js';
 import { finish, fromParent, notify, params } from '../lib/load-child.js';
 import type { LoadMessage } from '../lib/load.js';
 
-let spacing = params<{ spacing: 'gateway' | 'none' | number }>().spacing;
+const p = params<{ spacing: 'gateway' | 'none' | number; ingress?: 'inline' | 'process' }>();
+let spacing = p.spacing;
 process.on('message', (m: LoadMessage) => {
   if (m.type === 'spacing') spacing = Number(m.ms);
 });
@@ -25,6 +32,8 @@ let pending: string[] = [];
 let lastFlush = 0;
 let timer: NodeJS.Timeout | undefined;
 let frames = 0;
+/** Set on {type:'stop'}: the ingress process exiting after that is no failure. */
+let stopped = false;
 let rows = 0;
 let bytes = 0;
 
@@ -69,26 +78,50 @@ app.ws('/live', {
     subscribers--;
   },
 });
-app.get('/send', (res, req) => {
-  const q = new URLSearchParams(req.getQuery() ?? '');
-  add([row(q.get('message') ?? '', q.get('service') ?? 'bare')]);
-  res.cork(() => res.writeStatus('202 Accepted').writeHeader('Content-Type', 'application/json').end('{"accepted":1}'));
-});
-app.post('/send', (res) => {
-  const chunks: Buffer[] = [];
-  res.onAborted(() => {});
-  res.onData((chunk, last) => {
-    chunks.push(Buffer.from(chunk.slice(0)));
-    if (!last) return;
-    const events = JSON.parse(Buffer.concat(chunks).toString()) as { message: string; service?: string }[];
-    add(events.map((e) => row(e.message, e.service ?? 'bare')));
-    res.cork(() => res.writeStatus('202 Accepted').writeHeader('Content-Type', 'application/json').end(`{"accepted":${events.length}}`));
+/** /send served here, in the publishing process (ingress 'inline'). */
+function serveSend(): void {
+  app.get('/send', (res, req) => {
+    const q = new URLSearchParams(req.getQuery() ?? '');
+    add([row(q.get('message') ?? '', q.get('service') ?? 'bare')]);
+    res.cork(() => res.writeStatus('202 Accepted').writeHeader('Content-Type', 'application/json').end('{"accepted":1}'));
   });
-});
+  app.post('/send', (res) => {
+    const chunks: Buffer[] = [];
+    res.onAborted(() => {});
+    res.onData((chunk, last) => {
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (!last) return;
+      const events = JSON.parse(Buffer.concat(chunks).toString()) as { message: string; service?: string }[];
+      add(events.map((e) => row(e.message, e.service ?? 'bare')));
+      res.cork(() => res.writeStatus('202 Accepted').writeHeader('Content-Type', 'application/json').end(`{"accepted":${events.length}}`));
+    });
+  });
+}
 
+/** The ingress process (bare-ingress.ts) and the port it serves /send on. */
+async function startIngress(): Promise<number> {
+  const child = fork(fileURLToPath(new URL('./bare-ingress.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  child.once('exit', (code, signal) => {
+    if (!stopped) {
+      console.error(`bare uWS ingress exited (${signal ?? code})`);
+      process.exit(1);
+    }
+  });
+  process.on('exit', () => child.kill('SIGKILL'));
+  return new Promise((resolve) => {
+    child.on('message', (m: { type: string; port?: number; events?: [string, string][] }) => {
+      if (m.type === 'events') add(m.events!.map(([message, service]) => row(message, service)));
+      else if (m.type === 'listening') resolve(m.port!);
+    });
+  });
+}
+
+if (p.ingress !== 'process') serveSend();
 const port = await new Promise<number>((resolve, reject) =>
   app.listen('127.0.0.1', 0, (socket) => (socket ? resolve(uws.us_socket_local_port(socket)) : reject(new Error('bare uWS server: cannot listen')))),
 );
-notify({ type: 'listening', port });
+const sendPort = p.ingress === 'process' ? await startIngress() : port;
+notify({ type: 'listening', port, sendPort });
 await fromParent('stop');
+stopped = true;
 finish({ frames, rows, bytesPublished: bytes, subscribers });

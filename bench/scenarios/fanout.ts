@@ -6,7 +6,9 @@
 // the bare server's p99. Checks: every client got every row, none dropped (issue 3); gateway memory per idle
 // connection.
 // The gateway's latency is send→receive through the producer, Redis, a processor and PostgreSQL; the bare
-// server's is GET /send straight to the publishing process.
+// server's is GET /send to its ingress process (bare-ingress.ts), which answers at once and hands the event to
+// the publishing process, as the producer answers apart from the gateway; CPU is the publishing process's alone
+// on both sides.
 import type { Scenario } from '../lib/context.js';
 import type { FanoutResult } from '../load/fanout.js';
 import { startLoad } from '../lib/load.js';
@@ -44,11 +46,13 @@ export const fanout: Scenario = async (ctx) => {
   const seconds = Number(process.env.BENCH_FANOUT_SECONDS ?? (ctx.quick ? 3 : 8));
   const batch = Number(process.env.BENCH_FANOUT_BATCH ?? 1);
   const stack = await startStack('fanout', { producer: true, gateway: true, processors: 2, profileDir: ctx.profileDir });
-  const bare = startLoad<unknown>('baselines/bare-uws.ts', { spacing: 'gateway' }, (t) => ctx.log(`  bare uWS: ${t}`));
+  const bare = startLoad<unknown>('baselines/bare-uws.ts', { spacing: 'gateway', ingress: 'process' }, (t) => ctx.log(`  bare uWS: ${t}`));
   try {
     const gw = stack.gateway!;
-    const { port } = (await bare.next('listening')) as unknown as { port: number };
+    const { port, sendPort } = (await bare.next('listening')) as unknown as { port: number; sendPort: number };
     const bareUrl = `http://127.0.0.1:${port}`;
+    // GET /send goes to the bare server's ingress process, as the gateway's run sends to the producer.
+    const bareSendUrl = `http://127.0.0.1:${sendPort}`;
     // A few requests first, so that the gateway is warmed up (JIT, pools, the page bundle).
     for (let i = 0; i < 5; i++) await fetch(`${gw.url}/logs?limit=1`).then((r) => r.text());
 
@@ -87,7 +91,7 @@ export const fanout: Scenario = async (ctx) => {
     };
     const runBare = async () => {
       bare.send({ type: 'spacing', ms: spacingMs! });
-      return once(bare.pid, bareUrl, bareUrl, 'bare uWS');
+      return once(bare.pid, bareUrl, bareSendUrl, 'bare uWS');
     };
     const reps = await repeat(MIN_REPETITIONS, async (i, gatewayFirst) => {
       const g1 = gatewayFirst ? await runGateway() : undefined;
