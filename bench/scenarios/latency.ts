@@ -3,8 +3,9 @@
 // XADD→XREADGROUP round and one INSERT…NOTIFY→LISTEN round, one round at a time (bench/load/hops.ts), and one
 // uWS send→receive (the same load generator, same rate, against bench/baselines/bare-uws.ts); logstream's p50 and p99 are
 // reported as multiples of the hops' sum. Like with like, the same hops chained in three processes
-// (bench/baselines/bare-chain.ts) driven by the same client at the same rate: the pipeline's figures as multiples
-// of the chain's too. Where the time goes: received_at splits send→receive into client → producer and producer →
+// (bench/baselines/bare-chain.ts) driven by the same client at the same rate, in alternating 1 s slices of the
+// pipeline's own run (so that both see the same seconds of the machine): the pipeline's figures as multiples of
+// the chain's too. Where the time goes: received_at splits send→receive into client → producer and producer →
 // client, the services' histograms give receipt → push and NOTIFY → push, and the client reports its own event-loop
 // delay and how late its open-loop schedule ran. Also: a 1,000-event batch visible in /logs (issue 2).
 import type { Scenario } from '../lib/context.js';
@@ -39,9 +40,11 @@ interface Repetition {
 }
 
 export const latency: Scenario = async (ctx) => {
-  const seconds = ctx.quick ? 2 : 6;
+  // Seconds of the pipeline and of the bare chain each, in alternating 1 s slices of one load generator's run
+  // (before: the pipeline 6 s, then the chain 4 s, each in a load generator of its own).
+  const seconds = ctx.quick ? 2 : 5;
+  const sliceSeconds = 1;
   const hopSeconds = ctx.quick ? 1.5 : 2;
-  const chainSeconds = ctx.quick ? 2 : 4;
   const warmupSeconds = 1;
   const stack = await startStack('latency', { producer: true, gateway: true, processors: 2, profileDir: ctx.profileDir });
   const bare = startLoad<unknown>('baselines/bare-uws.ts', { spacing: 'none' }, (t) => ctx.log(`  bare uWS: ${t}`));
@@ -58,10 +61,16 @@ export const latency: Scenario = async (ctx) => {
     const gw = stack.gateway!.url;
     const pr = stack.producer!.url;
 
+    // The pipeline and the bare chain (bench/baselines/bare-chain.ts) driven by the same client at the same rate,
+    // in turns of sliceSeconds (ABAB…): a machine that gets busier for a few seconds weighs on both.
     const measurePipeline = async (o = { seconds, visibleBatches: ctx.quick ? 2 : 4 }) => {
       // Each run into the same empty table (11,000 rows a run otherwise accumulate under the store statement).
       await emptyLogs(stack);
-      const load = startLoad<LatencyResult>('load/latency.ts', { producerUrl: pr, gatewayUrl: gw, rate: RATE, warmupSeconds, ...o }, (t) => ctx.log(`  ${t}`));
+      const load = startLoad<LatencyResult & { alternate: LatencyResult }>(
+        'load/latency.ts',
+        { producerUrl: pr, gatewayUrl: gw, rate: RATE, warmupSeconds, alternate: chainUrls, sliceSeconds, ...o },
+        (t) => ctx.log(`  ${t}`),
+      );
       // Server-side view of the same events, from the services' own histograms: producer request time of GET /send,
       // and producer receipt → gateway push. Where these are small and send→receive is not, the load generator (or
       // the machine's CPU queue) is the delay.
@@ -72,9 +81,10 @@ export const latency: Scenario = async (ctx) => {
       load.send({ type: 'continue' });
       const q = (b: ReturnType<typeof bucketsBetween>) => ({ p50: bucketQuantile(b, 0.5), p99: bucketQuantile(b, 0.99) });
       const server = { producerRequest: q(bucketsBetween(pr0, pr1)), notifyToPush: q(bucketsBetween(gw0, gw1)), receiptToPush: q(bucketsBetween(in0, in1)) };
-      const pipeline = await load.result;
+      const { alternate: chain, ...pipeline } = await load.result;
       if (pipeline.sendErrors > 0) ctx.log(`  ${pipeline.sendErrors} failed sends; last: ${pipeline.lastError}`);
-      return { pipeline, server };
+      if (chain.sendErrors > 0) ctx.log(`  bare chain: ${chain.sendErrors} failed sends; last: ${chain.lastError}`);
+      return { pipeline, server, chain };
     };
     const measureHops = async () => {
       const t = stack.t;
@@ -92,12 +102,7 @@ export const latency: Scenario = async (ctx) => {
       await uwsLoad.next('streamed');
       uwsLoad.send({ type: 'continue' });
       const uws = await uwsLoad.result;
-      // The same client at the same rate through the bare chain (bench/baselines/bare-chain.ts).
-      const chainLoad = startLoad<LatencyResult>('load/latency.ts', { ...chainUrls, rate: RATE, seconds: chainSeconds, warmupSeconds, visibleBatches: 0 }, () => {});
-      await chainLoad.next('streamed');
-      chainLoad.send({ type: 'continue' });
-      const chained = await chainLoad.result;
-      return { hops: { redis: hops.redis, postgres: hops.postgres, uws: uws.sendToReceive }, uwsLost: uws.lost, uwsBreakdown: uws.breakdown, chain: chained };
+      return { hops: { redis: hops.redis, postgres: hops.postgres, uws: uws.sendToReceive }, uwsLost: uws.lost, uwsBreakdown: uws.breakdown };
     };
 
     // Unmeasured first (JIT, pools, the stream and the feed): at load average 12 the first repetition queued 2.6 s
@@ -116,10 +121,10 @@ export const latency: Scenario = async (ctx) => {
           `send late by ${b.lateSend.p50} / p99 ${b.lateSend.p99}; client event-loop delay p50 ${b.loopDelay.p50.toFixed(2)} / p99 ${b.loopDelay.p99.toFixed(2)} ms; ` +
           `bare uWS hop p50 ${h.hops.uws.p50}, its client → server ${h.uwsBreakdown.toProducer.p50}`,
       );
-      const cb = h.chain.breakdown;
+      const cb = p.chain.breakdown;
       ctx.log(
-        `    bare chain: send→receive p50 ${h.chain.sendToReceive.p50} / p99 ${h.chain.sendToReceive.p99} ms (client → front ${cb.toProducer.p50}, front → client ${cb.fromProducer.p50}; ` +
-          `client event-loop delay p50 ${cb.loopDelay.p50.toFixed(2)} ms); lost ${h.chain.lost}`,
+        `    bare chain: send→receive p50 ${p.chain.sendToReceive.p50} / p99 ${p.chain.sendToReceive.p99} ms (client → front ${cb.toProducer.p50}, front → client ${cb.fromProducer.p50}; ` +
+          `client event-loop delay p50 ${cb.loopDelay.p50.toFixed(2)} ms); lost ${p.chain.lost}`,
       );
       return { ...p, ...h };
     });
@@ -161,6 +166,15 @@ export const latency: Scenario = async (ctx) => {
       { metric: 'p50s, bare chain: client → front / front → client', value: `${ms((r) => r.chain.breakdown.toProducer.p50)} / ${ms((r) => r.chain.breakdown.fromProducer.p50)}`, unit: '', pass: null },
       { metric: 'load generator: event-loop delay p50 / p99 (logstream runs; 1 ms is its floor), sends late on schedule p50 / p99', value: `${ms((r) => r.pipeline.breakdown.loopDelay.p50)} / ${ms((r) => r.pipeline.breakdown.loopDelay.p99)}; ${ms((r) => r.pipeline.breakdown.lateSend.p50)} / ${ms((r) => r.pipeline.breakdown.lateSend.p99)}`, unit: '', pass: null },
       { metric: 'send→receive max', value: ms((r) => r.pipeline.sendToReceive.max), unit: '', pass: null },
+      {
+        // A p99 is the 1 % slowest of these: 50 events of 5,000 a repetition.
+        metric: 'events behind each repetition\'s p50 / p99: logstream / bare chain / uWS hop / XADD→XREADGROUP / INSERT…NOTIFY→LISTEN rounds',
+        value: [(r: Repetition) => r.pipeline.sendToReceive.n, (r: Repetition) => r.chain.sendToReceive.n, (r: Repetition) => r.hops.uws.n, (r: Repetition) => r.hops.redis.n, (r: Repetition) => r.hops.postgres.n]
+          .map((f) => fmtSpread(spread(col(f))))
+          .join(' / '),
+        unit: '',
+        pass: null,
+      },
       { metric: 'events lost / duplicated on /live', value: `${lost} / ${dup}`, unit: '', target: '0 / 0', pass: lost === 0 && dup === 0 },
       { metric: 'GET /send answered, p50 / p99', value: `${ms((r) => r.pipeline.accept.p50)} / ${ms((r) => r.pipeline.accept.p99)}`, unit: '', pass: null },
       { metric: 'server side (medians): GET /send handled, p50 / p99', value: `${bound((r) => r.server.producerRequest.p50)} / ${bound((r) => r.server.producerRequest.p99)}`, unit: '', pass: null },
@@ -168,7 +182,7 @@ export const latency: Scenario = async (ctx) => {
       { metric: 'server side (medians): NOTIFY arrival → gateway push, p50 / p99', value: `${bound((r) => r.server.notifyToPush.p50)} / ${bound((r) => r.server.notifyToPush.p99)}`, unit: '', pass: null },
       { metric: '1,000-event POST visible in /logs, p50 / max', value: `${ms((r) => r.pipeline.batchVisible.p50)} / ${ms((r) => r.pipeline.batchVisible.max)}`, unit: '', pass: null },
     ];
-    return { repetitions: reps.length, ratios, rows, figures: { rate: RATE, seconds, hopSeconds, repetitions: reps } };
+    return { repetitions: reps.length, ratios, rows, figures: { rate: RATE, seconds, sliceSeconds, hopSeconds, repetitions: reps } };
   } finally {
     for (const c of [bare, ...chain]) c.send({ type: 'stop' });
     const ends = await Promise.all([bare, ...chain].map((c) => c.result.catch(() => undefined)));
