@@ -1,6 +1,7 @@
-// CPU time of the PostgreSQL cluster that a bench database caused, from /proc/<pid>/stat of every `postgres`
-// process: the database's own backends (and autovacuum workers), plus the cluster's shared processes (postmaster,
-// WAL writer, checkpointer, background writer…), whose work this run shares with anyone else on the cluster.
+// CPU time of the PostgreSQL cluster that a bench database caused, read from /proc (bench/lib/proc.ts) for every
+// `postgres` process: the database's own backends (and autovacuum workers), plus the cluster's shared processes
+// (postmaster, WAL writer, checkpointer, background writer…), whose work this run shares with anyone else on the
+// cluster.
 // Backends of other databases (other tests on a shared machine) are left out.
 import type pg from 'pg';
 import { cpuOf, pidsNamed } from './proc.js';

@@ -1,6 +1,6 @@
 // scale: the ingest run with 1, 2 and 4 processors, each repeated with the PostgreSQL ceiling measured next to it;
 // ratios to that ceiling and to 1 processor (repetition i of N processors against repetition i of 1), and where
-// the CPU goes (seconds per 1,000 events stored, per process group, from /proc/<pid>/stat). On 2 cores the table
+// the CPU goes (seconds per 1,000 events stored, per process group, bench/lib/proc.ts). On 2 cores the table
 // is flat by nature; it is reported as it is.
 import { pgCeiling } from '../baselines/ceiling.js';
 import type { Scenario } from '../lib/context.js';
