@@ -66,13 +66,20 @@ export async function bytesPerRow(db: pg.Pool): Promise<PartitionBytes[]> {
 }
 
 /**
+ * An empty copy of the partition being written, unless `table` exists: it takes the indexes the partition has
+ * now (search index chunks included, if any).
+ */
+export async function copyOfPartition(db: pg.Pool, hot: string, table: string): Promise<void> {
+  await db.query(`CREATE TABLE IF NOT EXISTS ${table} (LIKE ${hot} INCLUDING ALL); CREATE SEQUENCE IF NOT EXISTS logs_insert_bench_seq`);
+}
+
+/**
  * Rows/s of 1,000-row INSERT statements of bench rows, one session, as a processor writes, into a copy of the
  * partition being written (the same columns and indexes, its own ids): the searches measured afterwards then see
  * the same rows. `offset` keeps the rows of successive runs distinct.
  */
 export async function insertRate(db: pg.Pool, hot: string, rows: number, offset: number, table = 'logs_insert_bench'): Promise<number> {
-  // The copy takes the indexes the partition has when it is first made (search index chunks included, if any).
-  await db.query(`CREATE TABLE IF NOT EXISTS ${table} (LIKE ${hot} INCLUDING ALL); CREATE SEQUENCE IF NOT EXISTS logs_insert_bench_seq`);
+  await copyOfPartition(db, hot, table);
   const client = await db.connect();
   try {
     const start = performance.now();
