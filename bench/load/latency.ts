@@ -11,6 +11,7 @@ import { Histogram } from '../lib/histogram.js';
 import { httpClient } from '../lib/http-client.js';
 import { finish, fromParent, notify, params, progress, sleep, wallMs } from '../lib/load-child.js';
 import { benchEvent } from '../lib/payload.js';
+import { slotAt } from '../lib/slices.js';
 
 interface Server {
   producerUrl: string;
@@ -120,13 +121,10 @@ await new Promise<void>((resolve) => {
     while (sent < due) {
       const seq = sent++;
       const t = performance.now();
-      // Slice k of the schedule goes to server k mod n; its events are warm-up while that server has had fewer
-      // than warmupSeconds of its own slices.
       const due = (seq * 1000) / p.rate;
-      const slice = Math.floor(due / sliceMs);
-      const target = targets[slice % targets.length]!;
-      const own = Number.isFinite(sliceMs) ? Math.floor(slice / targets.length) * sliceMs + (due - slice * sliceMs) : due;
-      warm[seq] = own < p.warmupSeconds * 1000 ? 1 : 0;
+      const slot = slotAt(due, sliceMs, targets.length, p.warmupSeconds * 1000);
+      const target = targets[slot.server]!;
+      warm[seq] = slot.warm ? 1 : 0;
       sentAt[seq] = t;
       sentWall[seq] = wallMs();
       target.sent++;
