@@ -24,7 +24,9 @@ export interface ScenarioEntry {
    * Full: the longer of the two quiet full runs of 1 December 2026, 15:32 and 15:40 UTC (load average 1.9–3.8),
    * loki's plus 4 s: its once-a-repetition statements get an unmeasured first psql run in the first repetition
    * (warm: 1.2-2.3 s for the 24 h volume, ~1 s for service values, less for the rest); the cold read of the day,
-   * ~79 s of the 113 at 15:40, was the measured run before and is the unmeasured one now;
+   * ~79 s of the 113 at 15:40, was the measured run before and is the unmeasured one now; stats's plus 6 s (15
+   * requests and psql runs instead of 5 of its millisecond queries, 60,000-row insert pairs instead of 20,000);
+   * latency's minus 5 s (the bare chain in the pipeline's run: 70-75 s against 77-79 s, A/B at load average 4-7);
    * quick: estimates from the sizes (no quiet --quick run measured yet).
    */
   quietSeconds: { full: number; quick: number };
@@ -33,10 +35,10 @@ export interface ScenarioEntry {
 export const SCENARIOS: readonly ScenarioEntry[] = [
   { name: 'ingest', run: ingest, about: 'stored events/s and CPU per event vs PostgreSQL inserting the same rows', quietSeconds: { full: 30, quick: 15 } },
   { name: 'shippers', run: shippers, about: 'stored events/s and CPU per event through Loki push, OTLP, _bulk and a syslog TCP stream vs POST /send NDJSON', quietSeconds: { full: 31, quick: 12 } },
-  { name: 'latency', run: latency, about: 'send→receive vs the bare hops (XADD→XREADGROUP, INSERT…NOTIFY→LISTEN, uWS send→receive)', quietSeconds: { full: 77, quick: 25 } },
+  { name: 'latency', run: latency, about: 'send→receive vs the bare hops (XADD→XREADGROUP, INSERT…NOTIFY→LISTEN, uWS send→receive)', quietSeconds: { full: 72, quick: 25 } },
   { name: 'fanout', run: fanout, about: '10,000 /live subscribers vs a bare uWS pub/sub server sending the same frames', needsFds: 12_000, quietSeconds: { full: 75, quick: 25 } },
   { name: 'scale', run: scale, about: 'stored events/s with 1, 2 and 4 processors vs 1 processor and the PostgreSQL ceiling', quietSeconds: { full: 28, quick: 15 } },
-  { name: 'stats', run: stats, about: '/logs?q= and /stats vs the single SQL statement run by psql', quietSeconds: { full: 161, quick: 25 } },
+  { name: 'stats', run: stats, about: '/logs?q= and /stats vs the single SQL statement run by psql', quietSeconds: { full: 167, quick: 25 } },
   { name: 'loki', run: loki, about: 'Loki query_range, log volume, labels on 5 M rows vs the single SQL statement by psql; tail vs /live latency', quietSeconds: { full: 117, quick: 50 } },
   { name: 'soak', run: soak, about: 'a third of the ingest rate for a minute: memory and stream lag stay flat', quietSeconds: { full: 70, quick: 15 } },
 ];
