@@ -1,7 +1,9 @@
-// The packed form of a closed partition (issue 15 point 6, migration 018, step 1: the format and its build; nothing
-// reads a packed copy yet). The copy holds exactly the partition's rows (every column, NULL event ids included), its
-// batch ranges and summaries are those of their rows, its trigram index finds every batch holding a word (random
-// words: the same rows as a match over the partition), its event-id index finds an event, a build replaces an
+// The packed form of a closed partition (issue 15 point 6, migrations 018 and 019, step 1: the format and its build;
+// nothing reads a packed copy yet). The copy holds exactly the partition's rows (every column, NULL event ids
+// included), its batch ranges and summaries are those of their rows, its trigram index finds every batch holding a
+// word (random words: the same rows as a match over the partition), 019's search (regex batch test,
+// logs_pack_find) returns exactly the rows lower(message) LIKE returns (random words, K and İ that lower() folds to
+// ASCII, newlines, words across two rows, repeated matches), its event-id index finds an event, a build replaces an
 // earlier copy and is all or nothing, and retention drops the copy with its partition. Partitions of 2 seconds here.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,17 +16,31 @@ let part: string;
 const ROWS = 350;
 const BATCH = 100;
 
-// Words from few letters, so that random words are found in some messages, in some case, and not in others.
-const ALPHABET = ['a', 'b', 'c', 'A', 'B', 'É', 'é', ' ', '%', '_'];
+// Words from few letters, so that random words are found in some messages, in some case, and not in others; K
+// (U+212A KELVIN SIGN) and İ are lowered to ASCII k and i, a newline is in some messages.
+const ALPHABET = ['a', 'b', 'c', 'A', 'B', 'É', 'é', ' ', '%', '_', 'k', '\u212a', 'İ', 'i', '\n'];
+// The last batch (rows 300-349) is ASCII only: logs_pack_find() counts its positions in bytes.
+const ASCII = ALPHABET.filter((c) => c.charCodeAt(0) < 128);
 const messageOf = (i: number) => {
+  const letters = i >= 300 ? ASCII : ALPHABET;
   let x = (i * 2654435761) % 4294967296;
   let m = `m${i} `;
   for (let k = 0; k < 12; k++) {
     x = (x * 1103515245 + 12345) % 2147483648;
-    m += ALPHABET[x % ALPHABET.length];
+    m += letters[x % letters.length];
   }
   return m;
 };
+// Migration 019's search over a packed copy, with logs_pack_search_args($1) as args: the batch test by its regex
+// (the trigram index), the rows by logs_pack_find(), each tested with the text match; the per-row test of 018 when
+// the args say so (re NULL: q empty or with a newline).
+const SEARCH = (packed: string) => `
+  SELECT b.ids[o] AS id FROM ${packed} b, logs_pack_search_args($1) a CROSS JOIN LATERAL unnest(logs_pack_find(b.messages, b.msg_starts, a.lq, a.folds)) o
+  WHERE a.re IS NOT NULL AND logs_msgs_text(b.messages) ~ a.re AND strpos(lower(b.messages[o]), a.lq) > 0
+  UNION ALL
+  SELECT r.id FROM ${packed} b CROSS JOIN LATERAL unnest(b.ids, b.messages) r(id, message), logs_pack_search_args($1) a
+  WHERE a.re IS NULL AND strpos(lower(r.message), a.lq) > 0
+  ORDER BY 1`;
 const UNPACKED = (packed: string) =>
   `${packed} b CROSS JOIN LATERAL logs_unpack(b.ids, b.stream_ids, b.event_ids, b.timestamps, b.received_ats, b.levels, b.services, b.messages, b.attributes) r`;
 
@@ -105,6 +121,47 @@ describe('packed copy of a closed partition (migration 018)', () => {
       await client.query('RESET enable_seqscan');
       client.release();
     }
+  });
+
+  it('its search (migration 019) returns exactly the rows lower(message) LIKE returns, for random words', async () => {
+    const packed = `${part}_packed`;
+    const want = async (q: string) =>
+      (await t.pool.query(`SELECT id FROM ${part} WHERE lower(message) LIKE lower($1) ORDER BY id`, [likePattern(q)])).rows;
+    const got = async (q: string) => (await t.pool.query(SEARCH(packed), [q])).rows;
+    // The regex batch test goes through the trigram index.
+    const client = await t.pool.connect();
+    try {
+      await client.query('SET enable_seqscan = off');
+      const { rows: a } = await client.query(`SELECT re, 'xAb\u212a' ~ re AS kelvin, 'ABK' ~ re AS upper, 'abc' ~ re AS other FROM logs_pack_search_args('abk')`);
+      expect(a[0]).toMatchObject({ kelvin: true, upper: true, other: false });
+      const { rows: plan } = await client.query(`EXPLAIN SELECT b.id_from FROM ${packed} b WHERE logs_msgs_text(b.messages) ~ $1`.replace('$1', client.escapeLiteral(a[0].re)));
+      expect(plan.map((p) => p['QUERY PLAN']).join('\n')).toContain(`${packed}_trgm`);
+    } finally {
+      await client.query('RESET enable_seqscan');
+      client.release();
+    }
+    // Words from the alphabet, and words taken from the messages (found, often more than once in a row).
+    const { rows: msgs } = await t.pool.query<{ message: string }>(`SELECT message FROM ${part} ORDER BY id`);
+    const fromMessages = fc.tuple(fc.nat(ROWS - 1), fc.nat(20), fc.integer({ min: 1, max: 6 })).map(([i, at, n]) => msgs[i]!.message.slice(at, at + n));
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.array(fc.constantFrom(...ALPHABET), { minLength: 1, maxLength: 4 }).map((l) => l.join('')), fromMessages), async (q) => {
+        expect(await got(q)).toEqual(await want(q));
+      }),
+      { numRuns: 150 },
+    );
+    // Across two rows of the joined text (the end of one message, the newline between them, the start of the next):
+    // not a match unless a message holds it; across a batch boundary too (rows 100 and 101).
+    for (const i of [5, 99, 100, 200]) {
+      const q = `${msgs[i]!.message.slice(-3)}\n${msgs[i + 1]!.message.slice(0, 3)}`;
+      expect(await got(q)).toEqual(await want(q));
+    }
+    // K and İ are lowered to k and i: q=k finds a message holding only K; a repeated match is one row.
+    expect((await got('k')).length).toBeGreaterThan(0);
+    expect(await got('\u212a')).toEqual(await want('k'));
+    expect(await got('İ')).toEqual(await want('i'));
+    const twice = msgs.findIndex((m) => m.message.toLowerCase().split('ab').length > 2);
+    expect(twice).toBeGreaterThanOrEqual(0);
+    expect(await got('ab')).toEqual(await want('ab'));
   });
 
   it('its level and service summaries find the batches of every row of a service and level', async () => {

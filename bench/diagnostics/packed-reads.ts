@@ -3,7 +3,8 @@
 // logs_pack_build: 100 rows a batch; nothing reads it yet in the services), the same statements interleaved, 7 runs
 // each, medians, and whether both return the same rows. By default the stats scenario's kept 5 M-row table
 // (logstream_bench_search, seeded by `npm run bench -- stats`) and its newest closed partition; --drop removes the
-// packed copy afterwards. The packed statements are the shapes a read building block would use (issue 15 point 6).
+// packed copy afterwards. The packed statements are the shapes a read building block would use (issue 15 point 6);
+// the two "019" cases are migration 019's search (the others' rare-word cases are 018's per-row test).
 import pg from 'pg';
 import { PG_HOST, PG_PORT, PG_USER } from '../../test/helpers/test-env.js';
 import { SEARCH_DATABASE } from '../lib/search-table.js';
@@ -12,7 +13,8 @@ const c = new pg.Client({ host: PG_HOST, port: Number(PG_PORT), user: PG_USER, d
 await c.connect();
 const P = process.argv[3] ?? (await c.query(`SELECT name FROM logs_partitions WHERE closed ORDER BY id_from DESC LIMIT 1`)).rows[0].name;
 const K = `${P}_packed`;
-if ((await c.query(`SELECT to_regclass($1) AS r`, [K])).rows[0].r === null) {
+// A copy built before migration 019 (no msg_starts) is built again.
+if (Number((await c.query(`SELECT to_regclass($1) AS r, (SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'msg_starts') AS n`, [K])).rows[0].n) === 0) {
   console.log(`packing ${P} (a copy, logs_pack_build)…`);
   const s = performance.now();
   await c.query(`SET maintenance_work_mem = '256MB'`);
@@ -26,7 +28,23 @@ const U = `${K} b CROSS JOIN LATERAL logs_unpack(b.ids, b.stream_ids, b.event_id
 const mid = (await c.query(`SELECT id, event_id, "timestamp" FROM ${P} ORDER BY id OFFSET 700000 LIMIT 1`)).rows[0];
 const hi = (await c.query(`SELECT max(id) m FROM ${P}`)).rows[0].m;
 const t0 = new Date(mid.timestamp.getTime()).toISOString(), t1 = new Date(mid.timestamp.getTime() + 60_000).toISOString();
+// Migration 019's search: the batch test by a case-sensitive regex of lower()'s preimages, the rows by
+// logs_pack_find(), the other columns by position; its arguments are computed once a search (timed apart below).
+const search = async (q: string) => {
+  const s = performance.now();
+  const a = (await c.query(`SELECT * FROM logs_pack_search_args($1)`, [q])).rows[0];
+  const ms = performance.now() - s;
+  const lit = (x: string) => c.escapeLiteral(x);
+  return { ms, sql: `SELECT b.ids[o] AS id, b.stream_ids[o] AS stream_id, b.event_ids[o] AS event_id, b.timestamps[o] AS "timestamp", b.received_ats[o] AS received_at,
+            b.levels[o] AS level, b.services[o] AS service, b.messages[o] AS message, b.attributes[o] AS attributes
+     FROM ${K} b CROSS JOIN LATERAL unnest(logs_pack_find(b.messages, b.msg_starts, ${lit(a.lq)}, ARRAY[${a.folds.map(lit).join(',')}]::text[])) o
+     WHERE logs_msgs_text(b.messages) ~ ${lit(a.re)} AND strpos(lower(b.messages[o]), ${lit(a.lq)}) > 0 ORDER BY 1 DESC LIMIT 1000` };
+};
+const rare = await search('deadlock'), absent = await search('zzqx-absent');
+console.log(`logs_pack_search_args: ${rare.ms.toFixed(1)} ms ('deadlock', first call), ${absent.ms.toFixed(1)} ms ('zzqx-absent')`);
 const cases: [string, string, string][] = [
+  ['rare word, 019 (regex test, find)', `SELECT * FROM ${P} WHERE message ILIKE '%deadlock%' AND strpos(lower(message), 'deadlock') > 0 ORDER BY id DESC LIMIT 1000`, rare.sql],
+  ['absent word, 019', `SELECT * FROM ${P} WHERE message ILIKE '%zzqx-absent%' AND strpos(lower(message), 'zzqx-absent') > 0 ORDER BY id DESC LIMIT 1000`, absent.sql],
   ['rare word, every match (limit 1000)', `SELECT * FROM ${P} WHERE message ILIKE '%deadlock%' AND strpos(lower(message), 'deadlock') > 0 ORDER BY id DESC LIMIT 1000`,
     `SELECT r.* FROM ${U} WHERE logs_msgs_text(b.messages) ILIKE '%deadlock%' AND strpos(lower(r.message), 'deadlock') > 0 ORDER BY r.id DESC LIMIT 1000`],
   // The same, unnesting only ids and messages and taking the other columns of the matches by position.
