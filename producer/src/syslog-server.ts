@@ -7,10 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { HttpError } from '@logstream/shared/errors.js';
-import { MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES, parseEvent, type ValidEvent } from '@logstream/shared/event.js';
+import { MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES, type ValidEvent } from '@logstream/shared/event.js';
 import { prom } from '@logstream/shared/metrics.js';
 import type { IngestContext } from './ingest-context.js';
 import { serviceName } from './shipper-fields.js';
+import { validateSyslog } from './syslog-event.js';
 import { createFramer, parseSyslog, SyslogError } from './syslog-parse.js';
 
 /** Events per Redis call: the size of a typical /send batch. */
@@ -60,7 +61,7 @@ export async function startSyslog(ctx: IngestContext, port: number, host: string
       return;
     }
     if (typeof raw.service === 'string') raw.service = serviceName(raw.service);
-    const r = parseEvent(raw);
+    const r = validateSyslog(raw);
     if (!r.ok) {
       dropped.inc({ transport, reason: 'invalid_event' });
       return;
