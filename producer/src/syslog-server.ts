@@ -44,8 +44,8 @@ export async function startSyslog(ctx: IngestContext, port: number, host: string
     for (const s of sockets) if (on) s.pause(); else s.resume();
   };
 
+  /** One message; the caller counts it in `received` (once per TCP chunk: a labelled inc per line was 0.7 ms/1,000). */
   function accept(frame: Buffer, transport: 'tcp' | 'udp'): void {
-    received.inc({ transport });
     let text: string;
     try {
       text = utf8.decode(frame);
@@ -112,8 +112,20 @@ export async function startSyslog(ctx: IngestContext, port: number, host: string
     }
     sockets.add(socket);
     if (paused) socket.pause();
-    const framer = createFramer(MAX_FRAME_BYTES, (frame) => accept(frame, 'tcp'), () => dropped.inc({ transport: 'tcp', reason: 'too_long' }));
-    socket.on('data', (chunk: Buffer) => framer.push(chunk));
+    let frames = 0;
+    const framer = createFramer(
+      MAX_FRAME_BYTES,
+      (frame) => {
+        frames++;
+        accept(frame, 'tcp');
+      },
+      () => dropped.inc({ transport: 'tcp', reason: 'too_long' }),
+    );
+    socket.on('data', (chunk: Buffer) => {
+      framer.push(chunk);
+      if (frames > 0) received.inc({ transport: 'tcp' }, frames);
+      frames = 0;
+    });
     socket.on('error', () => {});
     socket.on('close', () => sockets.delete(socket));
   });
@@ -121,7 +133,10 @@ export async function startSyslog(ctx: IngestContext, port: number, host: string
   udp.on('message', (msg) => {
     // A datagram is one message; a trailing newline (rsyslog adds none, some senders do) is not part of it.
     if (msg.length > MAX_FRAME_BYTES) dropped.inc({ transport: 'udp', reason: 'too_long' });
-    else accept(msg, 'udp');
+    else {
+      received.inc({ transport: 'udp' });
+      accept(msg, 'udp');
+    }
   });
   udp.on('error', (err) => ctx.log.warn({ err: err.message }, 'syslog UDP socket error'));
 
