@@ -113,7 +113,7 @@ export function parseSyslog(line: string): Record<string, unknown> {
     if (rest.startsWith('-')) rest = rest.slice(rest[1] === ' ' ? 2 : 1);
     else if (rest.startsWith('[')) {
       const parsed = structuredData(rest);
-      for (const [id, params] of Object.entries(parsed.sd)) attributes[id] = params;
+      for (const id of Object.keys(parsed.sd)) attributes[id] = parsed.sd[id];
       rest = parsed.rest.startsWith(' ') ? parsed.rest.slice(1) : parsed.rest;
     }
     if (rest.startsWith('\uFEFF')) rest = rest.slice(1);
