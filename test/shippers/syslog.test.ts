@@ -1,6 +1,7 @@
 // Syslog (issue 14 point 4) from util-linux `logger` over TCP (LF and octet-counted) and UDP, RFC 5424 and 3164
 // (rsyslog and syslog-ng: syslog-daemons.test.ts); rows read back through the gateway's /logs with every mapped field checked. Bad lines are dropped and counted;
-// a UDP flood while the stream is over its backlog is dropped and counted, never stored half or crashing anything.
+// a UDP flood while the stream is over its backlog is dropped and counted, never stored half or crashing anything;
+// a TCP sender is paused once 3,000 lines wait, and read to its end once batches are taken again.
 import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
@@ -92,6 +93,45 @@ describe('syslog', () => {
     const messages = (await s.t.pool.query<{ message: string }>("SELECT message FROM logs WHERE service = 'bulk' ORDER BY id")).rows.map((r) => r.message);
     expect(messages).toEqual(lines.map((_, i) => `line ${i}`)); // in order, each once
   });
+
+  it('pauses a TCP sender once 3,000 lines wait (Redis refusing batches), then reads it to the end, in order', async () => {
+    const pausePort = await freePort();
+    const stream = `${s.t.stream}:pause`;
+    const FILL = 50_100;
+    const fill = s.t.redis.pipeline();
+    for (let i = 0; i < FILL; i++) fill.xadd(stream, '*', 'e', '{}');
+    await fill.exec();
+    const producer = await startService('producer', { ...s.t.env, REDIS_STREAM: stream, STREAM_MAX_BACKLOG: '50000', SYSLOG_PORT: String(pausePort) });
+    await waitUntilReady(producer);
+    await waitFor('the backlog sampled', async () => ((await (await fetch(`${producer.url}/ready`)).json()) as { backlog: number | null }).backlog === FILL);
+    const total = 20_000;
+    const lines = Array.from({ length: total }, (_, i) => {
+      const m = `<14>1 - - tcppause - - - line ${i}`;
+      return `${Buffer.byteLength(m)} ${m}`;
+    }).join('');
+    const socket = connect(pausePort, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write(lines);
+    const readTcp = async () => metric(await metrics(producer.url), 'logstream_syslog_messages_total', 'transport="tcp"');
+    // Every batch is refused (503, retried after 5 s), so reading stops where the queue reached 3,000: in the chunk
+    // being framed then, 64 KiB at most (~1,700 of these lines).
+    const read = await waitFor('reads paused', async () => {
+      const before = await readTcp();
+      await new Promise((r) => setTimeout(r, 300));
+      const after = await readTcp();
+      return after === before && after > 0 ? after : undefined;
+    });
+    expect(read).toBeGreaterThanOrEqual(3_000);
+    expect(read).toBeLessThan(3_000 + 2 * 1_700);
+    await s.t.redis.del(stream);
+    const entries = async () => (await s.t.redis.xrange(stream, '-', '+')).map(([, fields]) => JSON.parse(fields[1]!) as { service: string; message: string }).filter((e) => e.service === 'tcppause');
+    await waitFor('every line in the stream', async () => (await entries()).length === total, 60_000, 500);
+    expect((await entries()).map((e) => e.message)).toEqual(Array.from({ length: total }, (_, i) => `line ${i}`));
+    socket.end();
+    await producer.stop();
+    await s.t.redis.del(stream);
+  }, 120_000);
 
   it('drops and counts a UDP flood it cannot queue (stream over its backlog), stays up, and pauses TCP instead', async () => {
     const floodPort = await freePort();
