@@ -10,6 +10,8 @@ import { parseBulk } from '../../producer/src/elastic-bulk.js';
 import { decodeLokiJson, decodeLokiProtobuf, lokiEntryToEvent } from '../../producer/src/loki-push.js';
 import { decodeOtlp, otlpToEvents } from '../../producer/src/otlp-logs.js';
 import { bodyEventIds } from '../../producer/src/shipper-body.js';
+import { serviceName } from '../../producer/src/shipper-fields.js';
+import { validateSyslog } from '../../producer/src/syslog-event.js';
 import { createFramer, parseSyslog } from '../../producer/src/syslog-parse.js';
 
 const ROUNDS = Number(process.argv[2] ?? 30);
@@ -24,10 +26,15 @@ const decoders: Record<HttpProtocol | 'syslog-tcp', (body: Buffer) => number> = 
   'otlp-json': (b) => validate(otlpToEvents(decodeOtlp(b, false)), b),
   'elastic-bulk': (b) => validate(parseBulk(b.toString(), undefined).map((i) => i.event!), b),
   'syslog-tcp': (b) => {
-    const raws: unknown[] = [];
-    const framer = createFramer(LIMIT, (f) => raws.push(parseSyslog(f.toString())), () => {});
+    // As the listener validates (syslog-server.ts): the service name made valid, then validateSyslog.
+    let ok = 0;
+    const framer = createFramer(LIMIT, (f) => {
+      const raw = parseSyslog(f.toString());
+      if (typeof raw.service === 'string') raw.service = serviceName(raw.service);
+      if (validateSyslog(raw).ok) ok++;
+    }, () => {});
     framer.push(b);
-    return validate(raws);
+    return ok;
   },
 };
 
