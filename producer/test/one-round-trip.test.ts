@@ -1,9 +1,9 @@
 // A request's batch reaches Redis as one command. Checked with MONITOR on a private redis-server: on the shared one,
-// MONITOR also echoes every other test file's traffic (multi-MB events from max-events.test.ts among it), and ioredis
-// then fails the monitor connection with "Command queue state error" when a line arrives together with MONITOR's OK.
+// MONITOR also echoes every other test file's traffic (multi-MB events from max-events.test.ts among it). MONITOR
+// is read on a raw socket (test/helpers/redis-monitor.ts), not through ioredis's monitor().
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { startPrivateRedis, type PrivateRedis } from '../../test/helpers/private-redis.js';
+import { monitorRedis } from '../../test/helpers/redis-monitor.js';
 import { startService, stopAll, waitUntilReady, type Service } from '../../test/helpers/services.js';
 import { createTestEnv, type TestEnv } from '../../test/helpers/test-env.js';
 
@@ -24,12 +24,7 @@ afterAll(async () => {
 });
 
 it('sends a batch to Redis as one command (one round trip), not one request per event', async () => {
-  const monitor = await new Redis({ host: '127.0.0.1', port: redisServer.port }).monitor();
-  const commands: { cmd: string; source: string; args: string[] }[] = [];
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    commands.push({ cmd: args[0]!.toLowerCase(), source, args });
-  });
-  await new Promise((r) => setTimeout(r, 100));
+  const monitor = await monitorRedis('127.0.0.1', redisServer.port);
   const res = await fetch(`${producer.url}/send`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -37,7 +32,7 @@ it('sends a batch to Redis as one command (one round trip), not one request per 
   });
   expect(res.status).toBe(202);
   await new Promise((r) => setTimeout(r, 200));
-  monitor.disconnect();
+  const commands = monitor.stop();
   // One EVALSHA (or EVAL after a script-cache loss) from the producer's connection carries the 50 events …
   const calls = commands.filter((c) => (c.cmd === 'evalsha' || c.cmd === 'eval') && c.args.includes(t.stream));
   expect(calls).toHaveLength(1);
