@@ -13,6 +13,10 @@ export const SQLSTATE = {
   invalidCatalogName: '3D000',
   /** 42P04: CREATE DATABASE of one that exists. */
   duplicateDatabase: '42P04',
+  /** 40P01: this statement lost a deadlock (the bench's TRUNCATE logs against the maintenance pass). */
+  deadlockDetected: '40P01',
+  /** 55P03: lock_timeout fired. */
+  lockNotAvailable: '55P03',
   /** 57014: statement_timeout fired, or the query was cancelled. */
   queryCanceled: '57014',
   adminShutdown: '57P01',
