@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { expectedSeconds, LOKI_SEED_SECONDS, SCENARIOS } from '../bench/scenarios/index.js';
 
 describe('bench duration', () => {
-  // The quiet seconds are the longer of two full runs back to back (15:32 and 15:40 UTC, 2026-12-01: 528 and 554 s
+  // The quiet seconds are the longer of two full runs back to back (17:56 and 18:03 UTC, 2026-12-01: 427 and 430 s
   // with the 5 M-row tables kept). Seeding those tables is once per machine and reported on its own.
   it('plans the full bench within 10 minutes with the kept tables, and reports the loki seed on its own', () => {
     const full = expectedSeconds(SCENARIOS, false);

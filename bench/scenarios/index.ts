@@ -21,26 +21,24 @@ export interface ScenarioEntry {
   needsFds?: number;
   /**
    * Seconds it takes on a quiet 2-core machine (full, --quick), for the expected duration printed at the start.
-   * Full: the longer of the two quiet full runs of 1 December 2026, 15:32 and 15:40 UTC (load average 1.9–3.8),
-   * loki's plus 4 s: its once-a-repetition statements get an unmeasured first psql run in the first repetition
-   * (warm: 1.2-2.3 s for the 24 h volume, ~1 s for service values, less for the rest); the cold read of the day,
-   * ~79 s of the 113 at 15:40, was the measured run before and is the unmeasured one now; stats's plus 6 s (15
-   * requests and psql runs instead of 5 of its millisecond queries, 60,000-row insert pairs instead of 20,000);
-   * latency's minus 5 s (the bare chain in the pipeline's run: 70-75 s against 77-79 s, A/B at load average 4-7);
+   * Full: the longer of the two quiet full runs of 1 December 2026, 17:56 and 18:03 UTC (427 s and 430 s in all,
+   * load average 1.4-3.1), after shippers went to 60,000 events a run, latency to 10 s a server and 4 s of hops,
+   * fanout to 12 s a run. That machine was faster than the one of the 15:32/15:40 runs (a single-core loop 663-690 M
+   * iterations/s): stats 52-55 s and loki 31-33 s there against 161 and 113 s.
    * quick: estimates from the sizes (no quiet --quick run measured yet).
    */
   quietSeconds: { full: number; quick: number };
 }
 
 export const SCENARIOS: readonly ScenarioEntry[] = [
-  { name: 'ingest', run: ingest, about: 'stored events/s and CPU per event vs PostgreSQL inserting the same rows', quietSeconds: { full: 30, quick: 15 } },
-  { name: 'shippers', run: shippers, about: 'stored events/s and CPU per event through Loki push, OTLP, _bulk and a syslog TCP stream vs POST /send NDJSON', quietSeconds: { full: 31, quick: 12 } },
-  { name: 'latency', run: latency, about: 'send→receive vs the bare hops (XADD→XREADGROUP, INSERT…NOTIFY→LISTEN, uWS send→receive)', quietSeconds: { full: 72, quick: 25 } },
-  { name: 'fanout', run: fanout, about: '10,000 /live subscribers vs a bare uWS pub/sub server sending the same frames', needsFds: 12_000, quietSeconds: { full: 75, quick: 25 } },
-  { name: 'scale', run: scale, about: 'stored events/s with 1, 2 and 4 processors vs 1 processor and the PostgreSQL ceiling', quietSeconds: { full: 28, quick: 15 } },
-  { name: 'stats', run: stats, about: '/logs?q= and /stats vs the single SQL statement run by psql', quietSeconds: { full: 167, quick: 25 } },
-  { name: 'loki', run: loki, about: 'Loki query_range, log volume, labels on 5 M rows vs the single SQL statement by psql; tail vs /live latency', quietSeconds: { full: 117, quick: 50 } },
-  { name: 'soak', run: soak, about: 'a third of the ingest rate for a minute: memory and stream lag stay flat', quietSeconds: { full: 70, quick: 15 } },
+  { name: 'ingest', run: ingest, about: 'stored events/s and CPU per event vs PostgreSQL inserting the same rows', quietSeconds: { full: 19, quick: 15 } },
+  { name: 'shippers', run: shippers, about: 'stored events/s and CPU per event through Loki push, OTLP, _bulk and a syslog TCP stream vs POST /send NDJSON', quietSeconds: { full: 35, quick: 12 } },
+  { name: 'latency', run: latency, about: 'send→receive vs the bare hops (XADD→XREADGROUP, INSERT…NOTIFY→LISTEN, uWS send→receive)', quietSeconds: { full: 118, quick: 25 } },
+  { name: 'fanout', run: fanout, about: '10,000 /live subscribers vs a bare uWS pub/sub server sending the same frames', needsFds: 12_000, quietSeconds: { full: 96, quick: 25 } },
+  { name: 'scale', run: scale, about: 'stored events/s with 1, 2 and 4 processors vs 1 processor and the PostgreSQL ceiling', quietSeconds: { full: 18, quick: 15 } },
+  { name: 'stats', run: stats, about: '/logs?q= and /stats vs the single SQL statement run by psql', quietSeconds: { full: 55, quick: 25 } },
+  { name: 'loki', run: loki, about: 'Loki query_range, log volume, labels on 5 M rows vs the single SQL statement by psql; tail vs /live latency', quietSeconds: { full: 33, quick: 20 } },
+  { name: 'soak', run: soak, about: 'a third of the ingest rate for a minute: memory and stream lag stay flat', quietSeconds: { full: 60, quick: 15 } },
 ];
 
 export const scenarioNames = () => SCENARIOS.map((s) => s.name);

@@ -41,10 +41,12 @@ interface Repetition {
 
 export const latency: Scenario = async (ctx) => {
   // Seconds of the pipeline and of the bare chain each, in alternating 1 s slices of one load generator's run
-  // (before: the pipeline 6 s, then the chain 4 s, each in a load generator of its own).
-  const seconds = ctx.quick ? 2 : 5;
+  // (before: the pipeline 6 s, then the chain 4 s, each in a load generator of its own). 10 s each: a p99 of 10,000
+  // events rests on its 100 slowest; at 5 s (50) the p99 ratios moved 1.4 → 1.98 (to the chain) and 2.45 → 4.82 (to
+  // the hops, measured 2 s each then) between two quiet runs, 17:44 and 17:50 UTC.
+  const seconds = ctx.quick ? 2 : 10;
   const sliceSeconds = 1;
-  const hopSeconds = ctx.quick ? 1.5 : 2;
+  const hopSeconds = ctx.quick ? 1.5 : 4;
   const warmupSeconds = 1;
   const stack = await startStack('latency', { producer: true, gateway: true, processors: 2, profileDir: ctx.profileDir });
   const bare = startLoad<unknown>('baselines/bare-uws.ts', { spacing: 'none' }, (t) => ctx.log(`  bare uWS: ${t}`));
