@@ -19,6 +19,13 @@ export class SyslogError extends Error {
 
 const nil = (s: string | undefined) => (s === undefined || s === '-' ? undefined : s);
 
+/**
+ * `__proto__` as an element id or parameter name: assigned to an object it sets the prototype instead (a string is
+ * ignored), so the value was silently lost. Refused like the attribute name `__proto__` of POST /send (400 there;
+ * syslog has no answer, so the message is dropped and counted as invalid).
+ */
+const protoName = (what: string) => new SyslogError('invalid', `structured data ${what}: the name __proto__ cannot be stored as an attribute; rename it`);
+
 /** `[id k="v" k2="v\"2"][id2 …]` at the start of `s` → the parsed elements and the rest of the text. */
 function structuredData(s: string): { sd: Record<string, Record<string, string>>; rest: string } {
   const sd: Record<string, Record<string, string>> = {};
@@ -30,6 +37,7 @@ function structuredData(s: string): { sd: Record<string, Record<string, string>>
     while (idEnd < s.length && s[idEnd] !== ' ' && s[idEnd] !== ']') idEnd++;
     if (idEnd >= s.length) throw new SyslogError('invalid', 'unterminated structured data');
     const id = s.slice(i + 1, idEnd);
+    if (id === '__proto__') throw protoName(`element [${id}]`);
     i = idEnd;
     const params: Record<string, string> = {};
     for (;;) {
@@ -41,6 +49,7 @@ function structuredData(s: string): { sd: Record<string, Record<string, string>>
       const eq = s.indexOf('="', i);
       if (eq < 0) throw new SyslogError('invalid', `structured data element [${id}] is malformed`);
       const name = s.slice(i, eq);
+      if (name === '__proto__') throw protoName(`parameter ${name} of [${id}]`);
       let j = eq + 2;
       let value: string;
       const close = s.indexOf('"', j);
