@@ -65,6 +65,11 @@ describe('search indexes of closed partitions', () => {
     expect(await stateOf(parts[1]!)).toBe('built');
     expect(await stateOf(parts[2]!)).toBe('none (partition still written)');
     expect(await buildNextSearchIndex(t.pool)).toBeUndefined();
+    // A partition made ahead of time says so (it used to read "still written" too).
+    await t.pool.query(`SELECT logs_create_partitions('10 seconds')`);
+    const ahead = (await t.pool.query<{ name: string }>(`SELECT name FROM logs_partitions WHERE time_from > now() + interval '4 seconds' ORDER BY id_from DESC LIMIT 1`)).rows[0];
+    expect(ahead).toBeDefined();
+    expect(await stateOf(ahead!.name)).toBe('none (not written yet)');
     // Their B-tree indexes were rebuilt full (no row is added to a closed partition), still attached to logs's.
     const { rows: btrees } = await t.pool.query<{ index: string; ff: boolean; attached: boolean }>(`
       SELECT c.relname AS index, coalesce(c.reloptions @> '{fillfactor=100}', false) AS ff,

@@ -87,20 +87,22 @@ ORDER BY p.id_from DESC`;
 
 export interface SearchIndexState {
   partition: string;
-  state: 'built' | 'pending' | 'invalid' | 'none (partition still written)';
+  state: 'built' | 'pending' | 'invalid' | 'none (partition still written)' | 'none (not written yet)';
   /** Valid chunk indexes (of the partition being written, or of a closed one until its whole index is built). */
   chunks: number;
 }
 
 export async function searchIndexStates(db: pg.Pool | pg.Client): Promise<SearchIndexState[]> {
-  const { rows } = await db.query<{ name: string; closed: boolean; valid: boolean | null }>(`
-    SELECT p.name, (p.closed OR p.time_from IS NULL) AS closed, i.indisvalid AS valid FROM logs_partitions p
+  const { rows } = await db.query<{ name: string; closed: boolean; ahead: boolean; valid: boolean | null }>(`
+    SELECT p.name, (p.closed OR p.time_from IS NULL) AS closed, coalesce(p.time_from > now(), false) AS ahead, i.indisvalid AS valid
+    FROM logs_partitions p
     LEFT JOIN pg_index i ON i.indexrelid = to_regclass(p.name || '${SEARCH_INDEX_SUFFIX}')
     WHERE to_regclass(p.name) IS NOT NULL ORDER BY p.id_from`);
   const chunks = (await db.query<ChunkRow>(CHUNKS_SQL)).rows.filter((c) => c.valid);
   return rows.map((r) => ({
     partition: r.name,
-    state: r.valid === true ? 'built' : r.valid === false ? 'invalid' : r.closed ? 'pending' : 'none (partition still written)',
+    // A partition made ahead of time is not "still written": nothing has been written to it yet.
+    state: r.valid === true ? 'built' : r.valid === false ? 'invalid' : r.closed ? 'pending' : r.ahead ? 'none (not written yet)' : 'none (partition still written)',
     chunks: chunks.filter((c) => c.partition === r.name).length,
   }));
 }
