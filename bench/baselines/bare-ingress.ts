@@ -6,27 +6,11 @@
 // and the bare server's p99 moved 0.5-1.3 s between repetitions while the gateway's stayed at 314-333 ms.
 // Reports {type:'listening', port} to the parent, then {type:'events', events: [message, service][]} per request.
 import { loadUws } from '@logstream/shared/uws.js';
+import { serveBareSend } from './bare-send.js';
 
 const uws = loadUws();
 const app = uws.App();
-const forward = (events: [string, string][]) => process.send?.({ type: 'events', events });
-
-app.get('/send', (res, req) => {
-  const q = new URLSearchParams(req.getQuery() ?? '');
-  forward([[q.get('message') ?? '', q.get('service') ?? 'bare']]);
-  res.cork(() => res.writeStatus('202 Accepted').writeHeader('Content-Type', 'application/json').end('{"accepted":1}'));
-});
-app.post('/send', (res) => {
-  const chunks: Buffer[] = [];
-  res.onAborted(() => {});
-  res.onData((chunk, last) => {
-    chunks.push(Buffer.from(chunk.slice(0)));
-    if (!last) return;
-    const events = JSON.parse(Buffer.concat(chunks).toString()) as { message: string; service?: string }[];
-    forward(events.map((e) => [e.message, e.service ?? 'bare']));
-    res.cork(() => res.writeStatus('202 Accepted').writeHeader('Content-Type', 'application/json').end(`{"accepted":${events.length}}`));
-  });
-});
+serveBareSend(app, (events) => process.send?.({ type: 'events', events }));
 
 const port = await new Promise<number>((resolve, reject) =>
   app.listen('127.0.0.1', 0, (socket) => (socket ? resolve(uws.us_socket_local_port(socket)) : reject(new Error('bare uWS ingress: cannot listen')))),

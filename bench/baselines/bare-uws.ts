@@ -17,6 +17,7 @@ import { logsFrame } from '@logstream/shared/protocol.js';
 import { coalesceMs } from '../../gateway/src/live/feed.js';
 import { finish, fromParent, notify, params } from '../lib/load-child.js';
 import type { LoadMessage } from '../lib/load.js';
+import { serveBareSend, type BareEvent } from './bare-send.js';
 
 const p = params<{ spacing: 'gateway' | 'none' | number; ingress?: 'inline' | 'process' }>();
 let spacing = p.spacing;
@@ -65,6 +66,8 @@ function add(items: string[]): void {
   else timer = setTimeout(flush, wait);
 }
 
+const addEvents = (events: BareEvent[]) => add(events.map(([message, service]) => row(message, service)));
+
 app.ws('/live', {
   idleTimeout: 60,
   sendPingsAutomatically: true,
@@ -78,26 +81,6 @@ app.ws('/live', {
     subscribers--;
   },
 });
-/** /send served here, in the publishing process (ingress 'inline'). */
-function serveSend(): void {
-  app.get('/send', (res, req) => {
-    const q = new URLSearchParams(req.getQuery() ?? '');
-    add([row(q.get('message') ?? '', q.get('service') ?? 'bare')]);
-    res.cork(() => res.writeStatus('202 Accepted').writeHeader('Content-Type', 'application/json').end('{"accepted":1}'));
-  });
-  app.post('/send', (res) => {
-    const chunks: Buffer[] = [];
-    res.onAborted(() => {});
-    res.onData((chunk, last) => {
-      chunks.push(Buffer.from(chunk.slice(0)));
-      if (!last) return;
-      const events = JSON.parse(Buffer.concat(chunks).toString()) as { message: string; service?: string }[];
-      add(events.map((e) => row(e.message, e.service ?? 'bare')));
-      res.cork(() => res.writeStatus('202 Accepted').writeHeader('Content-Type', 'application/json').end(`{"accepted":${events.length}}`));
-    });
-  });
-}
-
 /** The ingress process (bare-ingress.ts) and the port it serves /send on. */
 async function startIngress(): Promise<number> {
   const child = fork(fileURLToPath(new URL('./bare-ingress.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -109,14 +92,15 @@ async function startIngress(): Promise<number> {
   });
   process.on('exit', () => child.kill('SIGKILL'));
   return new Promise((resolve) => {
-    child.on('message', (m: { type: string; port?: number; events?: [string, string][] }) => {
-      if (m.type === 'events') add(m.events!.map(([message, service]) => row(message, service)));
+    child.on('message', (m: { type: string; port?: number; events?: BareEvent[] }) => {
+      if (m.type === 'events') addEvents(m.events!);
       else if (m.type === 'listening') resolve(m.port!);
     });
   });
 }
 
-if (p.ingress !== 'process') serveSend();
+// /send served here, in the publishing process (ingress 'inline'), or by the ingress process.
+if (p.ingress !== 'process') serveBareSend(app, addEvents);
 const port = await new Promise<number>((resolve, reject) =>
   app.listen('127.0.0.1', 0, (socket) => (socket ? resolve(uws.us_socket_local_port(socket)) : reject(new Error('bare uWS server: cannot listen')))),
 );
