@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The fault-tolerance demo against the docker compose stack (run after `docker compose up -d --scale processor=3`):
+# The fault-tolerance demo against the docker compose stack (`docker compose up -d`; with fewer than 2 processors
+# running it scales them to 2 first, as `docker compose up -d --scale processor=2` would):
 #   1. one processor stopped: events sent meanwhile are stored by the others;
 #   2. every processor stopped: events wait in the Redis stream, nothing is stored; processors started again:
 #      every event is stored, each exactly once.
@@ -48,7 +49,15 @@ wait_healthy() {
 
 # shellcheck disable=SC2207 # container ids: no spaces
 PROCESSORS=($(docker compose ps -q processor))
-[ "${#PROCESSORS[@]}" -ge 2 ] || fail "run at least 2 processors first: docker compose up -d --scale processor=3"
+if [ "${#PROCESSORS[@]}" -lt 2 ]; then
+  # Step 1 needs a processor left running while one is stopped.
+  printf '..    %s processor(s) running: scaling to 2 (docker compose up -d --scale processor=2)\n' "${#PROCESSORS[@]}"
+  docker compose up -d --no-recreate --scale processor=2 processor >/dev/null 2>&1 || fail "could not scale to 2 processors: docker compose up -d --scale processor=2"
+  # shellcheck disable=SC2207
+  PROCESSORS=($(docker compose ps -q processor))
+  [ "${#PROCESSORS[@]}" -ge 2 ] || fail "still ${#PROCESSORS[@]} processor(s) after scaling: docker compose up -d --scale processor=2"
+  wait_healthy "${PROCESSORS[@]}"
+fi
 pass "${#PROCESSORS[@]} processors running"
 
 # 1. One processor stopped (SIGTERM: it finishes and acks its batch); the others keep storing.
