@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { likePattern } from '../gateway/src/filter-sql.js';
-import { seed } from './helpers/seed.js';
+import { lettersMessage, seed } from './helpers/seed.js';
 import { createTestEnv, sleep, type TestEnv } from './helpers/test-env.js';
 
 let t: TestEnv;
@@ -21,16 +21,7 @@ const BATCH = 100;
 const ALPHABET = ['a', 'b', 'c', 'A', 'B', 'É', 'é', ' ', '%', '_', 'k', '\u212a', 'İ', 'i', '\n'];
 // The last batch (rows 300-349) is ASCII only: logs_pack_find() counts its positions in bytes.
 const ASCII = ALPHABET.filter((c) => c.charCodeAt(0) < 128);
-const messageOf = (i: number) => {
-  const letters = i >= 300 ? ASCII : ALPHABET;
-  let x = (i * 2654435761) % 4294967296;
-  let m = `m${i} `;
-  for (let k = 0; k < 12; k++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    m += letters[x % letters.length];
-  }
-  return m;
-};
+const messageOf = (i: number) => lettersMessage(i, i >= 300 ? ASCII : ALPHABET);
 // Migration 019's search over a packed copy, with logs_pack_search_args($1) as args: the batch test by its regex
 // (the trigram index), the rows by logs_pack_find(), each tested with the text match; the per-row test of 018 when
 // the args say so (re NULL: q empty or with a newline).

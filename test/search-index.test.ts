@@ -14,7 +14,7 @@ import { parseStatsQuery, queryStats } from '../gateway/src/stats-query.js';
 import { createLogger } from '@logstream/shared/logger.js';
 import { processorMetrics } from '../processor/src/metrics.js';
 import { StorageMaintenance } from '../processor/src/storage-maintenance.js';
-import { seed } from './helpers/seed.js';
+import { lettersMessage, seed } from './helpers/seed.js';
 import { createTestEnv, sleep, type TestEnv } from './helpers/test-env.js';
 
 const run = promisify(execFile);
@@ -24,15 +24,7 @@ let parts: string[];
 
 // Words from few letters, so that random words are found in some messages, in some case, and not in others.
 const ALPHABET = ['a', 'b', 'c', 'A', 'B', 'É', 'é', ' '];
-const messageOf = (i: number) => {
-  let x = (i * 2654435761) % 4294967296;
-  let m = `m${i} `;
-  for (let k = 0; k < 12; k++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    m += ALPHABET[x % ALPHABET.length];
-  }
-  return m;
-};
+const messageOf = (i: number) => lettersMessage(i, ALPHABET);
 
 const nextPartition = () => sleep(2_000 - (Date.now() % 2_000) + 150);
 const partitionOf = async (id: number) => (await t.pool.query<{ p: string }>('SELECT tableoid::regclass::text AS p FROM logs WHERE id = $1', [id])).rows[0]!.p;

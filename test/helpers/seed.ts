@@ -23,3 +23,18 @@ export async function seed(db: pg.Pool | pg.PoolClient, channel: string, events:
   const { rows: ids } = await db.query<{ id: number }>('SELECT id FROM logs WHERE id > $1 ORDER BY id', [before]);
   return ids.map((r) => Number(r.id));
 }
+
+/**
+ * Message `i` of a search test: `m<i> ` and 12 letters drawn from `letters` by a fixed generator, so that random
+ * words made of the same few letters are found in some messages, in some case, and not in others; the same `i`
+ * always gives the same message.
+ */
+export function lettersMessage(i: number, letters: readonly string[]): string {
+  let x = (i * 2654435761) % 4294967296;
+  let m = `m${i} `;
+  for (let k = 0; k < 12; k++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    m += letters[x % letters.length];
+  }
+  return m;
+}
