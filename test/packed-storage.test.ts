@@ -33,7 +33,7 @@ const SEARCH = (packed: string) => `
   WHERE a.re IS NULL AND strpos(lower(r.message), a.lq) > 0
   ORDER BY 1`;
 const UNPACKED = (packed: string) =>
-  `${packed} b CROSS JOIN LATERAL logs_unpack(b.ids, b.stream_ids, b.event_ids, b.timestamps, b.received_ats, b.levels, b.services, b.messages, b.attributes) r`;
+  `${packed} b CROSS JOIN LATERAL logs_unpack(b.ids, b.stream_ids, b.event_ids, b.timestamps, b.received_ats, b.levels, b.services, b.messages, b.attrs) r`;
 
 beforeAll(async () => {
   t = await createTestEnv('packed_storage', { partitions: false });

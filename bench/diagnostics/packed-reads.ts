@@ -24,7 +24,7 @@ if (Number((await c.query(`SELECT to_regclass($1) AS r, (SELECT count(*) FROM pg
 }
 const sizes = (await c.query(`SELECT (SELECT count(*) FROM ${P}) AS n, pg_total_relation_size($1::regclass) AS rows_b, pg_total_relation_size($2::regclass) AS packed_b`, [P, K])).rows[0];
 console.log(`${P}: ${sizes.n} rows; bytes a row (heap + TOAST + indexes): rows ${(sizes.rows_b / sizes.n).toFixed(1)}, packed ${(sizes.packed_b / sizes.n).toFixed(1)}`);
-const U = `${K} b CROSS JOIN LATERAL logs_unpack(b.ids, b.stream_ids, b.event_ids, b.timestamps, b.received_ats, b.levels, b.services, b.messages, b.attributes) r`;
+const U = `${K} b CROSS JOIN LATERAL logs_unpack(b.ids, b.stream_ids, b.event_ids, b.timestamps, b.received_ats, b.levels, b.services, b.messages, b.attrs) r`;
 const mid = (await c.query(`SELECT id, event_id, "timestamp" FROM ${P} ORDER BY id OFFSET 700000 LIMIT 1`)).rows[0];
 const hi = (await c.query(`SELECT max(id) m FROM ${P}`)).rows[0].m;
 const t0 = new Date(mid.timestamp.getTime()).toISOString(), t1 = new Date(mid.timestamp.getTime() + 60_000).toISOString();
@@ -36,7 +36,7 @@ const search = async (q: string) => {
   const ms = performance.now() - s;
   const lit = (x: string) => c.escapeLiteral(x);
   return { ms, sql: `SELECT b.ids[o] AS id, b.stream_ids[o] AS stream_id, b.event_ids[o] AS event_id, b.timestamps[o] AS "timestamp", b.received_ats[o] AS received_at,
-            b.levels[o] AS level, b.services[o] AS service, b.messages[o] AS message, b.attributes[o] AS attributes
+            b.levels[o] AS level, b.services[o] AS service, b.messages[o] AS message, b.attrs[o] AS attributes
      FROM ${K} b CROSS JOIN LATERAL unnest(logs_pack_find(b.messages, b.msg_starts, ${lit(a.lq)}, ARRAY[${a.folds.map(lit).join(',')}]::text[])) o
      WHERE logs_msgs_text(b.messages) ~ ${lit(a.re)} AND strpos(lower(b.messages[o]), ${lit(a.lq)}) > 0 ORDER BY 1 DESC LIMIT 1000` };
 };
@@ -50,7 +50,7 @@ const cases: [string, string, string][] = [
   // The same, unnesting only ids and messages and taking the other columns of the matches by position.
   ['rare word, other columns by position', `SELECT * FROM ${P} WHERE message ILIKE '%deadlock%' AND strpos(lower(message), 'deadlock') > 0 ORDER BY id DESC LIMIT 1000`,
     `SELECT x.id, b.stream_ids[x.o] AS stream_id, b.event_ids[x.o] AS event_id, b.timestamps[x.o] AS "timestamp", b.received_ats[x.o] AS received_at, b.levels[x.o] AS level,
-            b.services[x.o] AS service, x.message, b.attributes[x.o] AS attributes
+            b.services[x.o] AS service, x.message, b.attrs[x.o] AS attributes
      FROM ${K} b CROSS JOIN LATERAL unnest(b.ids, b.messages) WITH ORDINALITY x(id, message, o)
      WHERE logs_msgs_text(b.messages) ILIKE '%deadlock%' AND strpos(lower(x.message), 'deadlock') > 0 ORDER BY x.id DESC LIMIT 1000`],
   ['absent word', `SELECT * FROM ${P} WHERE message ILIKE '%zzqx-absent%' AND strpos(lower(message), 'zzqx-absent') > 0 ORDER BY id DESC LIMIT 1000`,
