@@ -9,6 +9,7 @@ import { filterWhere } from './filter-sql.js';
 import { textMatchSql } from './text-match.js';
 import { PAGE_MAX_BYTES } from './page-bytes.js';
 import { logsPage } from './sql/logs-page.js';
+import { batchWhere, type RowBounds } from './sql/logs-source.js';
 
 export const MAX_LIMIT = 1000;
 export const DEFAULT_LIMIT = 50;
@@ -71,20 +72,41 @@ export interface LogsPage {
   bytes: number;
 }
 
-/** Bounds on id and time, shared by every form of the query. */
-function boundsWhere(q: LogsQuery, sql: Sql, where: string[]): void {
-  if (q.before !== undefined) where.push(`id < ${sql.param(q.before)}`);
-  if (q.after !== undefined) where.push(`id > ${sql.param(q.after)}`);
-  if (q.since) where.push(`"timestamp" >= ${sql.param(q.since)}`);
-  if (q.until) where.push(`"timestamp" <= ${sql.param(q.until)}`);
+/**
+ * Bounds on id and time, shared by every form of the query: conditions on rows into `where` and, given `packed`, the
+ * same bounds as conditions on packed batches into it (logs-source.ts).
+ */
+function boundsWhere(q: LogsQuery, sql: Sql, where: string[], packed?: string[]): void {
+  const bounds: RowBounds[] = [];
+  if (q.before !== undefined) {
+    const p = sql.param(q.before);
+    where.push(`id < ${p}`);
+    bounds.push({ idLt: p });
+  }
+  if (q.after !== undefined) {
+    const p = sql.param(q.after);
+    where.push(`id > ${p}`);
+    bounds.push({ idGt: p });
+  }
+  if (q.since) {
+    const p = sql.param(q.since);
+    where.push(`"timestamp" >= ${p}`);
+    bounds.push({ tsGe: p });
+  }
+  if (q.until) {
+    const p = sql.param(q.until);
+    where.push(`"timestamp" <= ${p}`);
+    bounds.push({ tsLe: p });
+  }
   if (q.since || q.until) {
     // logs is partitioned by id (migration 006): the partitions that can hold rows of this time range as an id
     // range, so that the others are pruned at run time instead of each probing its "timestamp" index.
     const range = `logs_ids_for_time(${sql.param(q.since ?? null)}::timestamptz, ${sql.param(q.until ?? null)}::timestamptz)`;
     where.push(`id >= (SELECT id_from FROM ${range})`, `id < (SELECT id_to FROM ${range})`);
+    bounds.push({ idGe: `(SELECT id_from FROM ${range})`, idLt: `(SELECT id_to FROM ${range})` });
   }
+  packed?.push(...bounds.flatMap((b) => batchWhere(b, undefined, sql)));
 }
-
 
 export interface SearchOptions {
   /**
@@ -111,8 +133,9 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
   if (q.filter.q === '') {
     const sql = new Sql();
     const where = filterWhere(q.filter, sql.values);
-    boundsWhere(q, sql, where);
-    return logsPage(db, where, sql, order, q.limit, PAGE_MAX_BYTES);
+    const packed = batchWhere({}, q.filter, sql);
+    boundsWhere(q, sql, where, packed);
+    return logsPage(db, where, sql, order, q.limit, PAGE_MAX_BYTES, packed);
   }
 
   // One round trip for the id range left to search and the id ranges of the partitions with a search index.

@@ -7,6 +7,8 @@ import type { FeedReads } from './feed.js';
 import { filterWhere } from '../filter-sql.js';
 import { LIVE_COLUMNS_SQL, type LiveRow } from '../row-json.js';
 import { byteBoundedSql, cutByBytes, PAGE_MAX_BYTES } from '../page-bytes.js';
+import { batchWhere, logsSourceSql } from '../sql/logs-source.js';
+import { Sql } from '@logstream/shared/sql.js';
 
 export const PAGE_ROWS = 1000;
 /**
@@ -21,9 +23,14 @@ export const REPLAY_SLICE_ROWS = 20_000;
  * no row at all. One index-only scan of the primary key.
  */
 export async function replaySliceEnd(db: pg.Pool | pg.PoolClient, after: number, upTo: number): Promise<number> {
+  // Packed rows' ids from the batches' id arrays alone (one column decompressed, not the rows).
   const { rows } = await db.query<{ id: number }>({
     name: 'replay-slice-end',
-    text: 'SELECT id FROM logs WHERE id > $1 AND id <= $2 ORDER BY id OFFSET $3 LIMIT 1',
+    text: `SELECT id FROM (
+  (SELECT id FROM logs WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3 + 1)
+  UNION ALL
+  (SELECT i FROM logs_packed b CROSS JOIN LATERAL unnest(b.ids) i WHERE b.id_to > $1 AND b.id_from <= $2 AND i > $1 AND i <= $2 ORDER BY b.id_from, i LIMIT $3 + 1)
+) u ORDER BY id OFFSET $3 LIMIT 1`,
     values: [after, upTo, REPLAY_SLICE_ROWS - 1],
   });
   return rows[0]?.id ?? upTo;
@@ -38,7 +45,7 @@ export interface RowPage {
 const page = (rows: (LiveRow & { source_rows: string })[], limit: number): RowPage => ({ rows, more: rows.length === limit || cutByBytes(rows) });
 
 /** The highest stored id: every row with id ≤ it is committed (ids commit in order). */
-export const HEAD_ID_SQL = 'SELECT coalesce(max(id), 0)::bigint AS head FROM logs';
+export const HEAD_ID_SQL = 'SELECT coalesce((SELECT max(id) FROM logs), (SELECT max(id_to) FROM logs_packed), 0)::bigint AS head';
 
 export async function headId(db: pg.Pool): Promise<number> {
   const { rows } = await db.query<{ head: number }>({ name: 'head-id', text: HEAD_ID_SQL });
@@ -57,19 +64,21 @@ export async function rowsAfter(db: pg.Pool, after: number, limit = PAGE_ROWS, m
 
 /** Matching rows in (after, upTo], oldest first: replay for `since` and catch-up. */
 export async function matchingRows(db: pg.Pool, filter: Filter, after: number, upTo: number, limit = PAGE_ROWS, maxBytes = PAGE_MAX_BYTES): Promise<RowPage> {
-  const values: unknown[] = [after, upTo];
-  const where = ['id > $1', 'id <= $2', ...filterWhere(filter, values)];
-  values.push(limit, maxBytes);
-  const source = `SELECT * FROM logs WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${values.length - 1}`;
-  const { rows } = await db.query<LiveRow & { source_rows: string }>(byteBoundedSql(source, 'ASC', LIVE_COLUMNS_SQL, `$${values.length}`), values);
+  const sql = new Sql([after, upTo]);
+  const where = ['id > $1', 'id <= $2', ...filterWhere(filter, sql.values)];
+  const packed = batchWhere({ idGt: '$1', idLe: '$2' }, filter, sql);
+  const n = sql.param(limit);
+  const source = `SELECT * FROM (${logsSourceSql(where, packed, { order: 'ASC', limit: n })}) u ORDER BY id LIMIT ${n}`;
+  const { rows } = await db.query<LiveRow & { source_rows: string }>(byteBoundedSql(source, 'ASC', LIVE_COLUMNS_SQL, sql.param(maxBytes)), sql.values);
   return page(rows, limit);
 }
 
 /** How many matching rows lie in [from, to]: the size of a range skipped for a slow client. */
 export async function countMatching(db: pg.Pool, filter: Filter, from: number, to: number): Promise<number> {
-  const values: unknown[] = [from, to];
-  const where = ['id >= $1', 'id <= $2', ...filterWhere(filter, values)];
-  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM logs WHERE ${where.join(' AND ')}`, values);
+  const sql = new Sql([from, to]);
+  const where = ['id >= $1', 'id <= $2', ...filterWhere(filter, sql.values)];
+  const packed = batchWhere({ idGe: '$1', idLe: '$2' }, filter, sql);
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${logsSourceSql(where, packed)}) logs`, sql.values);
   return rows[0]!.n;
 }
 

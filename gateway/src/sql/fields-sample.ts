@@ -1,6 +1,7 @@
 // The statement of GET /fields (fields-query.ts): the sample of a view's newest rows and its (field, value) counts.
 import type pg from 'pg';
 import type { Filter } from '@logstream/shared/protocol.js';
+import { batchWhere, PACKED_ROWS_FROM } from './logs-source.js';
 import { Sql } from '@logstream/shared/sql.js';
 import { filterWhere } from '../filter-sql.js';
 
@@ -18,9 +19,15 @@ export interface FieldCountRow {
 export async function fieldCounts(c: pg.PoolClient, filter: Filter, from: Date, to: Date, only: readonly string[], sampleRows: number): Promise<FieldCountRow[]> {
   const sql = new Sql();
   const where = filterWhere(filter, sql.values);
-  where.push(`"timestamp" >= ${sql.param(from)}`, `"timestamp" <= ${sql.param(to)}`);
+  const [ge, le] = [sql.param(from), sql.param(to)];
+  where.push(`"timestamp" >= ${ge}`, `"timestamp" <= ${le}`);
+  const packed = batchWhere({ tsGe: ge, tsLe: le }, filter, sql);
   const fieldCond = only.length > 0 ? `WHERE e.k = ANY(${sql.param(only)}::text[])` : '';
-  const text = `WITH s AS MATERIALIZED (SELECT attributes FROM logs WHERE ${where.join(' AND ')} ORDER BY "timestamp" DESC LIMIT ${sampleRows})
+  const n = Math.trunc(sampleRows);
+  // Packed partitions' rows (logs-source.ts) only when the row partitions hold fewer than the sample in the window.
+  const text = `WITH h AS MATERIALIZED (SELECT attributes, "timestamp" FROM logs WHERE ${where.join(' AND ')} ORDER BY "timestamp" DESC LIMIT ${n}),
+p AS MATERIALIZED (SELECT r.attributes, r."timestamp" FROM ${PACKED_ROWS_FROM} WHERE (SELECT count(*) FROM h) < ${n} AND ${[...packed, ...where].join(' AND ')} ORDER BY r."timestamp" DESC LIMIT ${n}),
+s AS MATERIALIZED (SELECT attributes FROM (SELECT * FROM h UNION ALL SELECT * FROM p) u ORDER BY "timestamp" DESC LIMIT ${n})
 SELECT NULL AS k, NULL AS v, count(*)::int AS n FROM s
 UNION ALL
 SELECT e.k, e.v, count(*)::int FROM s, jsonb_each_text(s.attributes) AS e(k, v) ${fieldCond} GROUP BY e.k, e.v`;

@@ -2,6 +2,8 @@
 import type pg from 'pg';
 import type { Filter, StatsResponse } from '@logstream/shared/protocol.js';
 import { INDEXED_RANGES_SQL } from '@logstream/shared/search-index.js';
+import { HEAD_ID_SQL } from '../live/queries.js';
+import { batchWhere, logsSourceSql, PACKED_ROWS_FROM } from './logs-source.js';
 import { Sql } from '@logstream/shared/sql.js';
 import { filterWhere } from '../filter-sql.js';
 
@@ -41,9 +43,11 @@ const SOURCES: Record<CountSource, { table: string; timeCol: string; count: stri
 export async function rateAndHead(c: pg.PoolClient, filter: Filter, now: number, spanMs: number): Promise<{ rate: number; head: number }> {
   const sql = new Sql();
   const where = filterWhere(filter, sql.values);
-  where.push(`"timestamp" > ${sql.param(new Date(now - spanMs))}`, `"timestamp" <= ${sql.param(new Date(now))}`);
+  const [gt, le] = [sql.param(new Date(now - spanMs)), sql.param(new Date(now))];
+  where.push(`"timestamp" > ${gt}`, `"timestamp" <= ${le}`);
+  const packed = batchWhere({ tsGt: gt, tsLe: le }, filter, sql);
   const { rows } = await c.query<{ n: string; head: string }>(
-    `SELECT (SELECT count(*) FROM logs WHERE ${where.join(' AND ')})::text AS n, (SELECT coalesce(max(id), 0) FROM logs)::text AS head`,
+    `SELECT (SELECT count(*) FROM (${logsSourceSql(where, packed)}) logs)::text AS n, (${HEAD_ID_SQL})::text AS head`,
     sql.values,
   );
   return { rate: Number(rows[0]!.n), head: Number(rows[0]!.head) };
@@ -56,16 +60,20 @@ export async function rateAndHead(c: pg.PoolClient, filter: Filter, now: number,
 export async function bucketCounts(c: pg.PoolClient, filter: Filter, source: CountSource, bucketMs: number, from: number, to: number, chunks: readonly SearchChunk[] = []): Promise<GroupRow[]> {
   const { timeCol, count } = SOURCES[source];
   let { table } = SOURCES[source];
-  // A text search counts the rows of each search index chunk (shared/src/search-index.ts) in a branch of its own,
-  // bounded by the chunk's literal id range, so that the planner can prove the chunk's partial predicate and read
-  // it through its index; the other rows (closed partitions with their whole index, the unindexed tail) in one more.
-  if (source === 'logs' && filter.q !== '' && chunks.length > 0) {
-    const within = chunks.map((k) => `id BETWEEN ${Math.trunc(k.lo)} AND ${Math.trunc(k.hi)}`);
-    table = `(${within.map((w) => `SELECT * FROM logs WHERE ${w}`).join(' UNION ALL ')} UNION ALL SELECT * FROM logs WHERE NOT (${within.join(' OR ')})) logs`;
-  }
   const sql = new Sql();
   const where = filterWhere(filter, sql.values);
-  where.unshift(`${timeCol} >= ${sql.param(new Date(from))}`, `${timeCol} < ${sql.param(new Date(to))}`);
+  const [ge, lt] = [sql.param(new Date(from)), sql.param(new Date(to))];
+  where.unshift(`${timeCol} >= ${ge}`, `${timeCol} < ${lt}`);
+  if (source === 'logs') {
+    // A text search counts the rows of each search index chunk (shared/src/search-index.ts) in a branch of its own,
+    // bounded by the chunk's literal id range, so that the planner can prove the chunk's partial predicate and read
+    // it through its index; the other rows (closed partitions with their whole index, the unindexed tail) in one
+    // more; packed partitions' rows in the last (logs-source.ts).
+    const within = filter.q !== '' ? chunks.map((k) => `id BETWEEN ${Math.trunc(k.lo)} AND ${Math.trunc(k.hi)}`) : [];
+    const rows = within.length > 0 ? [...within.map((w) => `SELECT * FROM logs WHERE ${w}`), `SELECT * FROM logs WHERE NOT (${within.join(' OR ')})`] : ['SELECT * FROM logs'];
+    const packed = batchWhere({ tsGe: ge, tsLt: lt }, filter, sql);
+    table = `(${rows.join(' UNION ALL ')} UNION ALL SELECT r.* FROM ${PACKED_ROWS_FROM} WHERE ${packed.join(' AND ')}) logs`;
+  }
   // Two groupings of one scan: (bucket, level) for the histogram and by_level, (service) for by_service (two
   // SELECTs read the rows twice: bench, 15 minutes of 5 M rows with q, ~50 → ~25 ms per 15 s bucket).
   const pBucket = sql.param(bucketMs);
