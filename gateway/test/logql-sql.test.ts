@@ -100,22 +100,27 @@ async function run(src: string, sel = { ...all, limit: 5000, direction: 'forward
 }
 
 describe('LogQL → SQL text', () => {
-  it('a selector with line and label filters is one WHERE on the logs table', () => {
+  it('a selector with line and label filters is one WHERE on the rows of logs and of packed batches', () => {
     const q = parseLogQL('{service="api", level=~"error|fatal"} |= "timeout" | json | status >= 500') as LogQuery;
     const { text, values } = logSelectSql(q, { start: 1_000_000_000n, end: 2_000_000_123n, limit: 10, direction: 'backward' });
-    expect(text).toContain('FROM logs CROSS JOIN LATERAL (SELECT logql_json(logs.message) AS fields) pj WHERE');
-    expect(text).toContain(`service = $3 AND level = ANY($4::smallint[]) AND strpos(message, $5) > 0 AND logql_num(coalesce(attributes->>'status', pj.fields->>'status')) >= $6::float8`);
-    expect(text).toContain('ORDER BY "timestamp" DESC, id DESC LIMIT $7');
+    const conditions = `service = $4 AND level = ANY($5::smallint[]) AND strpos(message, $6) > 0 AND logql_num(coalesce(attributes->>'status', logql_json(message)->>'status')) >= $7::float8`;
+    expect(text).toContain(`(SELECT * FROM logs WHERE "timestamp" >= `);
+    expect(text).toContain(`${conditions} ORDER BY "timestamp" DESC, id DESC LIMIT $3)`);
+    // The packed batches: by their time range, services, levels and joined messages, then each row as above; in
+    // two passes (packed-where.ts logsByTimeSql), each in time order.
+    expect(text).toContain(`b.service_set && $8::text[] AND b.level_mask & 96 <> 0 AND b.level_mask >= 32 AND logs_msgs_text(b.messages) LIKE $9`);
+    expect(text).toContain(`${conditions} ORDER BY b.ts_max DESC LIMIT $3) f)`);
+    expect(text).toContain(`${conditions} ORDER BY r."timestamp" DESC, r.id DESC LIMIT $3)) logs CROSS JOIN LATERAL (SELECT logql_json(logs.message) AS fields) pj ORDER BY "timestamp" DESC, id DESC LIMIT $3`);
     // end = 2,000,000,123 ns: µs 2,000,000 and id % 1000 < 123 for the row ns below it.
     expect(text).toContain('id % 1000 < 123');
-    expect(values).toEqual(['1000000', '2000000', 'api', [50, 60], 'timeout', 500, 10, LOG_QUERY_MAX_BYTES]);
+    expect(values).toEqual(['1000000', '2000000', 10, 'api', [50, 60], 'timeout', 500, ['api'], '%timeout%', LOG_QUERY_MAX_BYTES]);
   });
 
   it('regex matchers are anchored, (?i) becomes ~*', () => {
     const q = parseLogQL('{host=~"(?i)web-.*"} |~ "err"') as LogQuery;
     const { text, values } = logSelectSql(q, { start: 0n, end: 1n, limit: 1, direction: 'forward' });
-    expect(text).toContain(`coalesce(attributes->>'host', '') ~* $3 AND message ~ $4`);
-    expect(values.slice(2, 4)).toEqual(['^(?:web-.*)$', 'err']);
+    expect(text).toContain(`coalesce(attributes->>'host', '') ~* $4 AND message ~ $5`);
+    expect(values.slice(3, 5)).toEqual(['^(?:web-.*)$', 'err']);
   });
 });
 

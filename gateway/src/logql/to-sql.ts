@@ -1,12 +1,16 @@
 // LogQL AST → SQL on the logs table (and its rollups, migration 002). Pure functions: each returns SQL text and its
-// parameters, so that the translation is unit-tested as text and run against PostgreSQL separately.
+// parameters, so that the translation is unit-tested as text and run against PostgreSQL separately. Every read of
+// rows takes them from logs and from the packed batches of packed partitions in one statement (issue 15 point 6:
+// sql/logs-source.ts, packed-where.ts), so that a partition swapped while a query runs is read whole once.
 //
 // The labels of a row are `service`, `level` (its name), every attribute, and, after `| json` or `| logfmt`, the
 // fields of its message (logql_json / logql_logfmt, migration 016); an attribute wins over a message field of the
 // same name, as a stream label wins over an extracted one in Loki. A missing label reads as "", as in Loki.
 import { LEVELS } from '@logstream/shared/levels.js';
 import { LEVEL_NAME_SQL, Sql } from '@logstream/shared/sql.js';
+import { batchWhere, logsSourceSql, type RowBounds } from '../sql/logs-source.js';
 import type { LabelExpr, LogQuery, Matcher, Stage } from './ast.js';
+import { logsByTimeSql, queryBatchWhere } from './packed-where.js';
 import { LogQLError, unsupported } from './parse.js';
 
 export type Parser = 'json' | 'logfmt';
@@ -40,19 +44,25 @@ export const parsersOf = (q: LogQuery): Parser[] => parsersBefore(q.stages, q.st
 
 /** Column aliases of the parsed message, computed once per row by a LATERAL join (see fromSql). */
 export const PARSED_COLUMN: Record<Parser, string> = { json: 'pj.fields', logfmt: 'pl.fields' };
+/**
+ * The parsed message as an expression of the row, for conditions: they are tested inside the read of rows and
+ * batches (logsSourceSql), before the LATERAL join. The same work: PostgreSQL pulls that join's one-expression
+ * subquery up into each reference anyway.
+ */
+const PARSED_INLINE: Record<Parser, string> = { json: 'logql_json(message)', logfmt: 'logql_logfmt(message)' };
 
-/** SQL text of a label's value (NULL when missing). */
-export function labelSql(name: string, parsers: Parser[]): string {
+/** SQL text of a label's value (NULL when missing); `parsed`: how the parsed fields are named. */
+export function labelSql(name: string, parsers: Parser[], parsed: Record<Parser, string> = PARSED_COLUMN): string {
   if (name === 'service') return 'service';
   if (name === 'level') return LEVEL_NAME_SQL;
   if (!LABEL_NAME.test(name)) throw new LogQLError(`invalid label name ${JSON.stringify(name)}`, 'syntax');
   const lit = quoteLiteral(name);
-  const parts = [`attributes->>${lit}`, ...parsers.map((p) => `${PARSED_COLUMN[p]}->>${lit}`)];
+  const parts = [`attributes->>${lit}`, ...parsers.map((p) => `${parsed[p]}->>${lit}`)];
   return parts.length === 1 ? parts[0]! : `coalesce(${parts.join(', ')})`;
 }
 
 /** Loki anchors label regexes (`=~ "api|web"` is `^(?:api|web)$`); `(?i)` in front becomes PostgreSQL's ~*. */
-function regexOp(re: string, negate: boolean, anchored: boolean): { op: string; pattern: string } {
+export function regexOp(re: string, negate: boolean, anchored: boolean): { op: string; pattern: string } {
   let pattern = re;
   let insensitive = false;
   if (pattern.startsWith('(?i)')) {
@@ -64,7 +74,7 @@ function regexOp(re: string, negate: boolean, anchored: boolean): { op: string; 
 }
 
 /** The level names a string matcher accepts, decided here so that the condition is on the indexed number. */
-function levelsMatching(op: Matcher['op'], value: string): number[] {
+export function levelsMatching(op: Matcher['op'], value: string): number[] {
   let test: (name: string) => boolean;
   if (op === '=' || op === '!=') test = (n) => n === value;
   else {
@@ -89,7 +99,7 @@ function matchSql(sql: Sql, name: string, op: Matcher['op'], value: string, pars
     if (levels.length === 0) return 'false';
     return levels.length === 1 ? `level = ${levels[0]}` : `level = ANY(${sql.param(levels)}::smallint[])`;
   }
-  const raw = labelSql(name, parsers);
+  const raw = labelSql(name, parsers, PARSED_INLINE);
   // A missing label is "": `host=""` matches rows without host, `host!="web-1"` too (Loki's rule).
   const emptyMatches = op === '=' ? value === '' : op === '!=' ? value !== '' : undefined;
   const expr = name === 'service' || emptyMatches === false ? raw : `coalesce(${raw}, '')`;
@@ -105,7 +115,7 @@ function labelExprSql(sql: Sql, e: LabelExpr, parsers: Parser[]): string {
   // Numeric: a label that is missing or not a number does not match (Loki would flag it with __error__).
   const op = e.op === '==' ? '=' : e.op === '!=' ? '<>' : e.op;
   if (op === '=~' || op === '!~') throw new LogQLError(`${e.op} needs a string`, 'syntax');
-  const value = e.name === 'level' ? `NULL::text` : labelSql(e.name, parsers);
+  const value = e.name === 'level' ? `NULL::text` : labelSql(e.name, parsers, PARSED_INLINE);
   return `logql_num(${value}) ${op} ${sql.param(e.value)}::float8`;
 }
 
@@ -119,7 +129,7 @@ function lineFilterSql(sql: Sql, op: string, value: string): string {
   return `message ${r.op} ${sql.param(r.pattern)}`;
 }
 
-/** Every condition of a log query (selector, line filters, label filters), ANDed. */
+/** Every condition of a log query (selector, line filters, label filters), ANDed, on row columns named bare. */
 export function whereSql(sql: Sql, q: LogQuery): string[] {
   const where = q.matchers.map((m) => matchSql(sql, m.name, m.op, m.value, []));
   q.stages.forEach((s, i) => {
@@ -129,10 +139,21 @@ export function whereSql(sql: Sql, q: LogQuery): string[] {
   return where.filter((w) => w !== 'true');
 }
 
-/** FROM clause: the logs table, plus the parsed message once per row when a parser is used. */
-export function fromSql(q: LogQuery): string {
+/**
+ * The rows of logs and of packed batches within `bounds` (also as row conditions in `rowWhere`) that meet the
+ * query's conditions, as a FROM item aliased logs; `order`: the first `limit` by ("timestamp", id) only.
+ */
+export function sourceSql(sql: Sql, q: LogQuery | undefined, rowWhere: string[], bounds: RowBounds, order?: { order: 'ASC' | 'DESC'; limit: string; by: 'id' | 'timestamp' }): string {
+  const rows = [...rowWhere, ...(q ? whereSql(sql, q) : [])];
+  const packed = [...batchWhere(bounds, undefined, sql), ...(q ? queryBatchWhere(sql, q) : [])];
+  if (order?.by === 'timestamp') return `(${logsByTimeSql(rows, packed, order.order, order.limit)}) logs`;
+  return `(${logsSourceSql(rows, packed, order)}) logs`;
+}
+
+/** FROM clause: `source` (sourceSql), plus the parsed message once per row when a parser is used. */
+export function fromSql(q: LogQuery, source: string): string {
   const parsers = parsersOf(q);
-  let from = 'logs';
+  let from = source;
   if (parsers.includes('json')) from += ' CROSS JOIN LATERAL (SELECT logql_json(logs.message) AS fields) pj';
   if (parsers.includes('logfmt')) from += ' CROSS JOIN LATERAL (SELECT logql_logfmt(logs.message) AS fields) pl';
   return from;
@@ -144,10 +165,11 @@ export function droppedLabels(q: LogQuery): Set<string> {
 }
 
 /** Conditions for a row's ns timestamp (ROW_NS_SQL) at or after `ns`, exactly (sub-µs digits are id % 1000). */
-export function atOrAfterSql(sql: Sql, ns: bigint): string {
+export function atOrAfterSql(sql: Sql, ns: bigint, bounds: RowBounds = {}): string {
   const us = ns / 1000n;
   const rem = Number(ns % 1000n);
   const ts = tsAt(sql.param(String(us)));
+  bounds.tsGe = ts;
   return rem === 0 ? `"timestamp" >= ${ts}` : `"timestamp" >= ${ts} AND ("timestamp" > ${ts} OR id % 1000 >= ${rem})`;
 }
 
@@ -163,22 +185,32 @@ export function lastEntrySql(start: bigint): { text: string; values: unknown[] }
   const last = start - 1n;
   const sql = new Sql();
   const ts = tsAt(sql.param(String(last / 1000n)));
-  return { text: `SELECT min(id)::text AS id FROM logs WHERE "timestamp" = ${ts} AND id % 1000 = ${sql.param(Number(last % 1000n))}`, values: sql.values };
+  const source = sourceSql(sql, undefined, [`"timestamp" = ${ts}`, `id % 1000 = ${sql.param(Number(last % 1000n))}`], { tsGe: ts, tsLe: ts });
+  return { text: `SELECT min(id)::text AS id FROM ${source}`, values: sql.values };
 }
 
 /** Rows after the entry `lastId` whose ns is start - 1, in (timestamp, id) order. */
-function afterEntrySql(sql: Sql, start: bigint, lastId: string): string {
+function afterEntrySql(sql: Sql, start: bigint, lastId: string, bounds: RowBounds): string {
   const ts = tsAt(sql.param(String((start - 1n) / 1000n)));
+  bounds.tsGe = ts;
   // The plain bound lets the planner use the timestamp index; the row comparison is the exact one.
   return `"timestamp" >= ${ts} AND ("timestamp", id) > (${ts}, ${sql.param(lastId)}::bigint)`;
 }
 
 /** Conditions for a row's ns timestamp strictly before `ns`. */
-export function beforeSql(sql: Sql, ns: bigint): string {
+export function beforeSql(sql: Sql, ns: bigint, bounds: RowBounds = {}): string {
   const us = ns / 1000n;
   const rem = Number(ns % 1000n);
   const ts = tsAt(sql.param(String(us)));
+  if (rem === 0) bounds.tsLt = ts;
+  else bounds.tsLe = ts;
   return rem === 0 ? `"timestamp" < ${ts}` : `"timestamp" <= ${ts} AND ("timestamp" < ${ts} OR id % 1000 < ${rem})`;
+}
+
+/** Row conditions of the ns window [start, end), and its bounds on "timestamp" (for the packed batches). */
+export function windowSql(sql: Sql, start: bigint, end: bigint): { where: string[]; bounds: RowBounds } {
+  const bounds: RowBounds = {};
+  return { where: [atOrAfterSql(sql, start, bounds), beforeSql(sql, end, bounds)], bounds };
 }
 
 /** Columns of a log query's rows: enough to build the Loki labels (lokiLabels) and the entry. */
@@ -215,10 +247,11 @@ export const LOG_QUERY_MAX_BYTES = 16 * 1024 * 1024;
  */
 export function logSelectSql(q: LogQuery, s: LogSelect, maxBytes = LOG_QUERY_MAX_BYTES): { text: string; values: unknown[] } {
   const sql = new Sql();
-  const where = [atOrAfterSql(sql, s.start), beforeSql(sql, s.end), ...whereSql(sql, q)];
+  const w = windowSql(sql, s.start, s.end);
   const order = s.direction === 'forward' ? 'ASC' : 'DESC';
   const limit = sql.param(s.limit);
-  const inner = `SELECT ${rowColumnsSql(q)}, "timestamp" AS ts_order, ${ROW_BYTES_SQL} AS row_bytes FROM ${fromSql(q)} WHERE ${where.join(' AND ')} ORDER BY "timestamp" ${order}, id ${order} LIMIT ${limit}`;
+  const source = sourceSql(sql, q, w.where, w.bounds, { order, limit, by: 'timestamp' });
+  const inner = `SELECT ${rowColumnsSql(q)}, "timestamp" AS ts_order, ${ROW_BYTES_SQL} AS row_bytes FROM ${fromSql(q, source)} ORDER BY "timestamp" ${order}, id ${order} LIMIT ${limit}`;
   return { text: byteCutSql(inner, `ts_order ${order}, id ${order}`, sql.param(maxBytes)), values: sql.values };
 }
 
@@ -262,14 +295,15 @@ const msToUs = (ms: number) => String(BigInt(ms) * 1000n);
 export function binnedSql(q: LogQuery, plan: BinPlan): { text: string; values: unknown[] } {
   const sql = new Sql();
   const high = plan.lowMs + plan.bins * plan.binMs;
-  const where = [`"timestamp" > ${tsAt(sql.param(msToUs(plan.lowMs)))}`, `"timestamp" <= ${tsAt(sql.param(msToUs(high)))}`, ...whereSql(sql, q)];
+  const bounds: RowBounds = { tsGt: tsAt(sql.param(msToUs(plan.lowMs))), tsLe: tsAt(sql.param(msToUs(high))) };
+  const source = sourceSql(sql, q, [`"timestamp" > ${bounds.tsGt}`, `"timestamp" <= ${bounds.tsLe}`], bounds);
   const low = sql.param(plan.lowMs);
   const bin = sql.param(plan.binMs);
   const j = `(ceil((extract(epoch FROM "timestamp") * 1000 - ${low}::numeric) / ${bin}::numeric) - 1)::int`;
   const groups = groupColumns(q, plan.groupBy);
   const cols = [`${j} AS j`, ...groups.map((g) => `${g.sql} AS ${g.alias}`), 'count(*)::float8 AS n', 'sum(octet_length(message))::float8 AS bytes'];
   return {
-    text: `SELECT ${cols.join(', ')} FROM ${fromSql(q)} WHERE ${where.join(' AND ')} GROUP BY ${['1', ...groups.map((_, i) => String(i + 2))].join(', ')}`,
+    text: `SELECT ${cols.join(', ')} FROM ${fromSql(q, source)} GROUP BY ${['1', ...groups.map((_, i) => String(i + 2))].join(', ')}`,
     values: sql.values,
   };
 }
@@ -343,7 +377,7 @@ export interface TailStart {
 }
 
 /** The replay's conditions on a row's timestamp (and id, after a named entry). */
-const replayStartSql = (sql: Sql, start: TailStart) => (start.lastId !== undefined ? afterEntrySql(sql, start.ns, start.lastId) : atOrAfterSql(sql, start.ns));
+const replayStartSql = (sql: Sql, start: TailStart, bounds: RowBounds) => (start.lastId !== undefined ? afterEntrySql(sql, start.ns, start.lastId, bounds) : atOrAfterSql(sql, start.ns, bounds));
 
 const ID_STEP = 1_048_576n; // ids per commit second (migration 006)
 
@@ -363,15 +397,18 @@ export function replayFloorSql(q: LogQuery, start: TailStart, upTo: number): { t
   // The second of the earliest row the replay can send (start - 1 ns after a named entry: afterEntrySql).
   const x = ((start.lastId !== undefined ? start.ns - 1n : start.ns) / 1_000_000_000n) * ID_STEP;
   const xp = sql.param(String(x));
-  const where = [`id < ${xp}::bigint`, `id <= ${sql.param(upTo)}`, replayStartSql(sql, start), ...whereSql(sql, q)];
-  return { text: `SELECT least((SELECT min(id) FROM (SELECT id FROM ${fromSql(q)} WHERE ${where.join(' AND ')} OFFSET 0) s), ${xp}::bigint) - 1 AS after`, values: sql.values };
+  const bounds: RowBounds = { idLt: `${xp}::bigint`, idLe: sql.param(upTo) };
+  const where = [`id < ${bounds.idLt}`, `id <= ${bounds.idLe}`, replayStartSql(sql, start, bounds)];
+  return { text: `SELECT least((SELECT min(id) FROM (SELECT id FROM ${sourceSql(sql, q, where, bounds)} OFFSET 0) s), ${xp}::bigint) - 1 AS after`, values: sql.values };
 }
 
 export function tailSelectSql(q: LogQuery, after: number, upTo: number, start: TailStart | undefined, limit: number, maxBytes = TAIL_READ_MAX_BYTES): { text: string; values: unknown[] } {
   const sql = new Sql();
-  const from = start === undefined ? [] : [replayStartSql(sql, start)];
-  const where = [`id > ${sql.param(after)}`, `id <= ${sql.param(upTo)}`, ...from, ...whereSql(sql, q)];
-  const inner = `SELECT ${rowColumnsSql(q)}, ${ROW_BYTES_SQL} AS row_bytes FROM ${fromSql(q)} WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${sql.param(limit)}`;
+  const bounds: RowBounds = { idGt: sql.param(after), idLe: sql.param(upTo) };
+  const where = [`id > ${bounds.idGt}`, `id <= ${bounds.idLe}`, ...(start === undefined ? [] : [replayStartSql(sql, start, bounds)])];
+  const lim = sql.param(limit);
+  const source = sourceSql(sql, q, where, bounds, { order: 'ASC', limit: lim, by: 'id' });
+  const inner = `SELECT ${rowColumnsSql(q)}, ${ROW_BYTES_SQL} AS row_bytes FROM ${fromSql(q, source)} ORDER BY id LIMIT ${lim}`;
   return { text: byteCutSql(inner, 'id', sql.param(maxBytes)), values: sql.values };
 }
 
@@ -380,6 +417,8 @@ export function droppedSql(q: LogQuery, from: number, to: number, limit: number)
   const sql = new Sql();
   const parsers = parsersOf(q);
   const cols = ['id', `${ROW_NS_SQL} AS ns`, 'service', 'level', 'attributes', ...parsers.map((p) => `${PARSED_COLUMN[p]} AS ${p}_fields`)];
-  const where = [`id >= ${sql.param(from)}`, `id <= ${sql.param(to)}`, ...whereSql(sql, q)];
-  return { text: `SELECT ${cols.join(', ')} FROM ${fromSql(q)} WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${sql.param(limit)}`, values: sql.values };
+  const bounds: RowBounds = { idGe: sql.param(from), idLe: sql.param(to) };
+  const lim = sql.param(limit);
+  const source = sourceSql(sql, q, [`id >= ${bounds.idGe}`, `id <= ${bounds.idLe}`], bounds, { order: 'ASC', limit: lim, by: 'id' });
+  return { text: `SELECT ${cols.join(', ')} FROM ${fromSql(q, source)} ORDER BY id LIMIT ${lim}`, values: sql.values };
 }

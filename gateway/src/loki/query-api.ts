@@ -8,7 +8,7 @@ import { isLogQuery, type LogQuery, type Query } from '../logql/ast.js';
 import { evalMetric, MAX_ENTRIES, MAX_POINTS, runLogQuery, type ExecStats, type MetricResult } from '../logql/evaluate.js';
 import { rowLabels, labelsKey, type Labels } from '../logql/labels.js';
 import { Sql } from '@logstream/shared/sql.js';
-import { atOrAfterSql, beforeSql, fromSql, labelSql, LOG_QUERY_MAX_BYTES, parsersOf, rollupEligible, whereSql } from '../logql/to-sql.js';
+import { fromSql, labelSql, LOG_QUERY_MAX_BYTES, parsersOf, rollupEligible, sourceSql, whereSql, windowSql } from '../logql/to-sql.js';
 import { AnswerCache, roundedWindow } from './answer-cache.js';
 import { SampleBases, type SampleRead } from './sample-reuse.js';
 import { HOUR_NS, lokiBadRequest, LokiError, parseDirection, parseDurationParam, parseLimit, parseQueryText, parseTimeNs, nowNs, timeRange } from './params.js';
@@ -164,15 +164,16 @@ function selectorParam(raw: string | null, name: string): LogQuery | undefined {
 
 const SIX_HOURS_NS = 6n * HOUR_NS;
 
-/** Conditions of a window and an optional selector, on the logs table. */
-function windowWhere(sql: Sql, q: LogQuery | undefined, start: bigint, end: bigint): string[] {
-  return [atOrAfterSql(sql, start), beforeSql(sql, end), ...(q ? whereSql(sql, q) : [])];
+/** The rows of a window matching an optional selector, from logs and packed batches (sourceSql), as a FROM item. */
+function windowSource(sql: Sql, q: LogQuery | undefined, start: bigint, end: bigint, newest?: number): string {
+  const w = windowSql(sql, start, end);
+  const source = sourceSql(sql, q, w.where, w.bounds, newest === undefined ? undefined : { order: 'DESC', limit: String(newest), by: 'timestamp' });
+  return q ? fromSql(q, source) : source;
 }
 
-/** Newest LABEL_SAMPLE_ROWS rows of the window (matching q), as a subquery with the given columns. */
-function sampleSql(sql: Sql, q: LogQuery | undefined, start: bigint, end: bigint, columns: string): string {
-  const where = windowWhere(sql, q, start, end);
-  return `SELECT ${columns} FROM ${q ? fromSql(q) : 'logs'} WHERE ${where.join(' AND ')} ORDER BY "timestamp" DESC LIMIT ${LABEL_SAMPLE_ROWS}`;
+/** Newest `rows` rows of the window (matching q), as a subquery with the given columns. */
+function sampleSql(sql: Sql, q: LogQuery | undefined, start: bigint, end: bigint, columns: string, rows = LABEL_SAMPLE_ROWS): string {
+  return `SELECT ${columns} FROM ${windowSource(sql, q, start, end, rows)} ORDER BY "timestamp" DESC LIMIT ${rows}`;
 }
 
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -303,15 +304,14 @@ export async function indexStats(db: Connectable, p: URLSearchParams): Promise<u
       const where = [`${w.col} >= ${sql.param(w.from.toISOString())}::timestamptz`, `${w.col} < ${sql.param(w.to.toISOString())}::timestamptz`, 'n > 0', ...(q ? whereSql(sql, q) : [])];
       const counted = await c.query<{ streams: number; entries: string }>(`SELECT count(DISTINCT (service, level))::int AS streams, coalesce(sum(n), 0)::text AS entries FROM ${w.table} WHERE ${where.join(' AND ')}`, sql.values);
       const sample = new Sql();
-      const avg = await c.query<{ b: number | null }>(`SELECT avg(octet_length(message))::float8 AS b FROM (${sampleSql(sample, q, start, end, 'message').replace(`LIMIT ${LABEL_SAMPLE_ROWS}`, 'LIMIT 1000')}) s`, sample.values);
+      const avg = await c.query<{ b: number | null }>(`SELECT avg(octet_length(message))::float8 AS b FROM (${sampleSql(sample, q, start, end, 'message', 1000)}) s`, sample.values);
       const entries = Number(counted.rows[0]!.entries);
       const streams = counted.rows[0]!.streams;
       return { streams, chunks: streams, entries, bytes: Math.round(entries * (avg.rows[0]!.b ?? 0)) };
     }
     const sql = new Sql();
-    const where = windowWhere(sql, q, start, end);
     const r = await c.query<{ streams: number; entries: string; bytes: string }>(
-      `SELECT count(DISTINCT (service, level))::int AS streams, count(*)::text AS entries, coalesce(sum(octet_length(message)), 0)::text AS bytes FROM ${fromSql(q)} WHERE ${where.join(' AND ')}`,
+      `SELECT count(DISTINCT (service, level))::int AS streams, count(*)::text AS entries, coalesce(sum(octet_length(message)), 0)::text AS bytes FROM ${windowSource(sql, q, start, end)}`,
       sql.values,
     );
     const row = r.rows[0]!;
