@@ -10,6 +10,7 @@ import { textMatchSql } from './text-match.js';
 import { PAGE_MAX_BYTES } from './page-bytes.js';
 import { logsPage } from './sql/logs-page.js';
 import { batchWhere, type RowBounds } from './sql/logs-source.js';
+import { batchRangeWhere, packedSearchSql, packedWindowEdge, rowsSearchSql, sourcePage, type IdRange, type PackSearchArgs } from './sql/packed-search.js';
 
 export const MAX_LIMIT = 1000;
 export const DEFAULT_LIMIT = 50;
@@ -123,6 +124,8 @@ export interface SearchOptions {
    * one query per stretch of them, whatever is left of the budget.
    */
   budgetMs: number;
+  /** Batches a search reads first in a stretch of packed partitions (default PACKED_FIRST_BATCHES; tests use 1). */
+  firstBatches?: number;
 }
 
 export const DEFAULT_SEARCH: SearchOptions = { firstWindow: 20_000, budgetMs: 50 };
@@ -138,19 +141,44 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     return logsPage(db, where, sql, order, q.limit, PAGE_MAX_BYTES, packed);
   }
 
-  // One round trip for the id range left to search and the id ranges of the partitions with a search index.
-  const { rows } = await db.query<{ low: string | null; high: string | null; indexed: [string, string, boolean][] }>(
-    `SELECT min(id) AS low, max(id) AS high,
-            (SELECT coalesce(json_agg(json_build_array(greatest(id_from, 0)::text, (id_to - 1)::text, whole) ORDER BY id_from), '[]') FROM (${INDEXED_RANGES_SQL}) r) AS indexed
+  // One round trip for the id range left to search, the id ranges of the partitions with a search index, and those of
+  // closed partitions (packed ones, and those that may be swapped for their packed copy while this search runs).
+  const { rows } = await db.query<{
+    low: string | null;
+    high: string | null;
+    packed_low: string | null;
+    packed_high: string | null;
+    indexed: [string, string, boolean][];
+    closed: [string, string, boolean, boolean][];
+    args: PackSearchArgs | null;
+  }>(
+    `SELECT min(id)::text AS low, max(id)::text AS high,
+            (SELECT min(id_from) FROM logs_packed)::text AS packed_low, (SELECT max(id_to) FROM logs_packed)::text AS packed_high,
+            (SELECT coalesce(json_agg(json_build_array(greatest(id_from, 0)::text, (id_to - 1)::text, whole) ORDER BY id_from), '[]') FROM (${INDEXED_RANGES_SQL}) r) AS indexed,
+            (SELECT coalesce(json_agg(json_build_array(greatest(id_from, 0)::text, (id_to - 1)::text, packed, to_regclass(name || '_packed_trgm') IS NOT NULL) ORDER BY id_from), '[]')
+               FROM logs_partitions WHERE closed) AS closed,
+            CASE WHEN EXISTS (SELECT FROM logs_partitions WHERE packed) THEN (SELECT row_to_json(a) FROM logs_pack_search_args($1) a) END AS args
      FROM logs`,
+    [q.filter.q],
   );
-  const { low, high } = rows[0]!;
-  if (low === null || high === null) return { items: [], ids: [], bytes: 0 };
-  let from = Math.max(Number(low), q.after === undefined ? 0 : q.after + 1);
-  let to = Math.min(Number(high), q.before === undefined ? Number.MAX_SAFE_INTEGER : q.before - 1);
+  const head = rows[0]!;
+  const lows = [head.low, head.packed_low].filter((x) => x !== null).map(Number);
+  const highs = [head.high, head.packed_high].filter((x) => x !== null).map(Number);
+  if (lows.length === 0 || highs.length === 0) return { items: [], ids: [], bytes: 0 };
+  let from = Math.max(Math.min(...lows), q.after === undefined ? 0 : q.after + 1);
+  let to = Math.min(Math.max(...highs), q.before === undefined ? Number.MAX_SAFE_INTEGER : q.before - 1);
   // A trigram index narrows a search only for a q with 3 letters or digits in a row (pg_trgm's words); for a shorter
   // one it would return every row to recheck, so those are read by scan.
-  const spans = /[\p{L}\p{N}]{3}/u.test(q.filter.q) ? indexedSpans(rows[0]!.indexed) : [];
+  const trigrams = /[\p{L}\p{N}]{3}/u.test(q.filter.q);
+  const spans = trigrams ? indexedSpans(head.indexed) : [];
+  const closed = head.closed.map(([lo, hi, packed, trgm]) => ({ lo: Number(lo), hi: Number(hi), packed, trgm }));
+  // Packed partitions: their rows are in logs_packed only. Read through the copy's trigram index, or by scan of
+  // their batches within the budget (a short q, or a copy without the index: pg_trgm missing).
+  const packedSpans = mergedSpans(closed.filter((p) => p.packed).map((p) => ({ lo: p.lo, hi: p.hi, indexed: trigrams && p.trgm })));
+  // Closed partitions still stored as rows may be swapped for their packed copy between two statements of this
+  // search (021's logs_pack_swap; the maintenance loop does it): a statement over their ids reads both tables.
+  const swappable = closed.filter((p) => !p.packed);
+  const args: PackSearchArgs = head.args ?? { re: null, lq: '', folds: null };
 
   // Matches in ids [a, b]. By default the text test is strpos on lower() (text-match.ts), which cannot use the
   // trigram index, so the plan stays a scan of the id range; `viaIndex` uses ILIKE instead, leaving the planner free
@@ -161,35 +189,108 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     const where = filterWhere(viaIndex ? q.filter : { ...q.filter, q: '' }, sql.values);
     if (!viaIndex) where.push(textMatchSql('message', sql.param(q.filter.q)));
     where.push(`id BETWEEN ${sql.param(a)} AND ${sql.param(b)}`);
-    boundsWhere({ ...q, before: undefined, after: undefined }, sql, where);
-    return logsPage(db, where, sql, order, limit, maxBytes);
+    const swapped = swappable.filter((p) => p.lo <= b && a <= p.hi);
+    const packedWhere = swapped.length === 0 ? undefined : [...batchRangeWhere({ lo: a, hi: b }, Math.min(...swapped.map((p) => p.lo)), sql), ...batchWhere({}, q.filter, sql)];
+    boundsWhere({ ...q, before: undefined, after: undefined }, sql, where, packedWhere);
+    return sourcePage(db, rowsSearchSql(where, packedWhere, order, sql.param(limit)), sql, order, maxBytes);
+  };
+  // Matches in the packed batches of ids `range` (within a packed span starting at `floor`).
+  const inPacked = (range: IdRange, floor: number, limit: number) => {
+    const maxBytes = PAGE_MAX_BYTES - found.bytes;
+    const sql = new Sql();
+    const where = filterWhere({ ...q.filter, q: '' }, sql.values);
+    where.push(`id BETWEEN ${sql.param(range.lo)} AND ${sql.param(range.hi)}`);
+    const batchConds = [...batchRangeWhere(range, floor, sql), ...batchWhere({}, { ...q.filter, q: '' }, sql)];
+    boundsWhere({ ...q, before: undefined, after: undefined }, sql, where, batchConds);
+    return sourcePage(db, packedSearchSql(q.filter.q, args, batchConds, where, order, sql.param(limit), sql), sql, order, maxBytes);
   };
 
   const found: LogsPage = { items: [], ids: [], bytes: 0 };
   let window = search.firstWindow;
   let scanned = 0;
   let scanMs = 0;
+  // A packed stretch was read through its index (not counted in `scanned`, which sizes the scan windows).
+  let read = false;
   // The search pool's statement timeout (read-pools.ts) stops a window that the estimate misjudged: the answer then
   // ends where that window began, or, when not even the first one fitted, is a 503 saying so.
   const cutOff = (err: unknown): LogsPage => {
     if (!hasSqlState(err, 'queryCanceled')) throw err;
-    if (scanned === 0) throw new HttpError(503, 'query_timeout', 'this search could not read even its first rows in time: narrow it (service, level, since/until)', undefined, { 'Retry-After': '5' });
+    if (scanned === 0 && !read) throw new HttpError(503, 'query_timeout', 'this search could not read even its first rows in time: narrow it (service, level, since/until)', undefined, { 'Retry-After': '5' });
     return { ...found, resumeAt: order === 'DESC' ? to + 1 : from - 1 };
+  };
+  /** Adds a window's rows to the answer; true when the answer is complete (the limit, or the byte budget). */
+  const add = (page: LogsPage): boolean => {
+    found.items.push(...page.items);
+    found.ids.push(...page.ids);
+    found.bytes += page.bytes;
+    if (found.ids.length === q.limit) return true;
+    // Out of bytes: the client continues after the last row (matches past it in this window are not lost).
+    if (page.cut || found.bytes >= PAGE_MAX_BYTES) {
+      found.cut = found.ids.length > 0;
+      return true;
+    }
+    return false;
   };
   // Newest first (oldest first for `after`): the first window by scan, where a common word fills the page; then
   // each stretch of partitions with a search index in one query through it (closed partitions: issue 15 point 5),
-  // and the others (the partition being written, closed ones not indexed yet) by scan windows within the budget.
+  // packed partitions through their copies' index in windows of batches (below), and the others (the partition being
+  // written, closed ones not indexed yet) by scan windows within the budget.
   while (from <= to) {
-    const span = scanned > 0 ? spans.find((s) => s.lo <= (order === 'DESC' ? to : from) && (order === 'DESC' ? to : from) <= s.hi) : undefined;
+    const at = order === 'DESC' ? to : from;
+    const packed = packedSpans.find((s) => s.lo <= at && at <= s.hi);
+    if (packed) {
+      // Batches newest first (oldest first for `after`), in windows: a common word fills the page within the first
+      // ones instead of having every batch of the span that holds it tested and sorted. Through the index, the next
+      // window is sized by the matches found so far (none: the rest of the span at once, which the index narrows
+      // to the few batches holding a rare word); by scan, by the time left, as the rows' windows below.
+      let batches = search.firstBatches ?? PACKED_FIRST_BATCHES;
+      let rowsFound = 0;
+      let batchesRead = 0;
+      while (from <= to && (order === 'DESC' ? to >= packed.lo : from <= packed.hi)) {
+        const range = order === 'DESC' ? { lo: Math.max(from, packed.lo), hi: to } : { lo: from, hi: Math.min(to, packed.hi) };
+        if (!packed.indexed && scanned > 0) {
+          const left = search.budgetMs - scanMs;
+          if (left <= 0) return { ...found, resumeAt: order === 'DESC' ? to + 1 : from - 1 };
+          batches = Math.max(1, Math.min(batches * 2, Math.floor((left * scanned) / Math.max(scanMs, 0.01) / PACKED_BATCH_ROWS)));
+        }
+        const started = performance.now();
+        let page: LogsPage;
+        let edge: number;
+        try {
+          edge = batches === Infinity ? (order === 'DESC' ? range.lo : range.hi) : await packedWindowEdge(db, order, range, packed.lo, batches);
+          const win = order === 'DESC' ? { lo: edge, hi: range.hi } : { lo: range.lo, hi: edge };
+          page = await inPacked(win, packed.lo, q.limit - found.ids.length);
+        } catch (err) {
+          return cutOff(err);
+        }
+        if (!packed.indexed) {
+          scanned += batches * PACKED_BATCH_ROWS;
+          scanMs += performance.now() - started;
+        }
+        read = true;
+        batchesRead += batches;
+        rowsFound += page.ids.length;
+        if (add(page)) return found;
+        if (order === 'DESC') to = edge - 1;
+        else from = edge + 1;
+        if (packed.indexed) {
+          const needed = q.limit - found.ids.length;
+          batches = rowsFound === 0 ? Infinity : Math.max(batches * 2, Math.ceil((1.5 * needed * batchesRead) / rowsFound));
+        }
+      }
+      continue;
+    }
+    const span = scanned > 0 ? spans.find((s) => s.lo <= at && at <= s.hi) : undefined;
     let a: number;
     let b: number;
     if (span) {
       [a, b] = order === 'DESC' ? [Math.max(from, span.lo), to] : [from, Math.min(to, span.hi)];
     } else {
-      // Not into an indexed stretch beyond: that one is read through its index.
+      // Not into an indexed stretch beyond: that one is read through its index; nor into a packed one.
+      const ahead = [...(scanned > 0 ? spans : []), ...packedSpans];
       const stop = order === 'DESC'
-        ? Math.max(from, 1 + Math.max(-1, ...(scanned > 0 ? spans.filter((s) => s.hi < to).map((s) => s.hi) : [])))
-        : Math.min(to, -1 + Math.min(Number.MAX_SAFE_INTEGER, ...(scanned > 0 ? spans.filter((s) => s.lo > from).map((s) => s.lo) : [])));
+        ? Math.max(from, 1 + Math.max(-1, ...ahead.filter((s) => s.hi < to).map((s) => s.hi)))
+        : Math.min(to, -1 + Math.min(Number.MAX_SAFE_INTEGER, ...ahead.filter((s) => s.lo > from).map((s) => s.lo)));
       if (scanned > 0) {
         const left = search.budgetMs - scanMs;
         if (left <= 0) {
@@ -230,16 +331,29 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
       scanned += window;
       scanMs += performance.now() - started;
     }
-    found.items.push(...page.items);
-    found.ids.push(...page.ids);
-    found.bytes += page.bytes;
-    if (found.ids.length === q.limit) return found;
-    // Out of bytes: the client continues after the last row (matches past it in this window are not lost).
-    if (page.cut || found.bytes >= PAGE_MAX_BYTES) return { ...found, cut: found.ids.length > 0 };
+    if (add(page)) return found;
     if (order === 'DESC') to = a - 1;
     else from = b + 1;
   }
   return found;
+}
+
+/**
+ * Batches (of PACKED_BATCH_ROWS rows, logs_pack_build's default) a search reads first in a packed stretch: a word in
+ * 1% of rows is in ~63% of batches, so 50 batches fill a page of 50 for it, by scan or through the index alike.
+ */
+const PACKED_FIRST_BATCHES = 50;
+const PACKED_BATCH_ROWS = 100;
+
+/** Id ranges (inclusive) in order, those that touch merged when of the same kind. */
+function mergedSpans(ranges: readonly { lo: number; hi: number; indexed: boolean }[]): { lo: number; hi: number; indexed: boolean }[] {
+  const out: { lo: number; hi: number; indexed: boolean }[] = [];
+  for (const r of [...ranges].sort((x, y) => x.lo - y.lo)) {
+    const last = out[out.length - 1];
+    if (last && last.indexed === r.indexed && r.lo === last.hi + 1) last.hi = r.hi;
+    else out.push({ ...r });
+  }
+  return out;
 }
 
 /**
