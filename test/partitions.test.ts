@@ -163,7 +163,7 @@ describe('partitioned logs', () => {
     // Stored in the partition being written, which retention never drops.
     expect(await store([row('kept')])).toBe(1);
     const inOldPart = Number((await t.pool.query(`SELECT count(*) AS n FROM ${oldPart}`)).rows[0].n);
-    const result = await maintainStorage(t.pool, { PARTITION_INTERVAL: 2, RETENTION: 2, ROLLUP_RETENTION: 0 });
+    const result = await maintainStorage(t.pool, { PARTITION_INTERVAL: 2, RETENTION: 2, ROLLUP_RETENTION: 0, PACK_AFTER: 0 });
     expect(result.dropped).toContain(oldPart);
     expect(await partitionOf('old-0-0 ' + big)).toEqual([]);
     expect(await partitionOf('kept')).toHaveLength(1);

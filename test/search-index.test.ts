@@ -154,7 +154,7 @@ describe('search indexes of closed partitions', () => {
 
   it("the processors' maintenance pass builds a closed partition's missing index in the background", async () => {
     await t.pool.query(`DROP INDEX "${searchIndexName(parts[1]!)}"`);
-    const settings = { PARTITION_INTERVAL: 2, RETENTION: 0, ROLLUP_RETENTION: 0, MAINTENANCE_INTERVAL_MS: 3_600_000, SEARCH_INDEX: 'closed' as const };
+    const settings = { PARTITION_INTERVAL: 2, RETENTION: 0, ROLLUP_RETENTION: 0, PACK_AFTER: 0, MAINTENANCE_INTERVAL_MS: 3_600_000, SEARCH_INDEX: 'closed' as const };
     const maintenance = new StorageMaintenance(t.pool, settings, createLogger('test', 'silent'), processorMetrics());
     try {
       await maintenance.runOnce();

@@ -1,6 +1,6 @@
 // `npm run search-index -- status | build`: the search indexes of closed partitions (shared/src/search-index.ts).
 // The processors build them in the background anyway; `build` does it now, e.g. after turning SEARCH_INDEX back on.
-import { baseShape, loadConfig } from '@logstream/shared/config.js';
+import { baseShape, loadConfig, storageShape } from '@logstream/shared/config.js';
 import { createPool } from '@logstream/shared/db.js';
 import { buildNextSearchIndex, searchIndexStates } from '@logstream/shared/search-index.js';
 
@@ -8,7 +8,8 @@ const USAGE = `usage: npm run search-index -- status | build
   status  each partition and its search index (built, pending, invalid: a killed build, rebuilt next)
   build   build the missing ones now, one at a time, CONCURRENTLY (ingest and reads go on)`;
 
-const cfg = loadConfig(baseShape, 'search-index');
+// PACK_AFTER: partitions due for packing get no row index (their rows are packed by the next maintenance pass).
+const cfg = loadConfig({ ...baseShape, PARTITION_INTERVAL: storageShape.PARTITION_INTERVAL, PACK_AFTER: storageShape.PACK_AFTER }, 'search-index');
 const command = process.argv[2];
 if (command !== 'build' && command !== 'status') {
   console.error(command === 'on' || command === 'off' ? `search-index: "${command}" is gone: closed partitions get their index by themselves (SEARCH_INDEX=closed|off)\n${USAGE}` : USAGE);
@@ -18,7 +19,7 @@ const db = createPool(cfg, { max: 2 });
 try {
   if (command === 'build') {
     for (;;) {
-      const b = await buildNextSearchIndex(db);
+      const b = await buildNextSearchIndex(db, { packAfterSeconds: cfg.PACK_AFTER });
       if (!b) break;
       const what = b.compacted
         ? `${b.compacted} rebuilt full (fillfactor 100)`
@@ -28,7 +29,7 @@ try {
       console.log(`${b.partition}: ${what} in ${b.seconds.toFixed(1)} s${b.rebuilt ? ' (an interrupted build was dropped first)' : ''}`);
     }
   }
-  for (const s of await searchIndexStates(db)) console.log(`${s.partition}  ${s.state}${s.chunks > 0 ? ` + ${s.chunks} chunk(s) of its past` : ''}`);
+  for (const s of await searchIndexStates(db, cfg.PACK_AFTER)) console.log(`${s.partition}  ${s.state}${s.chunks > 0 ? ` + ${s.chunks} chunk(s) of its past` : ''}`);
 } catch (err) {
   console.error(`search-index: ${(err as Error).message}`);
   process.exitCode = 1;

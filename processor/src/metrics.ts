@@ -15,6 +15,7 @@ export function processorMetrics() {
     storageBytes: new prom.Gauge({ name: 'logstream_storage_bytes', help: 'Bytes of every partition of logs (heap, indexes, TOAST), as of the last maintenance pass', registers: [registry] }),
     partitions: new prom.Gauge({ name: 'logstream_partitions', help: 'Partitions of logs (including those created ahead of time)', registers: [registry] }),
     partitionsDropped: new prom.Counter({ name: 'logstream_partitions_dropped_total', help: 'Partitions of logs dropped by retention (by this process)', registers: [registry] }),
+    partitionsPacked: new prom.Counter({ name: 'logstream_partitions_packed_total', help: 'Closed partitions of logs packed into logs_packed (by this process)', registers: [registry] }),
     groupPending: new prom.Gauge({ name: 'logstream_group_pending', help: 'Entries delivered but not yet acknowledged', registers: [registry] }),
   };
 }

@@ -1,5 +1,5 @@
-// The maintenance loop every processor runs (issue 15): partitions ahead of time, retention, rollup ageing, and the
-// storage gauges. Safe with any number of processors: the SQL functions serialize on an advisory lock and each pass
+// The maintenance loop every processor runs (issue 15): partitions ahead of time, retention, packing of old closed
+// partitions (one a pass: shared/src/pack.ts), rollup ageing, and the storage gauges. Safe with any number of processors: the SQL functions serialize on an advisory lock and each pass
 // is idempotent. A failed pass is logged and retried on the next tick; ingest does not depend on it being on time
 // (partitions exist two intervals ahead, and a store that finds none creates it: store-batch.ts). After a pass, the
 // search indexes of closed partitions are built in the background, one at a time (shared/src/search-index.ts).
@@ -31,7 +31,8 @@ export class StorageMaintenance {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    // A build under way is cancelled (its INVALID index is rebuilt by the next processor's pass), not waited for.
+    // A build under way is cancelled (its INVALID index is rebuilt by the next processor's pass; a pack's build is
+    // rolled back and done again), not waited for.
     this.stopping.abort();
     await Promise.all([this.running, this.indexing]);
   }
@@ -45,19 +46,28 @@ export class StorageMaintenance {
 
   private async pass(): Promise<void> {
     try {
-      const r = await maintainStorage(this.db, this.settings);
+      const r = await maintainStorage(this.db, this.settings, { signal: this.stopping.signal });
       if (r.created.length > 0) this.log.info({ partitions: r.created }, 'created partitions ahead of time');
       if (r.closed.length > 0) this.log.info({ partitions: r.closed }, 'closed partitions');
       if (r.dropped.length > 0) {
         this.metrics.partitionsDropped.inc(r.dropped.length);
         this.log.info({ partitions: r.dropped }, 'dropped partitions (retention)');
       }
+      if (r.pack && 'packed' in r.pack) {
+        const p = r.pack.packed;
+        this.metrics.partitionsPacked.inc();
+        const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
+        this.log.info(
+          { partition: p.partition, rows: p.rows, bytesBefore: p.bytesBefore, bytesAfter: p.bytesAfter, buildSeconds: round(p.buildSeconds, 1), swapSeconds: round(p.swapSeconds, 3), resumed: p.resumed },
+          `packed a partition: ${p.rows} rows, ${p.bytesBefore} → ${p.bytesAfter} bytes`,
+        );
+      } else if (r.pack) this.log.warn({ partition: r.pack.retry, err: r.pack.reason }, 'packing: swap not done; retrying on the next pass');
       if (r.rollupRowsDeleted > 0) this.log.debug({ rows: r.rollupRowsDeleted }, 'aged out rollup rows');
       const totals = await storageTotals(this.db);
       this.metrics.storageBytes.set(totals.bytes);
       this.metrics.partitions.set(totals.partitions);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'storage maintenance failed; retrying on the next tick');
+      if (!this.stopping.signal.aborted) this.log.warn({ err: (err as Error).message }, 'storage maintenance failed; retrying on the next tick');
     }
     if (this.settings.SEARCH_INDEX !== 'off' && !this.stopping.signal.aborted) {
       this.indexing ??= this.buildSearchIndexes().finally(() => {
@@ -70,7 +80,7 @@ export class StorageMaintenance {
   private async buildSearchIndexes(): Promise<void> {
     try {
       while (!this.stopping.signal.aborted) {
-        const b = await buildNextSearchIndex(this.db, { signal: this.stopping.signal });
+        const b = await buildNextSearchIndex(this.db, { signal: this.stopping.signal, packAfterSeconds: this.settings.PACK_AFTER });
         if (!b) return;
         const seconds = Math.round(b.seconds * 10) / 10;
         if (b.chunk) {

@@ -80,9 +80,9 @@ export const processorShape = {
   CONSUMER_NAME: optionalString,
 };
 
-/** `90m`, `1h`, `7d`, or plain seconds (`86400`) → seconds; `0` → 0 when `zero` (meaning "off"). */
-const duration = (min: number, zero: boolean) => {
-  const expected = `expected a duration such as 90m, 1h or 7d, or seconds${zero ? ' (0: keep everything)' : ''}, at least ${min} s`;
+/** `90m`, `1h`, `7d`, or plain seconds (`86400`) → seconds; `0` → 0 when `zero` says what 0 means ("off"). */
+const duration = (min: number, zero: string | false) => {
+  const expected = `expected a duration such as 90m, 1h or 7d, or seconds${zero ? ` (0: ${zero})` : ''}, at least ${min} s`;
   const units: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
   return z.string({ error: expected }).transform((raw, ctx) => {
     if (zero && raw === '0') return 0;
@@ -109,12 +109,18 @@ export const storageShape = {
   /** One partition of logs per interval (seconds), aligned to the epoch (UTC). */
   PARTITION_INTERVAL: duration(60, false).default(86_400),
   /** Partitions stored longer ago than this (seconds) are dropped whole; 0 keeps everything. */
-  RETENTION: duration(60, true).default(7 * 86_400),
+  RETENTION: duration(60, 'keep everything').default(7 * 86_400),
   /** Oldest partitions are dropped while all of them take more than this; unset: no size limit. */
   RETENTION_MAX_BYTES: bytes.optional(),
   /** Rows of the /stats rollups (logs_per_minute, logs_per_hour) older than this (seconds) are deleted; 0 keeps them. */
-  ROLLUP_RETENTION: duration(60, true).default(90 * 86_400),
+  ROLLUP_RETENTION: duration(60, 'keep everything').default(90 * 86_400),
   MAINTENANCE_INTERVAL_MS: int(100, 3_600_000).default(60_000),
+  /**
+   * A closed partition is packed (100 rows a tuple, logs_packed: shared/src/pack.ts) once its whole range is older
+   * than this (seconds); 0: never. Unset: 2 × PARTITION_INTERVAL, the least allowed (storageChecks below). Typed as
+   * always set: parseConfig fills the default.
+   */
+  PACK_AFTER: duration(60, 'never pack').optional() as unknown as z.ZodType<number>,
   /** closed: build a trigram search index on each partition once it closes (shared/src/search-index.ts); off: never. */
   SEARCH_INDEX: z.enum(['closed', 'off']).default('closed'),
 };
@@ -128,6 +134,25 @@ export const gatewayShape = {
   SEARCH_BUDGET_MS: int(0, 60_000).default(50),
   MAX_BODY_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
 };
+
+/**
+ * Rules between variables, applied when a shape holds them: PACK_AFTER defaults to, and may not be below, 2 ×
+ * PARTITION_INTERVAL. A packed partition is not searched for copies of an event: logs_begin_batch (migration 006)
+ * looks a batch's event ids up in the partitions of the last PARTITION_INTERVAL of ids, and a packed batch has no
+ * event-id uniqueness, so only a partition whose whole range is older than that window may be packed (the
+ * partition before the one being written is still in it).
+ */
+function storageChecks(c: Record<string, unknown>, problems: string[], cleaned: Record<string, string>): void {
+  const interval = c.PARTITION_INTERVAL as number;
+  if (c.PACK_AFTER === undefined) c.PACK_AFTER = 2 * interval;
+  const after = c.PACK_AFTER as number;
+  if (after > 0 && after < 2 * interval) {
+    problems.push(
+      `PACK_AFTER=${JSON.stringify(cleaned.PACK_AFTER ?? '')}: must be 0 (never pack) or at least 2 × PARTITION_INTERVAL (${2 * interval} s): ` +
+        `copies of an event are looked for in the partitions of the last PARTITION_INTERVAL, and a packed partition is not searched`,
+    );
+  }
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -156,7 +181,11 @@ export function parseConfig<S extends z.ZodRawShape>(
     });
     throw new ConfigError(problems);
   }
-  return result.data as z.infer<z.ZodObject<S>>;
+  const data = result.data as Record<string, unknown>;
+  const problems: string[] = [];
+  if ('PACK_AFTER' in shape && 'PARTITION_INTERVAL' in shape) storageChecks(data, problems, cleaned);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return data as z.infer<z.ZodObject<S>>;
 }
 
 /** Parse or exit: the start-up form, which prints one line naming each bad variable. */

@@ -78,31 +78,47 @@ CROSS JOIN LATERAL regexp_match(c.relname, '_trgm_(\\d+)_(\\d+)$') AS m
 WHERE starts_with(c.relname, p.name || '_trgm_') AND m IS NOT NULL
 ORDER BY p.id_from, m[1]::bigint`;
 
-/** Partitions that should have a search index (closed ones, and logs_legacy, which receives no rows) and lack a valid one. */
+/**
+ * SQL condition on partition p: due for packing with PACK_AFTER = $1 seconds (0: never), as pack.ts's
+ * DUE_FOR_PACKING_SQL. Its row table is dropped by the swap, so no index is built on it (the bench's 190,000-row
+ * partition: a 6.5 s build for ~60 MB of trigram index, 320 B a row: README Performance, migration 018). A packed
+ * partition has no row table at all: to_regclass of its name is NULL, and it drops out of every query here.
+ */
+const DUE_FOR_PACKING = `($1::bigint > 0 AND p.closed AND p.time_from IS NOT NULL AND p.time_to <= now() - make_interval(secs => $1::bigint))`;
+
+/**
+ * Partitions that should have a search index (closed ones, and logs_legacy, which receives no rows) and lack a valid
+ * one, but not those due for packing ($1: PACK_AFTER).
+ */
 const PENDING_SQL = `
 SELECT p.name, i.indisvalid AS valid FROM logs_partitions p
 LEFT JOIN pg_index i ON i.indexrelid = to_regclass(p.name || '${SEARCH_INDEX_SUFFIX}')
-WHERE (p.closed OR p.time_from IS NULL) AND to_regclass(p.name) IS NOT NULL AND i.indisvalid IS NOT TRUE
+WHERE (p.closed OR p.time_from IS NULL) AND to_regclass(p.name) IS NOT NULL AND i.indisvalid IS NOT TRUE AND NOT ${DUE_FOR_PACKING}
 ORDER BY p.id_from DESC`;
 
 export interface SearchIndexState {
   partition: string;
-  state: 'built' | 'pending' | 'invalid' | 'none (partition still written)' | 'none (not written yet)';
+  state: 'built' | 'pending' | 'invalid' | 'none (partition still written)' | 'none (not written yet)' | 'none (to be packed)' | 'packed';
   /** Valid chunk indexes (of the partition being written, or of a closed one until its whole index is built). */
   chunks: number;
 }
 
-export async function searchIndexStates(db: pg.Pool | pg.Client): Promise<SearchIndexState[]> {
-  const { rows } = await db.query<{ name: string; closed: boolean; ahead: boolean; valid: boolean | null }>(`
-    SELECT p.name, (p.closed OR p.time_from IS NULL) AS closed, coalesce(p.time_from > now(), false) AS ahead, i.indisvalid AS valid
+/**
+ * Each partition's search index. `packAfterSeconds` (PACK_AFTER): a closed partition due for packing gets none; a
+ * packed partition is searched through its copy's own trigram index (`<p>_packed_trgm`, migration 018).
+ */
+export async function searchIndexStates(db: pg.Pool | pg.Client, packAfterSeconds = 0): Promise<SearchIndexState[]> {
+  const { rows } = await db.query<{ name: string; closed: boolean; ahead: boolean; valid: boolean | null; packed: boolean; due: boolean }>(`
+    SELECT p.name, (p.closed OR p.time_from IS NULL) AS closed, coalesce(p.time_from > now(), false) AS ahead, i.indisvalid AS valid,
+           p.packed, ${DUE_FOR_PACKING} AS due
     FROM logs_partitions p
     LEFT JOIN pg_index i ON i.indexrelid = to_regclass(p.name || '${SEARCH_INDEX_SUFFIX}')
-    WHERE to_regclass(p.name) IS NOT NULL ORDER BY p.id_from`);
+    WHERE to_regclass(p.name) IS NOT NULL OR p.packed ORDER BY p.id_from`, [packAfterSeconds]);
   const chunks = (await db.query<ChunkRow>(CHUNKS_SQL)).rows.filter((c) => c.valid);
   return rows.map((r) => ({
     partition: r.name,
     // A partition made ahead of time is not "still written": nothing has been written to it yet.
-    state: r.valid === true ? 'built' : r.valid === false ? 'invalid' : r.closed ? 'pending' : r.ahead ? 'none (not written yet)' : 'none (partition still written)',
+    state: r.packed ? 'packed' : r.valid === true ? 'built' : r.valid === false ? 'invalid' : r.due ? 'none (to be packed)' : r.closed ? 'pending' : r.ahead ? 'none (not written yet)' : 'none (partition still written)',
     chunks: chunks.filter((c) => c.partition === r.name).length,
   }));
 }
@@ -125,6 +141,8 @@ export interface BuildOptions {
   chunkRows?: number;
   /** A chunk ends this many seconds before now (SEARCH_CHUNK_MIN_AGE_S). */
   chunkMinAgeSeconds?: number;
+  /** PACK_AFTER (seconds; 0 or unset: no packing): partitions due for packing get no index. */
+  packAfterSeconds?: number;
 }
 
 interface ChunkRow {
@@ -196,7 +214,7 @@ const COMPACTED = 'compact';
 const NEXT_COMPACT_SQL = `
 SELECT c.relname AS index FROM logs_partitions p
 JOIN pg_index i ON i.indrelid = to_regclass(p.name) JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
-WHERE (p.closed OR p.time_from IS NULL) AND am.amname = 'btree' AND i.indisvalid
+WHERE (p.closed OR p.time_from IS NULL) AND am.amname = 'btree' AND i.indisvalid AND NOT ${DUE_FOR_PACKING}
   AND coalesce(obj_description(c.oid, 'pg_class'), '') <> '${COMPACTED}'
 ORDER BY p.id_from DESC, c.relname LIMIT 1`;
 const STALE_REINDEX_SQL = `
@@ -222,12 +240,13 @@ export async function buildNextSearchIndex(pool: pg.Pool, opts: BuildOptions = {
     try {
       if (opts.signal?.aborted) throw new Error('search index build cancelled');
       await dropStaleChunks(client);
-      const next = (await client.query<{ name: string; valid: boolean | null }>(PENDING_SQL)).rows[0];
+      const packAfter = opts.packAfterSeconds ?? 0;
+      const next = (await client.query<{ name: string; valid: boolean | null }>(PENDING_SQL, [packAfter])).rows[0];
       const chunkRows = opts.chunkRows ?? SEARCH_CHUNK_ROWS;
       const chunk = next || chunkRows <= 0 ? undefined : await nextChunk(client, chunkRows, opts.chunkMinAgeSeconds ?? SEARCH_CHUNK_MIN_AGE_S);
       if (!next && !chunk) {
         for (const r of (await client.query<{ index: string }>(STALE_REINDEX_SQL)).rows) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quote(r.index)}`);
-        const index = (await client.query<{ index: string }>(NEXT_COMPACT_SQL)).rows[0]?.index;
+        const index = (await client.query<{ index: string }>(NEXT_COMPACT_SQL, [packAfter])).rows[0]?.index;
         if (!index) return undefined;
         const start = performance.now();
         await client.query(`ALTER INDEX ${quote(index)} SET (fillfactor = 100)`);
