@@ -12,7 +12,7 @@ export function processorMetrics() {
     reclaimed: new prom.Counter({ name: 'logstream_reclaimed_total', help: 'Entries reclaimed from idle consumers (XAUTOCLAIM)', registers: [registry] }),
     streamLength: new prom.Gauge({ name: 'logstream_stream_length', help: 'Entries in the stream (XLEN)', registers: [registry] }),
     groupLag: new prom.Gauge({ name: 'logstream_group_lag', help: 'Entries not yet delivered to the consumer group', registers: [registry] }),
-    storageBytes: new prom.Gauge({ name: 'logstream_storage_bytes', help: 'Bytes of every partition of logs (heap, indexes, TOAST), as of the last maintenance pass', registers: [registry] }),
+    storageBytes: new prom.Gauge({ name: 'logstream_storage_bytes', help: 'Bytes of every partition of logs (heap, indexes, TOAST; of its copy in logs_packed once packed), as of the last maintenance pass', registers: [registry] }),
     partitions: new prom.Gauge({ name: 'logstream_partitions', help: 'Partitions of logs (including those created ahead of time)', registers: [registry] }),
     partitionsDropped: new prom.Counter({ name: 'logstream_partitions_dropped_total', help: 'Partitions of logs dropped by retention (by this process)', registers: [registry] }),
     partitionsPacked: new prom.Counter({ name: 'logstream_partitions_packed_total', help: 'Closed partitions of logs packed into logs_packed (by this process)', registers: [registry] }),
