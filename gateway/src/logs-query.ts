@@ -149,13 +149,14 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     packed_low: string | null;
     packed_high: string | null;
     indexed: [string, string, boolean][];
-    closed: [string, string, boolean, boolean][];
+    closed: [string, string, boolean, boolean, number | null][];
     args: PackSearchArgs | null;
   }>(
     `SELECT min(id)::text AS low, max(id)::text AS high,
             (SELECT min(id_from) FROM logs_packed)::text AS packed_low, (SELECT max(id_to) FROM logs_packed)::text AS packed_high,
             (SELECT coalesce(json_agg(json_build_array(greatest(id_from, 0)::text, (id_to - 1)::text, whole) ORDER BY id_from), '[]') FROM (${INDEXED_RANGES_SQL}) r) AS indexed,
-            (SELECT coalesce(json_agg(json_build_array(greatest(id_from, 0)::text, (id_to - 1)::text, packed, to_regclass(name || '_packed_trgm') IS NOT NULL) ORDER BY id_from), '[]')
+            (SELECT coalesce(json_agg(json_build_array(greatest(id_from, 0)::text, (id_to - 1)::text, packed, to_regclass(name || '_packed_trgm') IS NOT NULL,
+                                      CASE WHEN packed THEN (SELECT reltuples FROM pg_class WHERE oid = to_regclass(name || '_packed')) END) ORDER BY id_from), '[]')
                FROM logs_partitions WHERE closed) AS closed,
             CASE WHEN EXISTS (SELECT FROM logs_partitions WHERE packed) THEN (SELECT row_to_json(a) FROM logs_pack_search_args($1) a) END AS args
      FROM logs`,
@@ -171,10 +172,11 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
   // one it would return every row to recheck, so those are read by scan.
   const trigrams = /[\p{L}\p{N}]{3}/u.test(q.filter.q);
   const spans = trigrams ? indexedSpans(head.indexed) : [];
-  const closed = head.closed.map(([lo, hi, packed, trgm]) => ({ lo: Number(lo), hi: Number(hi), packed, trgm }));
+  // A copy's batches as pg_class counts them (VACUUM ANALYZE after its build; -1 before any: taken as unknown, many).
+  const closed = head.closed.map(([lo, hi, packed, trgm, batches]) => ({ lo: Number(lo), hi: Number(hi), packed, trgm, batches: batches === null || batches < 0 ? Infinity : batches }));
   // Packed partitions: their rows are in logs_packed only. Read through the copy's trigram index, or by scan of
   // their batches within the budget (a short q, or a copy without the index: pg_trgm missing).
-  const packedSpans = mergedSpans(closed.filter((p) => p.packed).map((p) => ({ lo: p.lo, hi: p.hi, indexed: trigrams && p.trgm })));
+  const packedSpans = mergedSpans(closed.filter((p) => p.packed).map((p) => ({ lo: p.lo, hi: p.hi, indexed: trigrams && p.trgm, batches: p.batches })));
   // Closed partitions still stored as rows may be swapped for their packed copy between two statements of this
   // search (021's logs_pack_swap; the maintenance loop does it): a statement over their ids reads both tables.
   const swappable = closed.filter((p) => !p.packed);
@@ -195,14 +197,14 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     return sourcePage(db, rowsSearchSql(where, packedWhere, order, sql.param(limit)), sql, order, maxBytes);
   };
   // Matches in the packed batches of ids `range` (within a packed span starting at `floor`).
-  const inPacked = (range: IdRange, floor: number, limit: number) => {
+  const inPacked = (range: IdRange, floor: number, limit: number, fenced: boolean) => {
     const maxBytes = PAGE_MAX_BYTES - found.bytes;
     const sql = new Sql();
     const where = filterWhere({ ...q.filter, q: '' }, sql.values);
     where.push(`id BETWEEN ${sql.param(range.lo)} AND ${sql.param(range.hi)}`);
     const batchConds = [...batchRangeWhere(range, floor, sql), ...batchWhere({}, { ...q.filter, q: '' }, sql)];
     boundsWhere({ ...q, before: undefined, after: undefined }, sql, where, batchConds);
-    return sourcePage(db, packedSearchSql(q.filter.q, args, batchConds, where, order, sql.param(limit), sql), sql, order, maxBytes);
+    return sourcePage(db, packedSearchSql(q.filter.q, args, batchConds, where, order, sql.param(limit), sql, { fenced }), sql, order, maxBytes);
   };
 
   const found: LogsPage = { items: [], ids: [], bytes: 0 };
@@ -239,43 +241,53 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
     const at = order === 'DESC' ? to : from;
     const packed = packedSpans.find((s) => s.lo <= at && at <= s.hi);
     if (packed) {
-      // Batches newest first (oldest first for `after`), in windows: a common word fills the page within the first
-      // ones instead of having every batch of the span that holds it tested and sorted. Through the index, the next
-      // window is sized by the matches found so far (none: the rest of the span at once, which the index narrows
-      // to the few batches holding a rare word); by scan, by the time left, as the rows' windows below.
+      // Batches newest first (oldest first for `after`), in windows read by id (fenced: packed-search.ts), so that a
+      // common word fills the page within the first ones instead of having every batch of the stretch that holds it
+      // tested and sorted. Through the index, after the first window: the rest of the stretch at once when the
+      // matches found so far say it holds fewer than a window would read (none found: a rare or absent word, which
+      // the index narrows to the few batches holding it), else the next window, sized by those matches and by the
+      // time left. By scan (short q, no index), every window within the time left, as the rows' windows below.
       let batches = search.firstBatches ?? PACKED_FIRST_BATCHES;
       let rowsFound = 0;
       let batchesRead = 0;
       while (from <= to && (order === 'DESC' ? to >= packed.lo : from <= packed.hi)) {
         const range = order === 'DESC' ? { lo: Math.max(from, packed.lo), hi: to } : { lo: from, hi: Math.min(to, packed.hi) };
-        if (!packed.indexed && scanned > 0) {
+        const rest = batches === Infinity;
+        // The first window of an indexed stretch is read whatever the time left (20 batches: ~4 ms here).
+        if (!rest && scanned > 0 && (!packed.indexed || batchesRead > 0)) {
           const left = search.budgetMs - scanMs;
           if (left <= 0) return { ...found, resumeAt: order === 'DESC' ? to + 1 : from - 1 };
-          batches = Math.max(1, Math.min(batches * 2, Math.floor((left * scanned) / Math.max(scanMs, 0.01) / PACKED_BATCH_ROWS)));
+          batches = Math.max(1, Math.min(batches, Math.floor((left * scanned) / Math.max(scanMs, 0.01) / PACKED_BATCH_ROWS)));
         }
         const started = performance.now();
         let page: LogsPage;
         let edge: number;
         try {
-          edge = batches === Infinity ? (order === 'DESC' ? range.lo : range.hi) : await packedWindowEdge(db, order, range, packed.lo, batches);
+          edge = rest ? (order === 'DESC' ? range.lo : range.hi) : await packedWindowEdge(db, order, range, packed.lo, batches);
           const win = order === 'DESC' ? { lo: edge, hi: range.hi } : { lo: range.lo, hi: edge };
-          page = await inPacked(win, packed.lo, q.limit - found.ids.length);
+          page = await inPacked(win, packed.lo, q.limit - found.ids.length, !rest);
         } catch (err) {
           return cutOff(err);
         }
-        if (!packed.indexed) {
+        if (!rest) {
           scanned += batches * PACKED_BATCH_ROWS;
           scanMs += performance.now() - started;
+          batchesRead += batches;
         }
         read = true;
-        batchesRead += batches;
         rowsFound += page.ids.length;
         if (add(page)) return found;
         if (order === 'DESC') to = edge - 1;
         else from = edge + 1;
-        if (packed.indexed) {
-          const needed = q.limit - found.ids.length;
-          batches = rowsFound === 0 ? Infinity : Math.max(batches * 2, Math.ceil((1.5 * needed * batchesRead) / rowsFound));
+        const needed = q.limit - found.ids.length;
+        const next = rowsFound === 0 ? Infinity : Math.max(batches * 2, Math.ceil((1.5 * needed * batchesRead) / rowsFound));
+        if (!packed.indexed) batches = Math.min(next, batches * 2);
+        else {
+          // Matches expected in the rest of the stretch, at the rate found so far (its batches estimated from the
+          // copies' row counts in pg_class, in proportion to the ids left).
+          const left = order === 'DESC' ? to - packed.lo + 1 : packed.hi - from + 1;
+          const expected = (rowsFound / batchesRead) * packed.batches * Math.max(0, left / (packed.hi - packed.lo + 1));
+          batches = expected <= next ? Infinity : next;
         }
       }
       continue;
@@ -339,21 +351,32 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
 }
 
 /**
- * Batches (of PACKED_BATCH_ROWS rows, logs_pack_build's default) a search reads first in a packed stretch: a word in
- * 1% of rows is in ~63% of batches, so 50 batches fill a page of 50 for it, by scan or through the index alike.
+ * Batches (of PACKED_BATCH_ROWS rows, logs_pack_build's default) a search reads first in a packed stretch, by id: what
+ * every rare word pays before the index (50 batches took 9-17 ms for 'deadlock' on the kept 5 M-row table's packed
+ * partition, load average 8), and what tells a common word from a rare one (the bench's 'timeout', in 1% of rows,
+ * gives ~13 rows in 20 batches; the next window is sized from them).
  */
-const PACKED_FIRST_BATCHES = 50;
+const PACKED_FIRST_BATCHES = 20;
 const PACKED_BATCH_ROWS = 100;
 
-/** Id ranges (inclusive) in order, those that touch merged when of the same kind. */
-function mergedSpans(ranges: readonly { lo: number; hi: number; indexed: boolean }[]): { lo: number; hi: number; indexed: boolean }[] {
-  const out: { lo: number; hi: number; indexed: boolean }[] = [];
+/** Id ranges (inclusive) in order, those that touch merged when of the same kind (their batches added up). */
+function mergedSpans(ranges: readonly PackedSpan[]): PackedSpan[] {
+  const out: PackedSpan[] = [];
   for (const r of [...ranges].sort((x, y) => x.lo - y.lo)) {
     const last = out[out.length - 1];
-    if (last && last.indexed === r.indexed && r.lo === last.hi + 1) last.hi = r.hi;
-    else out.push({ ...r });
+    if (last && last.indexed === r.indexed && r.lo === last.hi + 1) {
+      last.hi = r.hi;
+      last.batches += r.batches;
+    } else out.push({ ...r });
   }
   return out;
+}
+
+interface PackedSpan {
+  lo: number;
+  hi: number;
+  indexed: boolean;
+  batches: number;
 }
 
 /**

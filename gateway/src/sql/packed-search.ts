@@ -44,17 +44,33 @@ export function batchRangeWhere(range: IdRange, floor: number, sql: Sql): string
  * testing every row of each candidate batch); without it, ILIKE on the joined messages (the same index) and every
  * row of a candidate batch tested.
  */
-export function packedSearchSql(q: string, args: PackSearchArgs, batchConds: readonly string[], rowWhere: readonly string[], order: 'ASC' | 'DESC', limit: string, sql: Sql): string {
+export function packedSearchSql(
+  q: string,
+  args: PackSearchArgs,
+  batchConds: readonly string[],
+  rowWhere: readonly string[],
+  order: 'ASC' | 'DESC',
+  limit: string,
+  sql: Sql,
+  opts: { fenced: boolean },
+): string {
   const where = (w: readonly string[]) => (w.length ? `WHERE ${w.join(' AND ')}` : '');
   const match = textMatchSql('message', sql.param(q));
+  const text = args.re === null ? batchWhere({}, { services: [], minLevel: 0, q }, sql) : [`logs_msgs_text(b.messages) ~ ${sql.param(args.re)}`];
+  // Fenced: the batches of batchConds are read first (by their id index; OFFSET 0 keeps the text test out of that
+  // scan) and only they are tested. Left to itself with a window of 300 batches the planner chose the trigram
+  // index, whose recheck (the regex on each batch's 20 KB of messages) ran on every candidate batch of the
+  // partition before the id range was applied: 89 rechecks for 3 rows of 'deadlock', every batch of the partition
+  // for a common word.
+  const from = opts.fenced ? `(SELECT * FROM logs_packed b ${where(batchConds)} OFFSET 0) b` : 'logs_packed b';
+  const batchTest = opts.fenced ? text : [...batchConds, ...text];
   if (args.re === null) {
-    const packed = [...batchConds, ...batchWhere({}, { services: [], minLevel: 0, q }, sql)];
-    return `SELECT r.* FROM ${PACKED_ROWS_FROM} ${where([...packed, match, ...rowWhere])} ORDER BY r.id ${order} LIMIT ${limit}`;
+    return `SELECT r.* FROM ${PACKED_ROWS_FROM.replace('logs_packed b', from)} ${where([...batchTest, match, ...rowWhere])} ORDER BY r.id ${order} LIMIT ${limit}`;
   }
   const found = `SELECT b.ids[o] AS id, b.stream_ids[o] AS stream_id, b.event_ids[o] AS event_id, b.timestamps[o] AS "timestamp",
            b.received_ats[o] AS received_at, b.levels[o] AS level, b.services[o] AS service, b.messages[o] AS message, b.attrs[o] AS attributes
-    FROM logs_packed b CROSS JOIN LATERAL unnest(logs_pack_find(b.messages, b.msg_starts, ${sql.param(args.lq)}, ${sql.param(args.folds ?? [])}::text[])) o
-    ${where([...batchConds, `logs_msgs_text(b.messages) ~ ${sql.param(args.re)}`])}`;
+    FROM ${from} CROSS JOIN LATERAL unnest(logs_pack_find(b.messages, b.msg_starts, ${sql.param(args.lq)}, ${sql.param(args.folds ?? [])}::text[])) o
+    ${where(batchTest)}`;
   return `SELECT * FROM (${found}) r ${where([match, ...rowWhere])} ORDER BY id ${order} LIMIT ${limit}`;
 }
 
