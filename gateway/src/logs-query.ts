@@ -114,7 +114,10 @@ export interface SearchOptions {
    * Rows a text search reads first, by id range, newest first (oldest first for `after`). A common word fills a
    * page within the newest rows; left to itself, with a trigram index present, the planner reads every match
    * through the index and sorts them (bench, 5 M rows, a word in 1% of rows: 540 ms that way, 10 ms reading the
-   * newest rows). 50,000 rows took ~80 ms here, so 20,000.
+   * newest rows). 50,000 rows took ~80 ms here, so 20,000; then 10,000 (a word in 1% of rows still fills a page of
+   * 50 twice over): on the kept 5 M-row table at load average 7, 15 runs interleaved, 'zzqx-absent' p50 123 → 76 ms,
+   * 'deadlock' (limit 1000) 197 → 131 ms, 'timeout' (1%, limit 50) 47 → 43 ms — the first window was most of a rare
+   * word's time (20,000 rows: 100-160 ms of lower() and strpos at that load).
    */
   firstWindow: number;
   /**
@@ -128,7 +131,7 @@ export interface SearchOptions {
   firstBatches?: number;
 }
 
-export const DEFAULT_SEARCH: SearchOptions = { firstWindow: 20_000, budgetMs: 50 };
+export const DEFAULT_SEARCH: SearchOptions = { firstWindow: 10_000, budgetMs: 50 };
 
 export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions = DEFAULT_SEARCH): Promise<LogsPage> {
   // `after` catches up oldest first; otherwise newest first (CONTRACT §5).
