@@ -2,9 +2,9 @@
 // older than PACK_AFTER, one a pass, and only those; the rows read (logs and logs_packed together, the gateway's
 // logsSourceSql) are the same before and after; ingest goes on during a pack, every row stored once; two
 // maintenance runners pack each partition once; a pack cut short (a build killed, a swap never run, a swap that gave
-// up on its lock) is completed by the next pass; retention by age and by size drops packed partitions and records
-// their rows; status and the search-index builder know packed partitions; PACK_AFTER=0 packs nothing, and one below
-// 2 × PARTITION_INTERVAL stops a processor at start-up.
+// up on its lock, a processor stopping mid-build) is completed by the next pass; retention by age and by size drops
+// packed partitions and records their rows; status and the search-index builder know packed partitions;
+// PACK_AFTER=0 packs nothing, and one below 2 × PARTITION_INTERVAL stops a processor at start-up.
 // Closed partitions are made in the past (2-second ranges an hour or more ago, rows with ids of their time), so that
 // which of them are due does not depend on how fast the test runs; the partitions of now are 2 seconds too.
 import { spawn } from 'node:child_process';
@@ -292,6 +292,22 @@ describe('packing in the maintenance loop', () => {
     const r = await maintainStorage(t.pool, settings());
     expect(r.pack && 'packed' in r.pack ? r.pack.packed : undefined).toMatchObject({ partition: p, rows: 30_000, resumed: false });
     expect(await readPartition(p)).toEqual(rowsBefore);
+  });
+
+  it('a processor stopping during a build cancels it: nothing is left, the next pass packs the partition', { timeout: 60_000 }, async () => {
+    const p = await pastPartition(30_000);
+    const maintenance = new StorageMaintenance(t.pool, { ...settings(), MAINTENANCE_INTERVAL_MS: 3_600_000, SEARCH_INDEX: 'off' }, createLogger('test', 'silent'), processorMetrics());
+    const pass = maintenance.runOnce();
+    for (let i = 0; i < 500; i++) {
+      const { rows } = await t.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'SELECT logs_pack_build%' AND state = 'active'`);
+      if (rows[0].n > 0) break;
+      await sleep(10);
+    }
+    await maintenance.stop();
+    await pass;
+    expect(await exists(`${p}_packed`)).toBe(false);
+    expect(await isPacked(p)).toBe(false);
+    expect(packedBy(await maintainStorage(t.pool, settings()))).toBe(p);
   });
 
   it('a swap that gives up on its lock (a long read of logs) is retried by the next pass, with the same copy', async () => {

@@ -72,6 +72,8 @@ export async function packNextPartition(pool: pg.Pool, packAfterSeconds: number,
     let resumed = (await client.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [`${name}_packed`])).rows[0]!.ok;
     let buildSeconds = 0;
     const build = async () => {
+      // A stop that came before the build began: its cancel found the session idle.
+      if (opts.signal?.aborted) throw new Error('pack cancelled');
       await ensureTrigram(client);
       const start = performance.now();
       await client.query(`SET maintenance_work_mem = '${BUILD_MEMORY}'`);
