@@ -83,8 +83,15 @@ export function logsSourceSql(rowWhere: readonly string[], packedWhere: readonly
   // The batches in id order in a subquery of their own (OFFSET 0 keeps it one): unnesting is what costs (a batch's
   // arrays decompressed), and left to itself the planner may unnest every batch in range and sort all their rows
   // (bench/diagnostics/packed-pages.ts: a replay slice of 1,000 rows read 600 batches, 136 ms, against 11).
-  return `(SELECT * FROM logs ${where(rowWhere)}${rowsTail})
+  // And not at all when the rows read from logs fill the page and lie beyond every packed id (the newest page of a
+  // table whose old partitions are packed; logs_legacy, below the packed ids, is why it is not enough that they
+  // fill it): a one-time test of the materialized rows.
+  const gate = order.order === 'DESC'
+    ? `((SELECT count(*) FROM h) < ${order.limit} OR (SELECT min(id) FROM h) < (SELECT max(id_to) FROM logs_packed))`
+    : `((SELECT count(*) FROM h) < ${order.limit} OR (SELECT max(id) FROM h) > (SELECT min(id_from) FROM logs_packed))`;
+  return `WITH h AS MATERIALIZED (SELECT * FROM logs ${where(rowWhere)}${rowsTail})
+  SELECT * FROM h
   UNION ALL
-  (SELECT r.* FROM (SELECT * FROM logs_packed b ${where(packedWhere)} ORDER BY b.id_from ${order.order} OFFSET 0) b
+  (SELECT r.* FROM (SELECT * FROM logs_packed b ${where([gate, ...packedWhere])} ORDER BY b.id_from ${order.order} OFFSET 0) b
      CROSS JOIN LATERAL ${PACKED_ROWS_FROM.slice(PACKED_ROWS_FROM.indexOf('logs_unpack'))} ${where(rowWhere)}${packedTail})`;
 }
