@@ -2,8 +2,9 @@
 // server-side (one INSERT … SELECT generate_series per 1 M rows) into the partitioned logs table as the processor
 // stores them: ids encode their commit second (logs_id_floor, migration 006), so a day's rows fill yesterday's and
 // today's partitions, the closed one records its "timestamp" range, and the rollups count every row (their
-// trigger). The database is kept across runs (seeding 5 M rows is most of a minute); a marker table says what it
-// holds, and a table seeded by another generator version or row count is dropped and seeded again.
+// trigger); for the loki scenario the closed partition is then packed (issue 15 point 6). The database is kept across runs (seeding 5 M
+// rows is most of a minute); a marker table says what it holds, and a table seeded by another generator version or
+// row count is dropped and seeded again.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { connectionConfig, createPool, ensureDatabase, quoteIdent } from '@logstream/shared/db.js';
@@ -28,7 +29,62 @@ export interface SeededTable {
   /** Seeding time recorded when the kept table was made. */
   seededSeconds: number;
   size: string;
+  packed: PackedPart;
   close(): Promise<void>;
+}
+
+/** The packed part of the kept table (issue 15 point 6). */
+export interface PackedPart {
+  partitions: string[];
+  rows: number;
+  /** Bytes of the packed copies (table, TOAST, indexes) per row. */
+  bytesPerRow: number;
+  /** Its rows' "timestamp" range, ms (null without a packed partition). */
+  fromMs: number | null;
+  toMs: number | null;
+  /** Seconds this run took to pack (0 when every closed partition was packed already). */
+  packSeconds: number;
+}
+
+/**
+ * The kept table's closed partitions packed, as the maintenance loop packs closed partitions once they are old
+ * enough (issue 15 point 6): built and swapped in here whatever their age, so that the scenario's day reads packed
+ * batches for the part of it before the current partition (the seeded day starts in yesterday's partition).
+ * Idempotent: a packed partition stays packed, and a kept table packed by an earlier run is only read.
+ */
+async function packClosedPartitions(pool: pg.Pool, log: (t: string) => void): Promise<PackedPart> {
+  const t0 = performance.now();
+  const { rows: todo } = await pool.query<{ name: string }>(
+    `SELECT name FROM logs_partitions WHERE closed AND NOT packed AND time_from IS NOT NULL AND to_regclass(name) IS NOT NULL ORDER BY id_from`,
+  );
+  for (const { name } of todo) {
+    const { rows } = await pool.query<{ rows: string; bytes: string }>(`SELECT rows::text, bytes::text FROM logs_pack_build($1)`, [name]);
+    await pool.query(`SELECT logs_pack_swap($1)`, [name]);
+    // Statistics for the planner, as autovacuum would gather them in a deployment.
+    await pool.query(`ANALYZE ${quoteIdent(`${name}_packed`)}`);
+    log(`  packed ${name}: ${Number(rows[0]!.rows).toLocaleString('en')} rows, ${(Number(rows[0]!.bytes) / Number(rows[0]!.rows)).toFixed(1)} B a row (${Math.round((performance.now() - t0) / 1000)} s)`);
+  }
+  return packedPart(pool, todo.length > 0 ? (performance.now() - t0) / 1000 : 0);
+}
+
+async function packedPart(pool: pg.Pool, packSeconds: number): Promise<PackedPart> {
+  const { rows } = await pool.query<{ names: string[] | null; rows: string | null; bytes: string | null; from_ms: string | null; to_ms: string | null }>(
+    `SELECT array_agg(name ORDER BY id_from) AS names,
+            (SELECT sum(row_count)::text FROM logs_packed) AS rows,
+            sum(pg_total_relation_size(logs_partition_table(p)))::text AS bytes,
+            (extract(epoch FROM min(ts_min)) * 1000)::bigint::text AS from_ms, (extract(epoch FROM max(ts_max)) * 1000)::bigint::text AS to_ms
+     FROM logs_partitions p WHERE packed`,
+  );
+  const r = rows[0]!;
+  const n = Number(r.rows ?? 0);
+  return {
+    partitions: r.names ?? [],
+    rows: n,
+    bytesPerRow: n > 0 ? Number(r.bytes) / n : 0,
+    fromMs: r.from_ms === null ? null : Number(r.from_ms),
+    toMs: r.to_ms === null ? null : Number(r.to_ms),
+    packSeconds,
+  };
 }
 
 const dbConfig = (database: string) => ({ DB_HOST: PG_HOST, DB_PORT: PG_PORT, POSTGRES_USER: PG_USER, POSTGRES_DB: database, POSTGRES_PASSWORD: undefined, DATABASE_URL: undefined });
@@ -55,8 +111,8 @@ async function dropDatabase(database: string): Promise<void> {
   }
 }
 
-/** The kept table, or a new one seeded now with `rows` rows. */
-export async function lokiTable(database: string, rows: number, log: (t: string) => void): Promise<SeededTable> {
+/** The kept table, or a new one seeded now with `rows` rows; `pack`: its closed partitions packed (the loki scenario). */
+export async function lokiTable(database: string, rows: number, log: (t: string) => void, opts: { pack?: boolean } = {}): Promise<SeededTable> {
   const cfg = dbConfig(database);
   await ensureDatabase(cfg);
   let pool = createPool(cfg, { max: 4 });
@@ -80,6 +136,8 @@ export async function lokiTable(database: string, rows: number, log: (t: string)
     if (applied.length > 0) log(`  applied ${applied.join(', ')} to the kept table`);
     log(`  kept table from an earlier run: ${Number(marker.rows).toLocaleString('en')} rows (seeded in ${Math.round(marker.seconds)} s)`);
   }
+  // Packed first: a packed partition needs no row search index (its copy has its own), and building it took minutes.
+  const packed = opts.pack ? await packClosedPartitions(pool, log) : await packedPart(pool, 0);
   // The search indexes a deployment's processors build in their maintenance loop (shared/src/search-index.ts): the
   // closed partition's whole, and chunks of the one being written: without them the table read as no deployment's
   // would. Built once and kept with the table; a kept table seeded before gets them on its next run (the chunk of
@@ -87,7 +145,8 @@ export async function lokiTable(database: string, rows: number, log: (t: string)
   const t0 = performance.now();
   const built = await buildSearchIndexes(pool);
   if (built.length > 0) log(`  built the search index of ${built.map((b) => b.partition).join(', ')} (${Math.round((performance.now() - t0) / 1000)} s)`);
-  const { rows: size } = await pool.query<{ size: string }>(`SELECT pg_size_pretty(sum(pg_total_relation_size(name::regclass))) AS size FROM logs_partitions`);
+  // Each partition's table as it is stored: its rows or, packed, its batches (migration 021).
+  const { rows: size } = await pool.query<{ size: string }>(`SELECT pg_size_pretty(sum(pg_total_relation_size(logs_partition_table(p)))) AS size FROM logs_partitions p`);
   return {
     database,
     pool,
@@ -96,6 +155,7 @@ export async function lokiTable(database: string, rows: number, log: (t: string)
     seedSeconds,
     seededSeconds: marker.seconds,
     size: size[0]!.size,
+    packed,
     close: () => pool.end(),
   };
 }

@@ -4,6 +4,11 @@
 // over 1 h and 24 h at 1 m steps, labels and label values. Targets (issue 16): query_range and log volume p95 ≤
 // 100 ms, labels and label values p95 ≤ 50 ms. Then tail latency: Loki tails and /live subscribers on the same
 // rows, store committed → frame received, the tail's ÷ /live's (target: as /live's).
+// The table's closed partition (the day's first hours) is packed (issue 15 point 6: loki-table.ts), so the reads
+// of the day reach packed batches; three more queries read them: query_range forward over the day (its oldest
+// rows), and a log query and a metric query that the rollups cannot answer over the first hour (all packed). The
+// statements they are compared with read the same storage as a reader would write it in one statement: the rows of
+// logs and the rows of the packed batches whose time range reaches the window (rowsOf below).
 import { Redis } from 'ioredis';
 import type { Scenario } from '../lib/context.js';
 import { startLoad } from '../lib/load.js';
@@ -12,6 +17,7 @@ import { psqlTimes } from '../lib/psql.js';
 import { fmtSpread, ratioRow, round, type RatioRow, type Row } from '../lib/results.js';
 import { profileEnv } from '../lib/stack.js';
 import { LABEL_CACHE_MS } from '../../gateway/src/loki/answer-cache.js';
+import { PACKED_ROWS_FROM } from '../../gateway/src/sql/logs-source.js';
 import { median, MIN_REPETITIONS, repeat, spread, type Target } from '../lib/stats.js';
 import { REDIS_HOST, REDIS_PORT } from '../../test/helpers/test-env.js';
 
@@ -42,13 +48,20 @@ const ns = (ms: number) => `${BigInt(ms) * 1_000_000n}`;
 const iso = (ms: number) => `timestamptz '${new Date(ms).toISOString()}'`;
 const RATIO_TARGET: Target = { op: '≤', value: 2 };
 
-function queries(endMs: number, quick: boolean): LokiQuery[] {
+/** Every row of [from, to): those of logs and those of the packed batches reaching the window, as one FROM item. */
+const rowsOf = (from: number, to: number) =>
+  `(SELECT * FROM logs UNION ALL SELECT r.* FROM ${PACKED_ROWS_FROM} WHERE b.ts_max >= ${iso(from)} AND b.ts_min < ${iso(to)}) logs`;
+
+function queries(endMs: number, quick: boolean, packedFromMs: number | null): LokiQuery[] {
   const day = endMs - 24 * HOUR_MS;
   const hour = endMs - HOUR_MS;
-  const window = (from: number) => `"timestamp" >= ${iso(from)} AND "timestamp" < ${iso(endMs)}`;
-  const range = (from: number) => `start=${ns(from)}&end=${ns(endMs)}`;
+  const window = (from: number, to = endMs) => `"timestamp" >= ${iso(from)} AND "timestamp" < ${iso(to)}`;
+  const range = (from: number, to = endMs) => `start=${ns(from)}&end=${ns(to)}`;
+  const logs = (from: number, to = endMs) => rowsOf(from, to);
   const volume = encodeURIComponent('sum by (level) (count_over_time({service="billing"}[1m]))');
-  const volumeSql = (from: number) => `SELECT date_bin('1 minute', "timestamp", timestamptz 'epoch') AS minute, level, count(*) FROM logs WHERE service = 'billing' AND ${window(from)} GROUP BY 1, 2`;
+  const volumeSql = (from: number) => `SELECT date_bin('1 minute', "timestamp", timestamptz 'epoch') AS minute, level, count(*) FROM ${logs(from)} WHERE service = 'billing' AND ${window(from)} GROUP BY 1, 2`;
+  // The first whole minute of the packed rows, and the hour from it.
+  const packedHour = packedFromMs === null ? null : Math.ceil(packedFromMs / 60_000) * 60_000;
   // The statements that read the whole window take seconds (the reader's query_range is a parallel scan of the day:
   // PostgreSQL guesses that LIKE '%timeout%' matches almost nothing): run once each, without psql's warm-up run.
   const slowRuns = 1;
@@ -58,33 +71,59 @@ function queries(endMs: number, quick: boolean): LokiQuery[] {
       name: 'query_range {service="billing"} |= "timeout", 24 h, limit 1000',
       path: `/loki/api/v1/query_range?query=${encodeURIComponent('{service="billing"} |= "timeout"')}&${range(day)}&limit=1000&direction=backward`,
       p95Ms: 100,
-      sql: `SELECT id, "timestamp", service, level, message, attributes FROM logs WHERE service = 'billing' AND message LIKE '%timeout%' AND ${window(day)} ORDER BY "timestamp" DESC LIMIT 1000`,
+      sql: `SELECT id, "timestamp", service, level, message, attributes FROM ${logs(day)} WHERE service = 'billing' AND message LIKE '%timeout%' AND ${window(day)} ORDER BY "timestamp" DESC, id DESC LIMIT 1000`,
       sqlRuns: slowRuns,
     },
+    {
+      name: 'query_range {service="billing"} |= "timeout", 24 h, limit 1000, forward (oldest: packed)',
+      path: `/loki/api/v1/query_range?query=${encodeURIComponent('{service="billing"} |= "timeout"')}&${range(day)}&limit=1000&direction=forward`,
+      p95Ms: 100,
+      sql: `SELECT id, "timestamp", service, level, message, attributes FROM ${logs(day)} WHERE service = 'billing' AND message LIKE '%timeout%' AND ${window(day)} ORDER BY "timestamp", id LIMIT 1000`,
+      sqlRuns: slowRuns,
+    },
+    ...(packedHour === null
+      ? []
+      : [
+          {
+            name: 'query_range {service="billing"} |= "timeout", the first hour (packed), limit 1000',
+            path: `/loki/api/v1/query_range?query=${encodeURIComponent('{service="billing"} |= "timeout"')}&${range(packedHour, packedHour + HOUR_MS)}&limit=1000&direction=backward`,
+            p95Ms: 100,
+            sql: `SELECT id, "timestamp", service, level, message, attributes FROM ${logs(packedHour, packedHour + HOUR_MS)} WHERE service = 'billing' AND message LIKE '%timeout%' AND ${window(packedHour, packedHour + HOUR_MS)} ORDER BY "timestamp" DESC, id DESC LIMIT 1000`,
+            sqlRuns: runs,
+          },
+          {
+            // Not countable from the rollups (a line filter): every packed batch of the hour is read.
+            name: 'sum by (level) (count_over_time({service="billing"} |= "timeout" [1m])), the first hour (packed)',
+            path: `/loki/api/v1/query_range?query=${encodeURIComponent('sum by (level) (count_over_time({service="billing"} |= "timeout" [1m]))')}&${range(packedHour, packedHour + HOUR_MS)}&step=60`,
+            p95Ms: 100,
+            sql: `SELECT date_bin('1 minute', "timestamp", timestamptz 'epoch') AS minute, level, count(*) FROM ${logs(packedHour - HOUR_MS / 60, packedHour + HOUR_MS)} WHERE service = 'billing' AND message LIKE '%timeout%' AND ${window(packedHour - HOUR_MS / 60, packedHour + HOUR_MS)} GROUP BY 1, 2`,
+            sqlRuns: runs,
+          },
+        ]),
     { name: 'log volume sum by (level) (count_over_time(…[1m])), 1 h', path: `/loki/api/v1/query_range?query=${volume}&${range(hour)}&step=60`, p95Ms: 100, sql: volumeSql(hour), sqlRuns: runs },
     { name: 'log volume sum by (level) (count_over_time(…[1m])), 24 h', path: `/loki/api/v1/query_range?query=${volume}&${range(day)}&step=60`, p95Ms: 100, sql: volumeSql(day), sqlRuns: slowRuns },
-    { name: 'labels, 1 h', path: `/loki/api/v1/labels?${range(hour)}`, p95Ms: 50, sql: `SELECT DISTINCT jsonb_object_keys(attributes) FROM logs WHERE ${window(hour)}`, sqlRuns: slowRuns },
-    { name: 'label host values, 1 h', path: `/loki/api/v1/label/host/values?${range(hour)}`, p95Ms: 50, sql: `SELECT DISTINCT attributes->>'host' FROM logs WHERE ${window(hour)}`, sqlRuns: slowRuns },
+    { name: 'labels, 1 h', path: `/loki/api/v1/labels?${range(hour)}`, p95Ms: 50, sql: `SELECT DISTINCT jsonb_object_keys(attributes) FROM ${logs(hour)} WHERE ${window(hour)}`, sqlRuns: slowRuns },
+    { name: 'label host values, 1 h', path: `/loki/api/v1/label/host/values?${range(hour)}`, p95Ms: 50, sql: `SELECT DISTINCT attributes->>'host' FROM ${logs(hour)} WHERE ${window(hour)}`, sqlRuns: slowRuns },
     // The same windows moved on by LABEL_CACHE_MS at each request, as Grafana's "now" moves: every answer computed.
     ...(['labels', 'label/host/values'] as const).map((what) => ({
       name: `${what === 'labels' ? 'labels' : 'label host values'}, 1 h, a new window each request (not cached)`,
       path: `/loki/api/v1/${what}?${range(hour)}`,
       paths: Array.from({ length: PATHS_PER_RUN * MIN_REPETITIONS }, (_, i) => `/loki/api/v1/${what}?start=${ns(hour + i * LABEL_CACHE_MS)}&end=${ns(endMs + i * LABEL_CACHE_MS)}`),
       p95Ms: 50,
-      sql: `SELECT DISTINCT ${what === 'labels' ? 'jsonb_object_keys(attributes)' : "attributes->>'host'"} FROM logs WHERE ${window(hour)}`,
+      sql: `SELECT DISTINCT ${what === 'labels' ? 'jsonb_object_keys(attributes)' : "attributes->>'host'"} FROM ${logs(hour)} WHERE ${window(hour)}`,
       sqlRuns: slowRuns,
     })),
-    { name: 'label service values, 24 h', path: `/loki/api/v1/label/service/values?${range(day)}`, p95Ms: 50, sql: `SELECT DISTINCT service FROM logs WHERE ${window(day)}`, sqlRuns: slowRuns },
+    { name: 'label service values, 24 h', path: `/loki/api/v1/label/service/values?${range(day)}`, p95Ms: 50, sql: `SELECT DISTINCT service FROM ${logs(day)} WHERE ${window(day)}`, sqlRuns: slowRuns },
   ];
 }
 
 export const loki: Scenario = async (ctx) => {
   const total = Number(process.env.BENCH_LOKI_ROWS ?? 5_000_000);
-  const table = await lokiTable(DATABASE, total, ctx.log);
+  const table = await lokiTable(DATABASE, total, ctx.log, { pack: true });
   const env: Record<string, string> = { ...keptTableEnv(DATABASE, 'loki'), ...(ctx.profileDir ? profileEnv(ctx.profileDir) : {}) };
   const { startService } = await import('../../test/helpers/services.js');
   const gateway = await startService('gateway', env);
-  const qs = queries(table.endMs, ctx.quick);
+  const qs = queries(table.endMs, ctx.quick, table.packed.fromMs);
   const n = ctx.quick ? 5 : 10;
   const reps: { http: Record<string, Answer>; sqlMs: number[][] }[] = [];
   const tails: TailResult[] = [];
@@ -125,6 +164,14 @@ export const loki: Scenario = async (ctx) => {
     {
       metric: 'rows in logs (24 h, generated server-side; kept across runs)',
       value: `${total.toLocaleString('en')} (${table.size}; ${table.seedSeconds === null ? `kept, seeded in ${round(table.seededSeconds)} s` : `seeded in ${round(table.seedSeconds)} s`})`,
+      unit: '',
+      pass: null,
+    },
+    {
+      metric: 'packed part of it (closed partitions, issue 15 point 6)',
+      value: table.packed.rows === 0
+        ? 'none'
+        : `${table.packed.rows.toLocaleString('en')} rows of ${table.packed.partitions.join(', ')}, ${new Date(table.packed.fromMs!).toISOString().slice(11, 16)}-${new Date(table.packed.toMs!).toISOString().slice(11, 16)} UTC, ${round(table.packed.bytesPerRow)} B a row${table.packed.packSeconds > 0 ? `; packed in ${round(table.packed.packSeconds)} s this run` : ''}`,
       unit: '',
       pass: null,
     },
