@@ -376,6 +376,22 @@ describe('PACK_AFTER', () => {
     expect(() => parseProcessorConfig({ PACK_AFTER: 'soon' })).toThrow(/PACK_AFTER="soon": expected a duration/);
   });
 
+  it('a processor packs a due partition in its maintenance loop, logs it and counts it in /metrics', { timeout: 120_000 }, async () => {
+    const p = await pastPartition(2000);
+    const processor = await startService('processor', { ...t.env, PARTITION_INTERVAL: '60', PACK_AFTER: '120', RETENTION: '0', MAINTENANCE_INTERVAL_MS: '500', SEARCH_INDEX: 'off' });
+    let metrics = '';
+    for (let i = 0; i < 600 && !/^logstream_partitions_packed_total\S* 1$/m.test(metrics); i++) {
+      await sleep(100);
+      metrics = await (await fetch(`${processor.url}/metrics`)).text();
+    }
+    expect(metrics).toMatch(/^logstream_partitions_packed_total\S* 1$/m);
+    expect(await isPacked(p)).toBe(true);
+    const line = processor.output.map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return {}; } }).find((l) => l.partition === p && typeof l.bytesAfter === 'number');
+    expect(line).toMatchObject({ partition: p, rows: 2000, resumed: false });
+    expect(line!.bytesBefore).toBeGreaterThan(0);
+    await processor.stop();
+  });
+
   it('a processor with PACK_AFTER below 2 intervals stops at start-up with one line naming it', async () => {
     const err = await startService('processor', { ...t.env, PARTITION_INTERVAL: '1h', PACK_AFTER: '1h' }).then(
       () => undefined,

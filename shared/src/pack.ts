@@ -76,9 +76,17 @@ export async function packNextPartition(pool: pg.Pool, packAfterSeconds: number,
       if (opts.signal?.aborted) throw new Error('pack cancelled');
       await ensureTrigram(client);
       const start = performance.now();
-      await client.query(`SET maintenance_work_mem = '${BUILD_MEMORY}'`);
-      await client.query('SELECT logs_pack_build($1)', [name]);
-      await client.query('RESET maintenance_work_mem');
+      // In a transaction of its own, so that the setting ends with it, and a cancelled build leaves the session
+      // usable (its lock is then given back at once: a destroyed session keeps it until its backend has exited).
+      await client.query('BEGIN');
+      try {
+        await client.query(`SET LOCAL maintenance_work_mem = '${BUILD_MEMORY}'`);
+        await client.query('SELECT logs_pack_build($1)', [name]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
       buildSeconds = (performance.now() - start) / 1000;
     };
     if (!resumed) await build();
@@ -98,13 +106,17 @@ export async function packNextPartition(pool: pg.Pool, packAfterSeconds: number,
     return { packed: { partition: name, rows, bytesBefore, bytesAfter, buildSeconds, swapSeconds, resumed } };
   } catch (err) {
     if (err instanceof SwapLockTimeout) return { retry: err.partition, reason: err.message };
-    broken = true;
     throw err;
   } finally {
     opts.signal?.removeEventListener('abort', cancel);
-    if (locked && !broken) await client.query('SELECT pg_advisory_unlock($1)', [PACK_LOCK_KEY]).catch(() => {});
-    // After an error the session is discarded (its advisory lock and settings end with it).
-    client.release(broken);
+    if (locked) {
+      // A session that cannot give its lock back (its connection broken) is discarded, which ends the lock.
+      await client.query('SELECT pg_advisory_unlock($1)', [PACK_LOCK_KEY]).catch(() => {
+        broken = true;
+      });
+    }
+    // After a stop, a cancel still on its way could reach the session's next user: it is not given back to the pool.
+    client.release(broken || opts.signal?.aborted === true);
   }
 }
 
