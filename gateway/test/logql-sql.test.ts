@@ -111,7 +111,7 @@ describe('LogQL → SQL text', () => {
     const batch = `coalesce(b.service_set && $8::text[], false) AND b.level_mask & 96 <> 0 AND b.level_mask >= 32 AND coalesce(logs_msgs_text(b.messages) LIKE $9, false)`;
     expect(text).toContain(`${batch} AND "timestamp" >= `);
     expect(text).toContain(`${conditions} ORDER BY b.ts_max DESC, b.id_from DESC LIMIT $3)`);
-    expect(text).toContain(`${conditions} AND r.id NOT IN (SELECT (row).id FROM p1)) logs CROSS JOIN LATERAL (SELECT logql_json(logs.message) AS fields) pj ORDER BY "timestamp" DESC, id DESC LIMIT $3`);
+    expect(text).toContain(`${conditions} AND f.id NOT IN (SELECT id FROM p1)) logs CROSS JOIN LATERAL (SELECT logql_json(logs.message) AS fields) pj ORDER BY "timestamp" DESC, id DESC LIMIT $3`);
     // end = 2,000,000,123 ns: µs 2,000,000 and id % 1000 < 123 for the row ns below it.
     expect(text).toContain('id % 1000 < 123');
     expect(values).toEqual(['1000000', '2000000', 10, 'api', [50, 60], 'timeout', 500, ['api'], '%timeout%', LOG_QUERY_MAX_BYTES]);
