@@ -79,6 +79,18 @@ function packedMatches(rowWhere: readonly string[]): { from: string; row: string
 }
 
 /**
+ * The rows of logs meeting `rowWhere` and those of the packed batches meeting `packedWhere` and `rowWhere`, in no
+ * order, as one subquery (no alias) of logs rows: logsSourceSql's unordered form, with the packed rows tested and
+ * read as packedMatches does (a metric query reads the columns it counts only).
+ */
+export function logsRowsSql(rowWhere: readonly string[], packedWhere: readonly string[]): string {
+  const m = packedMatches(rowWhere);
+  return `(SELECT * FROM logs WHERE ${andOf(rowWhere)})
+  UNION ALL
+  (SELECT ${m.row} FROM ${m.from} WHERE ${andOf([...packedWhere, ...rowWhere])})`;
+}
+
+/**
  * The first `limit` rows by ("timestamp", id) in `order` of the rows of logs meeting `rowWhere` and of the packed
  * batches meeting `packedWhere` and `rowWhere`, as one subquery (no alias) of whole logs rows: the caller orders and
  * limits them again. Batches are in id order and a row's timestamp is not its id's, so the packed part cannot stop

@@ -10,7 +10,7 @@ import { LEVELS } from '@logstream/shared/levels.js';
 import { LEVEL_NAME_SQL, Sql } from '@logstream/shared/sql.js';
 import { batchWhere, logsSourceSql, type RowBounds } from '../sql/logs-source.js';
 import type { LabelExpr, LogQuery, Matcher, Stage } from './ast.js';
-import { logsByTimeSql, queryBatchWhere } from './packed-where.js';
+import { logsByTimeSql, logsRowsSql, queryBatchWhere } from './packed-where.js';
 import { LogQLError, unsupported } from './parse.js';
 
 export type Parser = 'json' | 'logfmt';
@@ -147,6 +147,7 @@ export function sourceSql(sql: Sql, q: LogQuery | undefined, rowWhere: string[],
   const rows = [...rowWhere, ...(q ? whereSql(sql, q) : [])];
   const packed = [...batchWhere(bounds, undefined, sql), ...(q ? queryBatchWhere(sql, q) : [])];
   if (order?.by === 'timestamp') return `(${logsByTimeSql(rows, packed, order.order, order.limit)}) logs`;
+  if (!order) return `(${logsRowsSql(rows, packed)}) logs`;
   return `(${logsSourceSql(rows, packed, order)}) logs`;
 }
 
