@@ -267,6 +267,23 @@ describe('packing in the maintenance loop', () => {
     expect(await readPartition(p)).toEqual(rowsBefore);
   });
 
+  it('a swap leaves the rows renamed, not dropped, in its transaction; the pass drops them after it, and a leftover next time (022)', async () => {
+    const p = await pastPartition(300);
+    await t.pool.query(`SELECT logs_pack_build($1)`, [p]);
+    // The swap alone (a crash right after its commit): the rows are out of logs, renamed, still on disk.
+    await t.pool.query(`SELECT logs_pack_swap($1)`, [p]);
+    expect(await exists(p)).toBe(false);
+    expect(await exists(`${p}_rows`)).toBe(true);
+    expect(await whereStored(p)).toEqual([0, 300]);
+    await maintainStorage(t.pool, settings());
+    expect(await exists(`${p}_rows`)).toBe(false);
+    // A pass that packs drops the rows it swapped out before it returns.
+    const q = await pastPartition(200);
+    expect(packedBy(await maintainStorage(t.pool, settings()))).toBe(q);
+    expect(await exists(q)).toBe(false);
+    expect(await exists(`${q}_rows`)).toBe(false);
+  });
+
   it('a build killed half-way leaves nothing, and the next pass packs the partition', { timeout: 60_000 }, async () => {
     const p = await pastPartition(30_000);
     const rowsBefore = await readPartition(p);

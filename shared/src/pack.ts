@@ -2,8 +2,8 @@
 // rows are replaced by their packed form, 100 rows a tuple in logs_packed (~210 B a row with its search index,
 // against ~760 B as rows: migration 018). Two steps, each one transaction of its own (migrations 020 and 021):
 // logs_pack_build(p) writes the copy `<p>_packed` beside the rows (seconds: ~5-10 s and a core for the bench's
-// 190,000-row partition), then logs_pack_swap(p) detaches the rows, attaches the copy and drops the rows (ms, under
-// an ACCESS EXCLUSIVE lock on logs, with a 500 ms lock_timeout).
+// 190,000-row partition), then logs_pack_swap(p) detaches the rows, attaches the copy and renames the rows (ms, under
+// an ACCESS EXCLUSIVE lock on logs, with a 500 ms lock_timeout), and logs_pack_drop_rows() drops them (022).
 //
 // * Many processors: one pack at a time across all of them (a session advisory lock, tried: a processor that does
 //   not get it packs nothing this pass), so no two build the same copy and only one core is taken at a time; the
@@ -66,6 +66,8 @@ export async function packNextPartition(pool: pg.Pool, packAfterSeconds: number,
   try {
     locked = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [PACK_LOCK_KEY])).rows[0]!.ok;
     if (!locked) return undefined;
+    // Rows a swap renamed and a crash left undropped (migration 022).
+    await client.query('SELECT logs_pack_drop_rows()');
     const name = (await client.query<{ name: string }>(`${DUE_FOR_PACKING_SQL} LIMIT 1`, [packAfterSeconds])).rows[0]?.name;
     if (!name || opts.signal?.aborted) return undefined;
     const bytesBefore = Number((await client.query<{ b: string }>('SELECT pg_total_relation_size(to_regclass($1)) AS b', [name])).rows[0]!.b);
@@ -134,7 +136,11 @@ async function swap(client: pg.PoolClient, name: string): Promise<number> {
     if ((err as { code?: string }).code === SQLSTATE.lockNotAvailable) throw new SwapLockTimeout(name, err as Error);
     throw err;
   }
-  return (performance.now() - start) / 1000;
+  const seconds = (performance.now() - start) / 1000;
+  // The swap renamed the rows to `<name>_rows`; dropped here, in a statement of its own that locks only them (in the
+  // swap's transaction the drop's unlink at COMMIT held the lock on logs 105-217 ms: migration 022).
+  await client.query('SELECT logs_pack_drop_rows()');
+  return seconds;
 }
 
 /**
