@@ -10,7 +10,7 @@ import { textMatchSql } from './text-match.js';
 import { PAGE_MAX_BYTES } from './page-bytes.js';
 import { logsPage } from './sql/logs-page.js';
 import { batchWhere, type RowBounds } from './sql/logs-source.js';
-import { batchRangeWhere, packedSearchSql, packedWindowEdge, rowsSearchSql, sourcePage, type IdRange, type PackSearchArgs } from './sql/packed-search.js';
+import { batchRangeWhere, packedBatchIn, packedSearchSql, packedWindowEdge, rowsSearchSql, sourcePage, type IdRange, type PackSearchArgs } from './sql/packed-search.js';
 
 export const MAX_LIMIT = 1000;
 export const DEFAULT_LIMIT = 50;
@@ -314,6 +314,9 @@ export async function queryLogs(db: pg.Pool, q: LogsQuery, search: SearchOptions
           let empty: boolean;
           try {
             empty = (await windowEdge(db, order, order === 'DESC' ? to : from, stop, 1, true)) === undefined;
+            // Nor in batches: a closed partition there may have been swapped for its packed copy since the start.
+            const [lo, hi] = order === 'DESC' ? [stop, to] : [from, stop];
+            if (empty && swappable.some((p) => p.lo <= hi && lo <= p.hi)) empty = !(await packedBatchIn(db, { lo, hi }));
           } catch (err) {
             return cutOff(err);
           }

@@ -107,3 +107,9 @@ export async function packedWindowEdge(db: pg.Pool, order: 'ASC' | 'DESC', range
   if (edge === null) return order === 'DESC' ? range.lo : range.hi;
   return order === 'DESC' ? Math.max(range.lo, Number(edge)) : Math.min(range.hi, Number(edge));
 }
+
+/** Whether a packed batch holds rows with ids in `range`. */
+export async function packedBatchIn(db: pg.Pool, range: IdRange): Promise<boolean> {
+  const { rows } = await db.query<{ found: boolean }>(`SELECT EXISTS (SELECT FROM logs_packed WHERE id_from <= $2 AND id_to >= $1) AS found`, [range.lo, range.hi]);
+  return rows[0]!.found;
+}
