@@ -27,6 +27,9 @@ const log = (src: string, fromMs: bigint, toMs: bigint, direction: 'forward' | '
 log('{service="billing"} |= "timeout"', endMs - 24n * HOUR, endMs, 'backward');
 log('{service="billing"} |= "timeout"', endMs - 24n * HOUR, endMs, 'forward');
 log('{service="billing"} |= "timeout"', firstHour, firstHour + HOUR, 'backward');
+// A level selector (its partial index is in id order) and a rare word over the packed hours.
+log('{level="error"}', endMs - 24n * HOUR, endMs, 'forward');
+log('{service=~".+"} |= "no such words"', firstHour, firstHour + 4n * HOUR, 'backward');
 const metric = parseLogQL('count_over_time({service="billing"} |= "timeout" [1m])') as Extract<MetricExpr, { kind: 'range' }>;
 cases.push([
   'sum by (level) (count_over_time({service="billing"} |= "timeout" [1m])), the first hour',
