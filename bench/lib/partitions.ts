@@ -99,7 +99,7 @@ export interface PackedBytes extends PartitionBytes {
 
 /**
  * The packed copy of a closed partition (migration 018: 100 rows a batch, one lz4 array per column), built by
- * logs_pack_build() as a copy beside the partition (nothing reads it yet), and its bytes per row: heap and TOAST;
+ * logs_pack_build() as a copy beside the partition (not swapped in: shared/src/pack.ts does that past PACK_AFTER), and its bytes per row: heap and TOAST;
  * indexes other than its trigram index; its trigram index; all of them.
  */
 export async function packedBytesPerRow(db: pg.Pool, partition: string): Promise<PackedBytes> {
