@@ -58,28 +58,24 @@ export interface SourceOrder {
   order: 'ASC' | 'DESC';
   /** Rows each table contributes at most (an SQL expression): the caller limits the union again. */
   limit: string;
-  /** Order by "timestamp" instead of id (the packed branch then sorts the rows of the batches it reads). */
-  by?: 'id' | 'timestamp';
 }
 
 /**
  * The rows of `logs` meeting `rowWhere` (conditions on row columns, named bare) and those of packed batches meeting
  * `packedWhere` (batchWhere()) and `rowWhere`, as one SQL subquery (without alias) of whole logs rows. With `order`,
  * each part is ordered and limited: by id, the packed part reads batches in id order (ids of batches are disjoint
- * and consecutive) and stops after `limit` rows.
+ * and consecutive) and stops after `limit` rows. (Reads in time order, the Loki API's, have their own:
+ * logql/packed-where.ts.)
  */
 export function logsSourceSql(rowWhere: readonly string[], packedWhere: readonly string[], order?: SourceOrder): string {
   const where = (w: readonly string[]) => (w.length ? `WHERE ${w.join(' AND ')}` : '');
-  const by = order?.by ?? 'id';
-  const rowsTail = order ? ` ORDER BY ${by === 'id' ? 'id' : '"timestamp"'} ${order.order} LIMIT ${order.limit}` : '';
-  const packedTail = !order ? '' : by === 'id'
-    ? ` ORDER BY b.id_from ${order.order}, r.id ${order.order} LIMIT ${order.limit}`
-    : ` ORDER BY r."timestamp" ${order.order} LIMIT ${order.limit}`;
-  if (!order || by !== 'id') {
-    return `(SELECT * FROM logs ${where(rowWhere)}${rowsTail})
+  if (!order) {
+    return `(SELECT * FROM logs ${where(rowWhere)})
   UNION ALL
-  (SELECT r.* FROM ${PACKED_ROWS_FROM} ${where([...packedWhere, ...rowWhere])}${packedTail})`;
+  (SELECT r.* FROM ${PACKED_ROWS_FROM} ${where([...packedWhere, ...rowWhere])})`;
   }
+  const rowsTail = ` ORDER BY id ${order.order} LIMIT ${order.limit}`;
+  const packedTail = ` ORDER BY b.id_from ${order.order}, r.id ${order.order} LIMIT ${order.limit}`;
   // The batches in id order in a subquery of their own (OFFSET 0 keeps it one): unnesting is what costs (a batch's
   // arrays decompressed), and left to itself the planner may unnest every batch in range and sort all their rows
   // (bench/diagnostics/packed-pages.ts: a replay slice of 1,000 rows read 600 batches, 136 ms, against 11).
