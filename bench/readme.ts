@@ -55,8 +55,9 @@ const generated = [
   'other work those two include some of that work. Latencies are send→receive, measured by the load generator with',
   'its own clock.',
   '',
-  'Targets are ratio targets; the benchmark reports, it never fails on a number. Re-run with `npm run bench` (under',
-  '10 minutes on 2 cores), one scenario with `npm run bench -- fanout`, a short check of the machinery with',
+  'Targets are ratio targets; the benchmark reports, it never fails on a number. Re-run with `npm run bench` (7 min',
+  'on the 2-core machine of the 17:56 UTC runs, 12-13 min on the slower one of 20:44; it prints its expected duration',
+  'first), one scenario with `npm run bench -- fanout`, a short check of the machinery with',
   '`npm run bench -- --quick`; then `npm run bench:readme` refreshes this section.',
   END,
 ].join('\n');
