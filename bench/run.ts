@@ -14,7 +14,7 @@ import { cpuShares, cpuTimes, git, machine, redisPid, singleCoreLoop, versions }
 import { figureTableLines, LATEST, RESULTS_DIR, ratioTableLines, readLatest, readRun, round, writeResults, type RunResult, type ScenarioResult } from './lib/results.js';
 import { startStack, stopEverything } from './lib/stack.js';
 import { MIN_CHANGE } from './lib/stats.js';
-import { expectedSeconds, SCENARIOS, scenarioNames } from './scenarios/index.js';
+import { expectedSeconds, REFERENCE_LOOP_MOPS, SCENARIOS, scenarioNames } from './scenarios/index.js';
 
 const args = process.argv.slice(2);
 const usage = () =>
@@ -119,7 +119,9 @@ if (m.loadavgStart > 0.5 || m.busyBefore > 0.1) console.log(`note: the machine i
   const e = expectedSeconds(selected, quick);
   const min = (s: number) => `${round(s / 60, 1)} min`;
   const busier = m.loadavgStart > (m.nproc ?? 1) ? `; longer on this machine now (load average ${m.loadavgStart} on ${m.nproc} cores)` : '';
-  console.log(`expected duration: ${min(e.seconds)} on a quiet ${m.nproc}-core machine${e.seed ? ` (${min(e.seconds + e.seed)} if the loki scenario's table has to be seeded first)` : ''}${busier}`);
+  // The estimates come from one machine; a slower one takes longer than its loop alone says (522 M/s: 725-770 s).
+  const slower = m.loopMops !== undefined && m.loopMops < 0.9 * REFERENCE_LOOP_MOPS ? `; this machine's single-core loop is ${m.loopMops} M/s against ${REFERENCE_LOOP_MOPS} where these were measured: expect longer${selected.length === SCENARIOS.length && !quick ? ' (the full bench took 12-13 min at 522 M/s)' : ''}` : '';
+  console.log(`expected duration: ${min(e.seconds)} on a quiet ${m.nproc}-core machine${e.seed ? ` (${min(e.seconds + e.seed)} if the loki scenario's table has to be seeded first)` : ''}${busier}${slower}`);
 }
 let profileDir: string | undefined;
 if (profile) {
