@@ -290,8 +290,10 @@ export async function buildNextSearchIndex(pool: pg.Pool, opts: BuildOptions = {
     throw err;
   } finally {
     if (locked && !broken) await client.query('SELECT pg_advisory_unlock($1)', [SEARCH_INDEX_LOCK_KEY]).catch(() => {});
-    // After an error the session is discarded (its advisory lock and settings end with it).
-    client.release(broken);
+    // After an error the session is discarded (its advisory lock and settings end with it); after a stop too: the
+    // cancel is sent from another connection and may land after this build ended, on the session's next user
+    // (as shared/src/pack.ts does).
+    client.release(broken || opts.signal?.aborted === true);
   }
 }
 
