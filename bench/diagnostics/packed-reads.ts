@@ -1,6 +1,6 @@
 // node --import tsx bench/diagnostics/packed-reads.ts [database] [closed partition] [--drop]
 // The read shapes of the gateway on a closed partition as stored (rows) and on its packed copy (migration 018,
-// logs_pack_build: 100 rows a batch; nothing reads it yet in the services), the same statements interleaved, 7 runs
+// logs_pack_build: 100 rows a batch; a copy beside the partition, not swapped in), the same statements interleaved, 7 runs
 // each, medians, and whether both return the same rows. By default the stats scenario's kept 5 M-row table
 // (logstream_bench_search, seeded by `npm run bench -- stats`) and its newest closed partition; --drop removes the
 // packed copy afterwards. The packed statements are the shapes a read building block would use (issue 15 point 6);
