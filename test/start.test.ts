@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './helpers/free-port.js';
+import { freePorts } from './helpers/free-port.js';
 import { PG_HOST, PG_PORT, PG_USER, REDIS_HOST, REDIS_PORT, waitFor } from './helpers/test-env.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -38,7 +38,7 @@ afterAll(async () => {
 
 describe('npm start', () => {
   it('runs the whole stack on the configured ports, creating the database, and stops it on SIGINT', async () => {
-    const [producerPort, gatewayPort, processorPort, otlpPort, syslogPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const [producerPort, gatewayPort, processorPort, otlpPort, syslogPort] = await freePorts(5);
     // OTLP and syslog on free ports too: on their defaults (4318, 5514) any other producer on the machine (a bench
     // run, another checkout's tests) holds them, and this producer then never gets ready.
     const stack = start({
@@ -78,7 +78,7 @@ describe('npm start', () => {
   }, 300_000);
 
   it('says in one line how to start Redis and PostgreSQL when they are unreachable', async () => {
-    const [deadRedis, deadPg] = [await freePort(), await freePort()];
+    const [deadRedis, deadPg] = await freePorts(2);
     const stack = start({ REDIS_HOST: '127.0.0.1', REDIS_PORT: String(deadRedis), DB_HOST: '127.0.0.1', DB_PORT: String(deadPg), DATABASE_URL: '', REDIS_URL: '' });
     expect(await stack.exited).toBe(1);
     const lines = stack.out.join('').trim().split('\n');
