@@ -12,8 +12,11 @@ import type { Filter } from '@logstream/shared/protocol.js';
 import type { Sql } from '@logstream/shared/sql.js';
 import { likePattern } from '../filter-sql.js';
 
-/** A batch's rows, as rows of logs, beside the batch's own columns (alias b). */
-export const PACKED_ROWS_FROM = `logs_packed b CROSS JOIN LATERAL logs_unpack(b.ids, b.stream_ids, b.event_ids, b.timestamps, b.received_ats, b.levels, b.services, b.messages, b.attrs) r`;
+/** The rows (alias r, rows of logs) of the batch b beside it in a FROM: `<batches b> CROSS JOIN LATERAL ${PACKED_ROWS}`. */
+export const PACKED_ROWS = 'logs_unpack(b.ids, b.stream_ids, b.event_ids, b.timestamps, b.received_ats, b.levels, b.services, b.messages, b.attrs) r';
+
+/** Every packed batch's rows, beside the batch's own columns (alias b). */
+export const PACKED_ROWS_FROM = `logs_packed b CROSS JOIN LATERAL ${PACKED_ROWS}`;
 
 /** Bounds of a read on id and "timestamp" (SQL expressions: parameter references or literals). */
 export interface RowBounds {
@@ -89,5 +92,5 @@ export function logsSourceSql(rowWhere: readonly string[], packedWhere: readonly
   SELECT * FROM h
   UNION ALL
   (SELECT r.* FROM (SELECT * FROM logs_packed b ${where([gate, ...packedWhere])} ORDER BY b.id_from ${order.order} OFFSET 0) b
-     CROSS JOIN LATERAL ${PACKED_ROWS_FROM.slice(PACKED_ROWS_FROM.indexOf('logs_unpack'))} ${where(rowWhere)}${packedTail})`;
+     CROSS JOIN LATERAL ${PACKED_ROWS} ${where(rowWhere)}${packedTail})`;
 }

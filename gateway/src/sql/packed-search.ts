@@ -7,7 +7,7 @@ import type { Sql } from '@logstream/shared/sql.js';
 import { byteBoundedSql, cutByBytes } from '../page-bytes.js';
 import { ITEM_JSON_SQL } from '../row-json.js';
 import { textMatchSql } from '../text-match.js';
-import { batchWhere, logsSourceSql, PACKED_ROWS_FROM } from './logs-source.js';
+import { batchWhere, logsSourceSql, PACKED_ROWS } from './logs-source.js';
 import type { PageRows } from './logs-page.js';
 
 /**
@@ -65,7 +65,7 @@ export function packedSearchSql(
   const from = opts.fenced ? `(SELECT * FROM logs_packed b ${where(batchConds)} OFFSET 0) b` : 'logs_packed b';
   const batchTest = opts.fenced ? text : [...batchConds, ...text];
   if (args.re === null) {
-    return `SELECT r.* FROM ${PACKED_ROWS_FROM.replace('logs_packed b', from)} ${where([...batchTest, match, ...rowWhere])} ORDER BY r.id ${order} LIMIT ${limit}`;
+    return `SELECT r.* FROM ${from} CROSS JOIN LATERAL ${PACKED_ROWS} ${where([...batchTest, match, ...rowWhere])} ORDER BY r.id ${order} LIMIT ${limit}`;
   }
   const found = `SELECT b.ids[o] AS id, b.stream_ids[o] AS stream_id, b.event_ids[o] AS event_id, b.timestamps[o] AS "timestamp",
            b.received_ats[o] AS received_at, b.levels[o] AS level, b.services[o] AS service, b.messages[o] AS message, b.attrs[o] AS attributes
