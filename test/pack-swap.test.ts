@@ -267,7 +267,7 @@ describe('packing in the maintenance loop', () => {
     expect(await readPartition(p)).toEqual(rowsBefore);
   });
 
-  it('a swap leaves the rows renamed, not dropped, in its transaction; the pass drops them after it, and a leftover next time (022)', async () => {
+  it('a swap leaves the rows renamed, not dropped, in its transaction; the pass drops them after it, and a leftover next time (021)', async () => {
     const p = await pastPartition(300);
     await t.pool.query(`SELECT logs_pack_build($1)`, [p]);
     // The swap alone (a crash right after its commit): the rows are out of logs, renamed, still on disk.

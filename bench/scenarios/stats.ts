@@ -383,7 +383,7 @@ export const stats: Scenario = async (ctx) => {
       });
     for (const b of bytesBefore) bytesRow('(target ≤ 250 B, issue 15)', b, true);
     for (const b of bytesAfter.filter((x) => x.name === parts!.closed.name)) bytesRow(`with its search index, B-tree indexes rebuilt full (${round(compactSeconds ?? 0)} s)`, b, false);
-    // The closed partition packed (migrations 018-022) as the maintenance loop packs it past PACK_AFTER, built as a
+    // The closed partition packed (migrations 018-021) as the maintenance loop packs it past PACK_AFTER, built as a
     // copy beside it and not swapped in (the scenario reads the partition as rows afterwards): the same bytes.
     const packed = await packedBytesPerRow(db, parts!.closed.name);
     rows.push({

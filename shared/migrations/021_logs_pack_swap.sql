@@ -4,6 +4,14 @@
 -- logs, so a read holds off the swap or waits for it, and then sees the partition in logs_packed (its copy was
 -- committed by logs_pack_build() before the swap began).
 --
+-- The swap renames the detached rows instead of dropping them: a DROP's files are unlinked at COMMIT, while the
+-- transaction still holds the ACCESS EXCLUSIVE lock that DETACH took on logs, and ingest and every read waited
+-- 105-217 ms (bench rows, 190,000-row partition; detach, attach and update took 1-5 ms each). The caller drops
+-- `<name>_rows` in a statement of its own (logs_pack_drop_rows, shared/src/pack.ts), which locks only that table:
+-- by hand, the lock on logs was then held 3.3-7.9 ms and the drop took 64-176 ms beside it. A `<name>_rows` left by
+-- a crash between the two is dropped by the next maintenance pass, and by retention with its partition. Nothing
+-- reads `<name>_rows` (it is in no partitioned table).
+--
 -- Which partitions are packed, and when, is the maintenance loop's choice (shared/src/storage.ts): closed ones whose
 -- whole range is older than the dedupe window (logs_begin_batch() reads the partitions of the last
 -- PARTITION_INTERVAL by id; logs_packed has no event-id uniqueness).
@@ -15,9 +23,10 @@ CREATE FUNCTION logs_partition_table(p logs_partitions) RETURNS regclass LANGUAG
   RETURN to_regclass(CASE WHEN p.packed THEN p.name || '_packed' ELSE p.name END);
 
 -- Swap the packed copy built by logs_pack_build(pname) in: detach the partition from logs, attach the copy to
--- logs_packed with the same bounds (its CHECK constraint makes ATTACH skip the scan), drop the rows. One
--- transaction; lock_timeout keeps a long read from holding ingest behind the DETACH for more than a moment (the
--- maintenance loop tries again on its next pass). Under the maintenance lock, as every storage change.
+-- logs_packed with the same bounds (its CHECK constraint makes ATTACH skip the scan), rename the rows to
+-- `<name>_rows` (logs_pack_drop_rows() below drops them). One transaction; lock_timeout keeps a long read from
+-- holding ingest behind the DETACH for more than a moment (the maintenance loop tries again on its next pass).
+-- Under the maintenance lock, as every storage change.
 CREATE FUNCTION logs_pack_swap(pname text) RETURNS void LANGUAGE plpgsql VOLATILE
 SET lock_timeout = '500ms' AS $$
 DECLARE
@@ -42,11 +51,26 @@ BEGIN
   END IF;
   EXECUTE format('ALTER TABLE logs DETACH PARTITION %I', pname);
   EXECUTE format('ALTER TABLE logs_packed ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)', packed, p.id_from, p.id_to);
-  EXECUTE format('DROP TABLE %I', pname);
+  EXECUTE format('DROP TABLE IF EXISTS %I', pname || '_rows');
+  EXECUTE format('ALTER TABLE %I RENAME TO %I', pname, pname || '_rows');
   UPDATE logs_partitions SET packed = true WHERE name = pname;
 END $$;
 
--- Retention drops a packed partition as it drops rows: its table is then the copy.
+-- The rows of packed partitions, renamed by their swap: dropped, each in its own transaction's statement, without a
+-- lock on logs. Returns the names dropped.
+CREATE FUNCTION logs_pack_drop_rows() RETURNS SETOF text LANGUAGE plpgsql VOLATILE
+SET lock_timeout = '1s' AS $$
+DECLARE
+  t text;
+BEGIN
+  FOR t IN SELECT name || '_rows' FROM logs_partitions WHERE packed AND to_regclass(name || '_rows') IS NOT NULL ORDER BY id_from LOOP
+    EXECUTE format('DROP TABLE %I', t);
+    RETURN NEXT t;
+  END LOOP;
+END $$;
+
+-- Retention drops a packed partition as it drops rows: its table is then the copy (and its renamed rows, if a
+-- crash left them undropped).
 CREATE OR REPLACE FUNCTION logs_drop_partition(pname text, why text) RETURNS void LANGUAGE plpgsql VOLATILE
 SET lock_timeout = '1s' AS $$
 DECLARE
@@ -58,6 +82,7 @@ BEGIN
   IF p.packed THEN
     EXECUTE format('SELECT coalesce(sum(row_count), 0) FROM %I', pname || '_packed') INTO n;
     b := pg_total_relation_size(logs_partition_table(p));
+    EXECUTE format('DROP TABLE IF EXISTS %I', pname || '_rows');
   ELSE
     EXECUTE format('SELECT count(*) FROM %I', pname) INTO n;
     b := pg_total_relation_size(pname::regclass);

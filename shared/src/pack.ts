@@ -3,7 +3,7 @@
 // against ~760 B as rows: migration 018). Two steps, each one transaction of its own (migrations 020 and 021):
 // logs_pack_build(p) writes the copy `<p>_packed` beside the rows (seconds: ~5-10 s and a core for the bench's
 // 190,000-row partition), then logs_pack_swap(p) detaches the rows, attaches the copy and renames the rows (ms, under
-// an ACCESS EXCLUSIVE lock on logs, with a 500 ms lock_timeout), and logs_pack_drop_rows() drops them (022).
+// an ACCESS EXCLUSIVE lock on logs, with a 500 ms lock_timeout), and logs_pack_drop_rows() drops them (021).
 //
 // * Many processors: one pack at a time across all of them (a session advisory lock, tried: a processor that does
 //   not get it packs nothing this pass), so no two build the same copy and only one core is taken at a time; the
@@ -66,7 +66,7 @@ export async function packNextPartition(pool: pg.Pool, packAfterSeconds: number,
   try {
     locked = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [PACK_LOCK_KEY])).rows[0]!.ok;
     if (!locked) return undefined;
-    // Rows a swap renamed and a crash left undropped (migration 022).
+    // Rows a swap renamed and a crash left undropped (migration 021).
     await client.query('SELECT logs_pack_drop_rows()');
     const name = (await client.query<{ name: string }>(`${DUE_FOR_PACKING_SQL} LIMIT 1`, [packAfterSeconds])).rows[0]?.name;
     if (!name || opts.signal?.aborted) return undefined;
@@ -138,7 +138,7 @@ async function swap(client: pg.PoolClient, name: string): Promise<number> {
   }
   const seconds = (performance.now() - start) / 1000;
   // The swap renamed the rows to `<name>_rows`; dropped here, in a statement of its own that locks only them (in the
-  // swap's transaction the drop's unlink at COMMIT held the lock on logs 105-217 ms: migration 022).
+  // swap's transaction the drop's unlink at COMMIT held the lock on logs 105-217 ms: migration 021).
   await client.query('SELECT logs_pack_drop_rows()');
   return seconds;
 }
